@@ -1,0 +1,183 @@
+"""The ports the use cases depend on. Adapters (``store/``, ``storage/``, ``mlclient/``)
+implement them; ``bootstrap.py`` picks which. Only domain types cross these interfaces.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ecg_desktop.domain import Job, JobStatus, Transcript, UploadState
+
+# -- job store ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    status: JobStatus | None = None
+    text: str | None = None  # matched against filename and file key
+    owner: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """A completed result: the raw payload as received and its normalised form."""
+
+    raw: Mapping[str, Any]
+    transcript: Transcript
+
+
+class JobStore(Protocol):
+    """Persistent jobs and transcripts. Raises ``JobNotFound``, never a driver error.
+
+    ``update`` is the only way to change a job: it loads the row under a lock (``SELECT ...
+    FOR UPDATE`` on PostgreSQL, an immediate transaction on SQLite), applies ``change`` (a
+    domain method, which raises on an illegal move and so rolls the transaction back), and
+    writes it back, with ``result`` stored in the same transaction. Two concurrent updates
+    therefore never interleave, and a terminal job never moves.
+    """
+
+    async def add(self, job: Job) -> None: ...
+
+    async def get(self, job_id: uuid.UUID) -> Job: ...
+
+    async def list(self, query: JobQuery = JobQuery()) -> list[Job]: ...
+
+    async def count(self, query: JobQuery = JobQuery()) -> int: ...
+
+    async def update(
+        self,
+        job_id: uuid.UUID,
+        change: Callable[[Job], None],
+        *,
+        result: ResultRecord | None = None,
+    ) -> Job: ...
+
+    async def delete(self, job_id: uuid.UUID) -> None: ...
+
+    async def get_transcript(self, job_id: uuid.UUID) -> Transcript | None:
+        """The transcript with the user's edits applied (speaker names, word fixes)."""
+        ...
+
+    async def get_raw_result(self, job_id: uuid.UUID) -> Mapping[str, Any] | None: ...
+
+    async def rename_speaker(self, job_id: uuid.UUID, speaker_id: str, name: str) -> None: ...
+
+    async def merge_speakers(self, job_id: uuid.UUID, source_id: str, target_id: str) -> None: ...
+
+    async def set_word_text(
+        self, job_id: uuid.UUID, segment_index: int, word_index: int, text: str
+    ) -> None: ...
+
+    async def set_segment_speaker(
+        self, job_id: uuid.UUID, segment_index: int, speaker_id: str
+    ) -> None: ...
+
+    def describe(self) -> str:
+        """Where the jobs live, for the status bar ("SQLite ~/.../jobs.db", "PostgreSQL host")."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# -- object storage ----------------------------------------------------------------------
+
+ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total)
+PartCallback = Callable[[UploadState], Awaitable[None]]  # persist resume state
+
+
+class StorageError(Exception):
+    """An object-storage failure, with the server's reason in the message."""
+
+
+class ObjectStorage(Protocol):
+    """Where videos are kept: S3 / an S3-compatible store, or the embedded local store."""
+
+    async def upload(
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        *,
+        resume: UploadState | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_part: PartCallback | None = None,
+    ) -> None:
+        """Stream ``path`` to ``key``; resumes from ``resume``'s finished parts when given."""
+        ...
+
+    async def abort(self, key: str, state: UploadState | None) -> None: ...
+
+    async def presign_put(self, key: str, content_type: str, expires_s: int) -> str: ...
+
+    async def presign_get(self, key: str, expires_s: int) -> str: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def describe(self) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+# -- ML server ---------------------------------------------------------------------------
+
+
+class MLError(Exception):
+    """A dispatch that failed for good; ``code`` is an ``ErrorCode`` value."""
+
+    def __init__(self, code: str, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    healthy: bool
+    status: str  # "healthy", "unhealthy" or "unreachable"
+    url: str
+    response_time_ms: float | None
+    http_status: int | None = None
+    response: Any = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteJobStatus:
+    """What the ML server says of a job (PROTOCOL.md 2.3)."""
+
+    status: str  # accepted | processing | completed | failed
+    progress: int | None = None
+    message: str | None = None
+    result: Mapping[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class MLClient(Protocol):
+    async def dispatch(
+        self,
+        job_id: uuid.UUID,
+        video_url: str,
+        callback_base_url: str,
+        language: str,
+        **extra: Any,
+    ) -> Mapping[str, Any]:
+        """Send PROTOCOL.md 2.1's request, retrying as it says; raises ``MLError``."""
+        ...
+
+    async def health(self) -> HealthReport: ...
+
+    async def job_status(self, job_id: uuid.UUID) -> RemoteJobStatus | None:
+        """The server's view of a job, or ``None`` where it has no record."""
+        ...
+
+    async def close(self) -> None: ...

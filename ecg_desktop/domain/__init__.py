@@ -1,0 +1,30 @@
+"""Pure domain code: no I/O, no third-party imports."""
+
+from .errors import DomainError, ErrorCode, IllegalTransition, InvalidResult, JobNotFound
+from .events import Event, JobChanged, JobDeleted, TranscriptChanged, UploadProgress
+from .job import TERMINAL_STATUSES, Job, JobStatus, Stage, UploadState
+from .transcript import Segment, SpeakerStats, Transcript, Word, normalize, to_canonical
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "DomainError",
+    "ErrorCode",
+    "Event",
+    "IllegalTransition",
+    "InvalidResult",
+    "Job",
+    "JobChanged",
+    "JobDeleted",
+    "JobNotFound",
+    "JobStatus",
+    "Segment",
+    "SpeakerStats",
+    "Stage",
+    "Transcript",
+    "TranscriptChanged",
+    "UploadProgress",
+    "UploadState",
+    "Word",
+    "normalize",
+    "to_canonical",
+]
