@@ -34,10 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     known = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     first_positional = next((a for a in args_list if not a.startswith("-")), None)
-    if first_positional is None or first_positional not in known:
-        # `ecg-desktop` and `ecg-desktop FILE...` open the window.
-        if not any(a in ("-h", "--help", "--version") for a in args_list):
-            args_list = ["gui", *args_list]
+    asks_for_help = any(a in ("-h", "--help", "--version") for a in args_list)
+    if (first_positional is None or first_positional not in known) and not asks_for_help:
+        args_list = ["gui", *args_list]  # `ecg-desktop` and `ecg-desktop FILE...` open the window
     args = parser.parse_args(args_list)
     if not getattr(args, "handler", None):
         parser.print_help()
