@@ -1,0 +1,264 @@
+"""The ML-server client over HTTP (PROTOCOL.md section 2), implementing the ``MLClient`` port.
+
+One ``httpx.AsyncClient`` per client (it pools connections). Retry policy of 2.1: connection
+errors, timeouts and 5xx are tried again after each of ``settings.ml_retry_delays`` (5 s and
+10 s: three attempts in all); any 4xx fails at once. Every failure leaves as ``MLError`` with
+an ``ErrorCode`` value:
+
+    CONNECTION_ERROR   the server could not be reached (refused, DNS, reset, connect timeout)
+    TIMEOUT_ERROR      connected, but no answer within ``ML_API_TIMEOUT``
+    ML_SERVER_ERROR    the server answered an error status; ``http_status`` and the body kept
+    UNKNOWN_ERROR      anything else (a redirect, a protocol error we cannot classify)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ecg_desktop import __version__
+from ecg_desktop.app.ports import HealthReport, MLError, RemoteJobStatus
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import ErrorCode
+from ecg_desktop.domain.signatures import COMPAT_HEADER, compat_signature
+
+logger = logging.getLogger(__name__)
+
+PROCESS_PATH = "/api/upload-video/process-video"
+HEALTH_PATH = "/health"
+STATUS_PATHS = ("/api/upload-video/status/{job_id}", "/jobs/{job_id}")
+HEALTH_TIMEOUT_S = 10.0
+STATUS_TIMEOUT_S = 15.0
+BODY_EXCERPT = 2000  # characters of an error body kept in the message
+USER_AGENT = f"ecg-desktop/{__version__}"
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way PROTOCOL 2.1 retries; carries the final error if it stays."""
+
+    def __init__(self, error: MLError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class HttpMLClient:
+    """Talks to ``base_url`` (default ``settings.model_server_url``).
+
+    ``set_base_url`` points it elsewhere later, for the embedded analyzer whose port is known
+    only once it runs (and may change when it is restarted).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._settings = settings
+        self._base_url = (base_url if base_url is not None else settings.model_server_url)
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(settings.ml_api_timeout),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def set_base_url(self, url: str) -> None:
+        self._base_url = url
+
+    def _url(self, path: str) -> str:
+        if not self._base_url:
+            raise MLError(ErrorCode.CONNECTION_ERROR, "no ML server URL is configured")
+        return self._base_url.rstrip("/") + path
+
+    # -- 2.1 dispatch ----------------------------------------------------------------------
+
+    async def dispatch(
+        self,
+        job_id: uuid.UUID,
+        video_url: str,
+        callback_base_url: str,
+        language: str,
+        **extra: Any,
+    ) -> Mapping[str, Any]:
+        payload: dict[str, Any] = {
+            "job_id": str(job_id),
+            "video_url": video_url,
+            "fastapi_base_url": callback_base_url,
+            "language": language,
+        }
+        payload.update({k: v for k, v in extra.items() if v is not None})
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._settings.webhook_secret_key:
+            headers[COMPAT_HEADER] = compat_signature(self._settings.webhook_secret_key, body)
+        url = self._url(PROCESS_PATH)
+        delays = (0.0, *self._settings.ml_retry_delays)
+        last: MLError | None = None
+        for attempt, delay in enumerate(delays, start=1):
+            if delay > 0:
+                logger.info("job %s: dispatch attempt %d in %.1f s", job_id, attempt, delay)
+                await self._sleep(delay)
+            try:
+                return await self._post_once(url, body, headers)
+            except _Retryable as retryable:
+                last = retryable.error
+                logger.warning(
+                    "job %s: dispatch attempt %d/%d failed: %s", job_id, attempt, len(delays), last
+                )
+        assert last is not None
+        raise MLError(
+            last.code, f"{last} (after {len(delays)} attempts)", http_status=last.http_status
+        )
+
+    async def _post_once(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> Mapping[str, Any]:
+        try:
+            response = await self._client.post(url, content=body, headers=headers)
+        except httpx.ConnectTimeout as exc:
+            raise _Retryable(_connection_error(url, exc)) from exc
+        except httpx.TimeoutException as exc:
+            raise _Retryable(
+                MLError(
+                    ErrorCode.TIMEOUT_ERROR,
+                    f"the ML server at {url} did not answer within "
+                    f"{self._settings.ml_api_timeout:g} s",
+                )
+            ) from exc
+        except (httpx.ConnectError, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Retryable(_connection_error(url, exc)) from exc
+        except httpx.HTTPError as exc:
+            raise MLError(ErrorCode.UNKNOWN_ERROR, f"request to {url} failed: {exc!r}") from exc
+        if response.is_success:
+            return _json_object(response)
+        error = _status_error(url, response)
+        if response.status_code >= 500:
+            raise _Retryable(error)
+        raise error
+
+    # -- 2.2 health ------------------------------------------------------------------------
+
+    async def health(self) -> HealthReport:
+        if not self._base_url:
+            return HealthReport(False, "unreachable", "", None, reason="no ML server URL")
+        url = self._url(HEALTH_PATH)
+        started = time.perf_counter()
+        try:
+            response = await self._client.get(url, timeout=HEALTH_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            return HealthReport(
+                False, "unreachable", self._base_url, None, reason=_describe_transport(exc)
+            )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        body: Any
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:BODY_EXCERPT]
+        said = body.get("status") if isinstance(body, dict) else None
+        healthy = response.status_code == 200 and said in (None, "healthy", "ok")
+        reason = None if healthy else f"HTTP {response.status_code}: {_excerpt(response.text)}"
+        return HealthReport(
+            healthy,
+            "healthy" if healthy else "unhealthy",
+            self._base_url,
+            elapsed_ms,
+            http_status=response.status_code,
+            response=body,
+            reason=reason,
+        )
+
+    # -- 2.3 job status --------------------------------------------------------------------
+
+    async def job_status(self, job_id: uuid.UUID) -> RemoteJobStatus | None:
+        """The reference analyzer's status route first (it carries the result), then the
+        original server's ``/jobs/{id}``. ``None`` when both answer 404. Raises ``MLError``
+        when the server cannot be asked, so "no record" is never confused with "unreachable".
+        """
+        for template in STATUS_PATHS:
+            url = self._url(template.format(job_id=job_id))
+            try:
+                response = await self._client.get(url, timeout=STATUS_TIMEOUT_S)
+            except httpx.TimeoutException as exc:
+                raise MLError(ErrorCode.TIMEOUT_ERROR, f"no answer from {url}") from exc
+            except httpx.HTTPError as exc:
+                raise _connection_error(url, exc) from exc
+            if response.status_code in (404, 405):
+                continue
+            if not response.is_success:
+                raise _status_error(url, response)
+            return _remote_status(await asyncio.to_thread(_json_object, response))
+        return None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _remote_status(data: Mapping[str, Any]) -> RemoteJobStatus:
+    known = {"status", "progress", "message", "result", "error_code", "error_message"}
+    progress = data.get("progress")
+    result = data.get("result")
+    return RemoteJobStatus(
+        status=str(data.get("status") or "unknown").lower(),
+        progress=int(progress) if isinstance(progress, int | float) else None,
+        message=_optional_str(data.get("message")),
+        result=result if isinstance(result, Mapping) else None,
+        error_code=_optional_str(data.get("error_code")),
+        error_message=_optional_str(data.get("error_message") or data.get("error")),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _json_object(response: httpx.Response) -> Mapping[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {"response": data}
+
+
+def _excerpt(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + "..."
+
+
+def _status_error(url: str, response: httpx.Response) -> MLError:
+    code = ErrorCode.ML_SERVER_ERROR if response.status_code >= 400 else ErrorCode.UNKNOWN_ERROR
+    return MLError(
+        code,
+        f"the ML server answered HTTP {response.status_code} to {url}: {_excerpt(response.text)}",
+        http_status=response.status_code,
+    )
+
+
+def _describe_transport(exc: httpx.HTTPError) -> str:
+    detail = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {detail}"
+
+
+def _connection_error(url: str, exc: httpx.HTTPError) -> MLError:
+    return MLError(
+        ErrorCode.CONNECTION_ERROR,
+        f"cannot reach the ML server at {url} ({_describe_transport(exc)})",
+    )
