@@ -89,6 +89,7 @@ class JobStore(Protocol):
 
 ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total)
 PartCallback = Callable[[UploadState], Awaitable[None]]  # persist resume state
+RestartCallback = Callable[[str], None]  # why a resume was impossible (the upload restarted)
 
 
 class StorageError(Exception):
@@ -107,8 +108,15 @@ class ObjectStorage(Protocol):
         resume: UploadState | None = None,
         on_progress: ProgressCallback | None = None,
         on_part: PartCallback | None = None,
+        on_restart: RestartCallback | None = None,
     ) -> None:
-        """Stream ``path`` to ``key``; resumes from ``resume``'s finished parts when given."""
+        """Stream ``path`` to ``key``; resumes from ``resume``'s finished parts when given.
+
+        ``on_part`` gets the new state after each finished part (persist it to resume later).
+        When ``resume`` cannot be used (the file's size or mtime changed, or the server no
+        longer knows the upload), the old upload is aborted, ``on_restart`` gets the reason
+        (for the user), and the upload starts over from the first byte.
+        """
         ...
 
     async def abort(self, key: str, state: UploadState | None) -> None: ...
