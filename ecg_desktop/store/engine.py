@@ -1,0 +1,116 @@
+"""Engines for both back ends, and the translation of driver errors into store errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .errors import StoreCorrupted, StoreError, StoreUnavailable
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+PG_CONNECT_TIMEOUT_S = 5
+WRITE_OPTION = "ecg_write"  # execution option: this transaction writes (BEGIN IMMEDIATE)
+_CORRUPT_MARKERS = ("file is not a database", "malformed", "file is encrypted")
+
+
+def normalize_url(url: str) -> str:
+    """Accept the usual spellings and pick the drivers this app ships."""
+    for prefix, replacement in (
+        ("postgres://", "postgresql+psycopg://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix):]
+    return url
+
+
+def parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreUnavailable(url, "not a database URL") from None
+    if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+psycopg"):
+        raise StoreUnavailable(
+            url,
+            f"unsupported database {parsed.drivername!r} "
+            "(use sqlite+aiosqlite:///path or postgresql+psycopg://user@host/db)",
+        )
+    if parsed.drivername.startswith("sqlite") and not parsed.database:
+        raise StoreUnavailable(url, "an SQLite URL needs a file path")
+    return parsed
+
+
+def sqlite_path(url: URL) -> Path | None:
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return None
+    return Path(url.database)
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    if url.drivername.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+    )
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # A writer takes the write lock up front, so two read-modify-write transactions
+        # queue on the busy timeout instead of failing on a lock upgrade.
+        writes = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def translate(exc: BaseException, url: str, path: Path | None) -> StoreError | None:
+    """The store error a driver error means, or ``None`` when it is not the store's to explain."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    reason = _first_line(orig if orig is not None else exc)
+    if isinstance(orig, sqlite3.DatabaseError) and path is not None:
+        if any(marker in reason.lower() for marker in _CORRUPT_MARKERS):
+            return StoreCorrupted(str(path), reason)
+        if isinstance(orig, sqlite3.OperationalError):
+            return StoreUnavailable(url, reason)
+        return None
+    if isinstance(exc, sa.exc.DBAPIError) and (
+        exc.connection_invalidated
+        or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    ):
+        return StoreUnavailable(url, reason)
+    if isinstance(exc, OSError | TimeoutError):
+        return StoreUnavailable(url, reason)
+    return None

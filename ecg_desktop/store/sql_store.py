@@ -1,0 +1,559 @@
+"""``SqlJobStore``: the ``JobStore`` port on SQLite (WAL) or PostgreSQL, SQLAlchemy 2 async."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ecg_desktop.app.ports import JobQuery, ResultRecord
+from ecg_desktop.domain import Job, JobNotFound, Transcript, normalize
+from ecg_desktop.domain.job import utcnow
+
+from . import schema as t
+from .engine import WRITE_OPTION, create_engine, normalize_url, parse_url, sqlite_path, translate
+from .errors import NotInTranscript, StoreCorrupted, StoreError, StoreUnavailable
+from .notify import JOBS_CHANNEL
+from .rows import (
+    SEGMENT_COLUMNS,
+    SPEAKER_COLUMNS,
+    WORD_COLUMNS,
+    TranscriptRows,
+    copy_text,
+    job_to_row,
+    row_to_job,
+    rows_to_transcript,
+)
+
+log = logging.getLogger(__name__)
+_ALL_JOBS = JobQuery()
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK_ID = 0x0EC6_0001  # pg_advisory_xact_lock key: one migrator at a time
+
+
+class JobExists(StoreError):
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(f"job {job_id} already exists")
+        self.job_id = job_id
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedResult:
+    raw_json: str
+    rows: TranscriptRows
+
+
+class SqlJobStore:
+    """Jobs and transcripts in one database. Open it with ``await SqlJobStore.open(url)``."""
+
+    def __init__(self, url: str) -> None:
+        self._url = normalize_url(url)
+        self._parsed = parse_url(self._url)
+        self._sqlite_path = sqlite_path(self._parsed)
+        self._engine = create_engine(self._parsed)
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> SqlJobStore:
+        """Open (creating an SQLite file where none exists) and bring the schema to head."""
+        store = cls(url)
+        try:
+            await store._prepare_sqlite_file()
+            if migrate:
+                await store.upgrade()
+            else:
+                await store.ping()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self._parsed.get_backend_name() == "postgresql"
+
+    @property
+    def url(self) -> str:
+        """The URL with any password hidden."""
+        return self._parsed.render_as_string(hide_password=True)
+
+    def describe(self) -> str:
+        if self._sqlite_path is not None:
+            return f"SQLite {self._sqlite_path}"
+        return f"PostgreSQL {self._parsed.host or 'localhost'}/{self._parsed.database or ''}"
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
+            translated = translate(exc, self._url, self._sqlite_path)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        async with self._guard(), self._engine.connect() as conn:
+            if write:
+                await conn.execution_options(**{WRITE_OPTION: True})
+            async with conn.begin():
+                yield conn
+
+    async def _notify(self, conn: AsyncConnection, job_id: uuid.UUID) -> None:
+        """Tell LISTENing desktops; PostgreSQL delivers it only if the transaction commits."""
+        if self.is_postgresql:
+            await conn.execute(
+                sa.select(sa.func.pg_notify(JOBS_CHANNEL, str(job_id)))
+            )
+
+    async def _prepare_sqlite_file(self) -> None:
+        if self._sqlite_path is None:
+            return
+        try:
+            self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = f"cannot create {self._sqlite_path.parent}: {exc}"
+            raise StoreUnavailable(self._url, reason) from None
+        if self._sqlite_path.exists():
+            async with self._transaction(write=False) as conn:
+                problems = (await conn.exec_driver_sql("PRAGMA quick_check")).scalars().all()
+            if problems != ["ok"]:
+                raise StoreCorrupted(str(self._sqlite_path), "; ".join(map(str, problems[:3])))
+
+    async def ping(self) -> None:
+        async with self._transaction(write=False) as conn:
+            await conn.execute(sa.select(1))
+
+    # -- migrations ----------------------------------------------------------------------
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Run the pending migrations in one transaction; existing jobs are kept."""
+        async with self._transaction(write=True) as conn:
+            if self.is_postgresql:
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID)))
+            before = await conn.run_sync(_current_revision)
+            await conn.run_sync(_alembic_upgrade, revision)
+            after = await conn.run_sync(_current_revision)
+        if before != after:
+            log.info("job store %s migrated from %s to %s", self.describe(), before, after)
+
+    async def current_revision(self) -> str | None:
+        async with self._transaction(write=False) as conn:
+            return await conn.run_sync(_current_revision)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    async def add(self, job: Job) -> None:
+        values = {**job_to_row(job), "version": 0}
+        try:
+            async with self._transaction(write=True) as conn:
+                await conn.execute(t.jobs.insert().values(**values))
+                await self._notify(conn, job.job_id)
+        except sa.exc.IntegrityError as exc:
+            raise JobExists(job.job_id) from exc
+
+    async def get(self, job_id: uuid.UUID) -> Job:
+        async with self._transaction(write=False) as conn:
+            row = (
+                await conn.execute(sa.select(t.jobs).where(t.jobs.c.job_id == job_id))
+            ).mappings().first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return row_to_job(row)
+
+    def _filters(self, query: JobQuery) -> list[sa.ColumnElement[bool]]:
+        filters: list[sa.ColumnElement[bool]] = []
+        if query.status is not None:
+            filters.append(t.jobs.c.status == query.status.value)
+        if query.owner is not None:
+            filters.append(t.jobs.c.owner == query.owner)
+        if query.text:
+            needle = query.text.lower()
+            filters.append(
+                sa.or_(
+                    sa.func.lower(t.jobs.c.filename).contains(needle, autoescape=True),
+                    sa.func.lower(sa.func.coalesce(t.jobs.c.file_key, "")).contains(
+                        needle, autoescape=True
+                    ),
+                )
+            )
+        return filters
+
+    async def list(self, query: JobQuery = _ALL_JOBS) -> builtins.list[Job]:
+        """Newest first."""
+        statement = (
+            sa.select(t.jobs)
+            .where(*self._filters(query))
+            .order_by(t.jobs.c.created_at.desc(), t.jobs.c.job_id)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        async with self._transaction(write=False) as conn:
+            rows = (await conn.execute(statement)).mappings().all()
+        return [row_to_job(row) for row in rows]
+
+    async def count(self, query: JobQuery = _ALL_JOBS) -> int:
+        statement = sa.select(sa.func.count()).select_from(t.jobs).where(*self._filters(query))
+        async with self._transaction(write=False) as conn:
+            return int((await conn.execute(statement)).scalar_one())
+
+    async def changed_since(self, since: datetime, limit: int = 1000) -> builtins.list[Job]:
+        """Jobs updated after ``since``, oldest change first: what a reconnected desktop missed."""
+        statement = (
+            sa.select(t.jobs)
+            .where(t.jobs.c.updated_at > since)
+            .order_by(t.jobs.c.updated_at)
+            .limit(limit)
+        )
+        async with self._transaction(write=False) as conn:
+            rows = (await conn.execute(statement)).mappings().all()
+        return [row_to_job(row) for row in rows]
+
+    async def update(
+        self,
+        job_id: uuid.UUID,
+        change: Callable[[Job], None],
+        *,
+        result: ResultRecord | None = None,
+    ) -> Job:
+        prepared = None
+        if result is not None:
+            job_key = job_id if self.is_postgresql else job_id.hex
+            prepared = await asyncio.to_thread(_prepare_result, job_key, result)
+        async with self._transaction(write=True) as conn:
+            row = (
+                await conn.execute(
+                    sa.select(t.jobs).where(t.jobs.c.job_id == job_id).with_for_update()
+                )
+            ).mappings().first()
+            if row is None:
+                raise JobNotFound(job_id)
+            job = row_to_job(row)
+            change(job)  # raises on an illegal move, which rolls the transaction back
+            job.updated_at = max(job.updated_at, utcnow())
+            values = job_to_row(job)
+            del values["job_id"]
+            values["version"] = row["version"] + 1
+            if prepared is not None:
+                values["result"] = prepared.raw_json
+                await self._replace_transcript(conn, job_id, prepared.rows)
+            await conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
+            await self._notify(conn, job_id)
+        return job
+
+    async def delete(self, job_id: uuid.UUID) -> None:
+        async with self._transaction(write=True) as conn:
+            await self._delete_transcript(conn, job_id)
+            deleted = await conn.execute(t.jobs.delete().where(t.jobs.c.job_id == job_id))
+            if deleted.rowcount == 0:
+                raise JobNotFound(job_id)
+            await self._notify(conn, job_id)
+
+    # -- transcripts ---------------------------------------------------------------------
+
+    async def _delete_transcript(self, conn: AsyncConnection, job_id: uuid.UUID) -> None:
+        for table in (t.words, t.segments, t.speakers, t.transcripts):
+            await conn.execute(table.delete().where(table.c.job_id == job_id))
+
+    async def _replace_transcript(
+        self, conn: AsyncConnection, job_id: uuid.UUID, rows: TranscriptRows
+    ) -> None:
+        await self._delete_transcript(conn, job_id)
+        await conn.execute(
+            t.transcripts.insert().values(
+                job_id=job_id,
+                metadata=rows.metadata,
+                features_measured=rows.features_measured,
+                stored_at=utcnow(),
+            )
+        )
+        for table, columns, batch in (
+            (t.speakers, SPEAKER_COLUMNS, rows.speakers),
+            (t.segments, SEGMENT_COLUMNS, rows.segments),
+            (t.words, WORD_COLUMNS, rows.words),
+        ):
+            if not batch:
+                continue
+            # Straight to the driver (COPY on PostgreSQL, executemany on SQLite): SQLAlchemy's
+            # per-row parameter processing would hold the event loop for a big transcript.
+            if self.is_postgresql:
+                await _copy_rows(conn, table.name, columns, batch)
+            else:
+                await conn.exec_driver_sql(self._insert_sql(table.name, columns), batch)
+
+    @staticmethod
+    def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['?'] * len(columns))})"
+        )
+
+    async def _require_job(self, conn: AsyncConnection, job_id: uuid.UUID) -> None:
+        found = await conn.execute(sa.select(t.jobs.c.job_id).where(t.jobs.c.job_id == job_id))
+        if found.first() is None:
+            raise JobNotFound(job_id)
+
+    async def get_transcript(self, job_id: uuid.UUID) -> Transcript | None:
+        async with self._transaction(write=False) as conn:
+            head = (
+                await conn.execute(
+                    sa.select(t.transcripts.c.metadata, t.transcripts.c.features_measured).where(
+                        t.transcripts.c.job_id == job_id
+                    )
+                )
+            ).first()
+            if head is None:
+                raw = (
+                    await conn.execute(
+                        sa.select(t.jobs.c.result).where(t.jobs.c.job_id == job_id)
+                    )
+                ).first()
+                if raw is None:
+                    raise JobNotFound(job_id)
+                return await _transcript_of_raw(raw[0]) if raw[0] else None
+            speakers = (
+                await conn.execute(
+                    sa.select(t.speakers.c.speaker_id, t.speakers.c.name).where(
+                        t.speakers.c.job_id == job_id
+                    )
+                )
+            ).all()
+            segments = (
+                await conn.execute(
+                    sa.select(
+                        t.segments.c.idx, t.segments.c.start_s, t.segments.c.end_s,
+                        t.segments.c.speaker_id, t.segments.c.text,
+                    )
+                    .where(t.segments.c.job_id == job_id)
+                    .order_by(t.segments.c.idx)
+                )
+            ).all()
+            words = (
+                await conn.execute(
+                    sa.select(
+                        t.words.c.segment_idx, t.words.c.text, t.words.c.start_s, t.words.c.end_s,
+                        t.words.c.volume_db, t.words.c.pitch_hz, t.words.c.spectral_centroid,
+                        t.words.c.confidence,
+                    )
+                    .where(t.words.c.job_id == job_id)
+                    .order_by(t.words.c.segment_idx, t.words.c.idx)
+                )
+            ).all()
+        return await asyncio.to_thread(
+            rows_to_transcript, head[0], bool(head[1]), speakers, segments, words
+        )
+
+    async def get_raw_result(self, job_id: uuid.UUID) -> Mapping[str, Any] | None:
+        async with self._transaction(write=False) as conn:
+            row = (
+                await conn.execute(sa.select(t.jobs.c.result).where(t.jobs.c.job_id == job_id))
+            ).first()
+        if row is None:
+            raise JobNotFound(job_id)
+        if row[0] is None:
+            return None
+        parsed: Mapping[str, Any] = await asyncio.to_thread(json.loads, row[0])
+        return parsed
+
+    # -- edits (the raw result is never touched; originals are kept beside each edit) ----
+
+    @asynccontextmanager
+    async def _edit(self, job_id: uuid.UUID) -> AsyncIterator[AsyncConnection]:
+        async with self._transaction(write=True) as conn:
+            found = await conn.execute(
+                t.transcripts.update()
+                .where(t.transcripts.c.job_id == job_id)
+                .values(edited_at=utcnow())
+            )
+            if found.rowcount == 0:
+                await self._require_job(conn, job_id)
+                raise NotInTranscript(f"job {job_id} has no transcript yet")
+            yield conn
+            await self._notify(conn, job_id)
+
+    async def rename_speaker(self, job_id: uuid.UUID, speaker_id: str, name: str) -> None:
+        """One update of ``speakers.name``; an empty name goes back to the speaker id."""
+        async with self._edit(job_id) as conn:
+            updated = await conn.execute(
+                t.speakers.update()
+                .where(t.speakers.c.job_id == job_id, t.speakers.c.speaker_id == speaker_id)
+                .values(name=name.strip() or None)
+            )
+            if updated.rowcount == 0:
+                raise NotInTranscript(f"job {job_id} has no speaker {speaker_id!r}")
+
+    async def merge_speakers(self, job_id: uuid.UUID, source_id: str, target_id: str) -> None:
+        """Every segment of ``source_id`` becomes ``target_id``'s; ``source_id`` disappears."""
+        if source_id == target_id:
+            return
+        async with self._edit(job_id) as conn:
+            known = set(
+                (
+                    await conn.execute(
+                        sa.select(t.speakers.c.speaker_id).where(
+                            t.speakers.c.job_id == job_id,
+                            t.speakers.c.speaker_id.in_([source_id, target_id]),
+                        )
+                    )
+                ).scalars()
+            )
+            for speaker_id in (source_id, target_id):
+                if speaker_id not in known:
+                    raise NotInTranscript(f"job {job_id} has no speaker {speaker_id!r}")
+            await conn.execute(
+                t.segments.update()
+                .where(t.segments.c.job_id == job_id, t.segments.c.speaker_id == source_id)
+                .values(
+                    original_speaker_id=sa.func.coalesce(
+                        t.segments.c.original_speaker_id, t.segments.c.speaker_id
+                    ),
+                    speaker_id=target_id,
+                )
+            )
+            await conn.execute(
+                t.speakers.delete().where(
+                    t.speakers.c.job_id == job_id, t.speakers.c.speaker_id == source_id
+                )
+            )
+
+    async def set_word_text(
+        self, job_id: uuid.UUID, segment_index: int, word_index: int, text: str
+    ) -> None:
+        """Correct one word; its segment's text follows. Originals stay beside the edits."""
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("a word cannot be empty")
+        words = t.words.c
+        async with self._edit(job_id) as conn:
+            updated = await conn.execute(
+                t.words.update()
+                .where(words.job_id == job_id, words.segment_idx == segment_index,
+                       words.idx == word_index)
+                .values(original_text=sa.func.coalesce(words.original_text, words.text),
+                        text=text)
+            )
+            if updated.rowcount == 0:
+                raise NotInTranscript(
+                    f"job {job_id} has no word {word_index} in segment {segment_index}"
+                )
+            texts = (
+                await conn.execute(
+                    sa.select(words.text)
+                    .where(words.job_id == job_id, words.segment_idx == segment_index)
+                    .order_by(words.idx)
+                )
+            ).scalars().all()
+            seg = t.segments.c
+            await conn.execute(
+                t.segments.update()
+                .where(seg.job_id == job_id, seg.idx == segment_index)
+                .values(original_text=sa.func.coalesce(seg.original_text, seg.text),
+                        text=" ".join(texts))
+            )
+
+    async def set_segment_speaker(
+        self, job_id: uuid.UUID, segment_index: int, speaker_id: str
+    ) -> None:
+        speaker_id = speaker_id.strip()
+        if not speaker_id:
+            raise ValueError("a speaker id cannot be empty")
+        seg = t.segments.c
+        async with self._edit(job_id) as conn:
+            updated = await conn.execute(
+                t.segments.update()
+                .where(seg.job_id == job_id, seg.idx == segment_index)
+                .values(original_speaker_id=sa.func.coalesce(seg.original_speaker_id,
+                                                             seg.speaker_id),
+                        speaker_id=speaker_id)
+            )
+            if updated.rowcount == 0:
+                raise NotInTranscript(f"job {job_id} has no segment {segment_index}")
+            exists = await conn.execute(
+                sa.select(t.speakers.c.speaker_id).where(
+                    t.speakers.c.job_id == job_id, t.speakers.c.speaker_id == speaker_id
+                )
+            )
+            if exists.first() is None:
+                await conn.execute(
+                    t.speakers.insert().values(job_id=job_id, speaker_id=speaker_id)
+                )
+
+
+async def _copy_rows(
+    conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``COPY ... FROM STDIN`` on the transaction's own psycopg connection."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    data = await asyncio.to_thread(copy_text, rows)
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        await copy.write(data)
+
+
+def _prepare_result(job_key: object, result: ResultRecord) -> _PreparedResult:
+    """JSON and rows of a result, built off the event loop (a big transcript takes a while)."""
+    return _PreparedResult(
+        raw_json=json.dumps(result.raw, ensure_ascii=False, default=str),
+        rows=TranscriptRows(job_key, result.transcript),
+    )
+
+
+async def _transcript_of_raw(raw_json: str) -> Transcript | None:
+    """A result stored before transcripts were kept as rows (a store migrated from the seed)."""
+    def parse() -> Transcript | None:
+        try:
+            return normalize(json.loads(raw_json))
+        except ValueError:
+            log.warning("stored result is not a valid transcript; showing none")
+            return None
+
+    return await asyncio.to_thread(parse)
+
+
+def _current_revision(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _alembic_upgrade(connection: sa.Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def open_store(url: str, *, migrate: bool = True) -> SqlJobStore:
+    """Open the job store at ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+psycopg://``)."""
+    return await SqlJobStore.open(url, migrate=migrate)
