@@ -1,0 +1,429 @@
+"""The ML server's callbacks (``POST /api/upload-video/result``, PROTOCOL.md 1.3 and 4).
+
+``CallbackReceiver.receive(body, headers)`` applies the protocol's rules in their order:
+
+1. a body over the limit: 413; not JSON: 400;
+2. a missing or wrong signature: 401 (unsigned only when the user allowed it);
+3. an invalid message: 422 with the field errors;
+4. an unknown job: 404;
+5. a terminal job never changes: 200 ``already_completed`` (``_failed``, ``_canceled``);
+6. ``processing``: progress only rises, the stage message is kept;
+7. ``completed``: the result is normalised (422 when it does not validate) and stored, raw and
+   normalised, in the same transaction that completes the job;
+8. ``failed``: error code and message stored.
+
+Every check that depends on the job's state runs again inside ``JobStore.update`` (under the
+row lock), so two callbacks for one job never interleave and a terminal job cannot move. The
+answer is ``(http_status, json_payload)``; the aiohttp handler only moves bytes.
+
+A Standard Webhooks ``webhook-id`` that was already answered with a 2xx is answered again as a
+duplicate without touching the store. Ids are remembered in memory for twice the signature
+tolerance: an older replay is refused as stale by the timestamp check anyway.
+
+Big bodies (a three-hour transcript is about 8 MB) are verified, parsed and normalised in a
+worker thread. ``json.loads`` is one C call that would hold the GIL for its whole run, so the
+threaded parse goes through a Python ``object_pairs_hook``, which lets the loop's thread take
+the GIL back between objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.metrics import Metrics
+from ecg_desktop.app.ports import JobStore, ResultRecord
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import (
+    ErrorCode,
+    InvalidResult,
+    Job,
+    JobChanged,
+    JobNotFound,
+    JobStatus,
+    Transcript,
+    normalize,
+)
+from ecg_desktop.domain.signatures import TOLERANCE_S, Verdict, verify
+
+logger = logging.getLogger(__name__)
+
+Answer = tuple[int, dict[str, Any]]
+
+CALLBACK_STATUSES = ("processing", "completed", "failed")
+STATUS_ENDPOINT = "GET /api/upload-video/status/{job_id}"
+# Bodies above this are verified, parsed and normalised off the loop.
+LARGE_BODY = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackMessage:
+    """A callback body that passed the schema (rule 3)."""
+
+    job_id: uuid.UUID
+    status: str
+    progress: int | None
+    message: str | None
+    result: Mapping[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+
+
+def validate_message(payload: Any) -> tuple[CallbackMessage | None, list[dict[str, Any]]]:
+    """The message, or the field errors (``[{"loc": [...], "msg": ...}]``) that forbid it."""
+    if not isinstance(payload, Mapping):
+        return None, [{"loc": [], "msg": "the body must be a JSON object"}]
+    errors: list[dict[str, Any]] = []
+
+    def error(field: str, msg: str) -> None:
+        errors.append({"loc": ["body", field], "msg": msg})
+
+    job_id = _job_id(payload.get("job_id"), error)
+    status = payload.get("status")
+    if status is None:
+        error("status", "field required")
+    elif status not in CALLBACK_STATUSES:
+        error("status", f"must be one of {', '.join(CALLBACK_STATUSES)}")
+    progress = _progress(payload.get("progress"), error)
+    texts: dict[str, str | None] = {}
+    for name in ("message", "error_code", "error_message"):
+        value = payload.get(name)
+        if value is not None and not isinstance(value, str):
+            error(name, "must be a string or null")
+            value = None
+        texts[name] = value
+    result = payload.get("result")
+    if result is not None and not isinstance(result, Mapping):
+        error("result", "must be an object or null")
+    elif result is None and status == "completed":
+        error("result", "required when status is completed")
+    if errors or job_id is None or not isinstance(status, str):
+        return None, errors
+    return (
+        CallbackMessage(
+            job_id=job_id,
+            status=status,
+            progress=progress,
+            message=texts["message"],
+            result=result,
+            error_code=texts["error_code"],
+            error_message=texts["error_message"],
+        ),
+        [],
+    )
+
+
+def _job_id(value: Any, error: Callable[[str, str], None]) -> uuid.UUID | None:
+    if value is None:
+        error("job_id", "field required")
+        return None
+    if not isinstance(value, str):
+        error("job_id", "must be a string")
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        error("job_id", "not a UUID")
+        return None
+
+
+def _progress(value: Any, error: Callable[[str, str], None]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        error("progress", "must be a number from 0 to 100")
+        return None
+    if not 0 <= value <= 100:
+        error("progress", f"{value} is outside 0-100")
+        return None
+    return int(value)
+
+
+def looks_like_front_end(headers: Mapping[str, str], payload: Any) -> bool:
+    """The seed's "front-end misuse" test: a node or browser client, or a body with no status."""
+    agent = _header(headers, "User-Agent").lower()
+    if agent == "node" or agent.startswith(("node-fetch", "node/", "axios")):
+        return True
+    if "mozilla/" in agent or _header(headers, "Origin"):
+        return True
+    return isinstance(payload, Mapping) and "status" not in payload
+
+
+MISUSE_HINT = {
+    "error": "Wrong endpoint: this one is for the ML server's callbacks only.",
+    "correct_endpoint": STATUS_ENDPOINT,
+    "wrong_endpoint": "POST /api/upload-video/result (ML server webhook only)",
+}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        lower = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lower), "")
+    return value
+
+
+def _pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A Python-level hook: each call is a point where another thread can take the GIL.
+    return dict(pairs)
+
+
+def parse_json_yielding(body: bytes) -> Any:
+    """``json.loads`` that does not hold the GIL for the whole document (for worker threads)."""
+    return json.loads(body, object_pairs_hook=_pairs_to_dict)
+
+
+class _TerminalJob(Exception):
+    """Raised inside a store update to roll it back: the job already ended."""
+
+    def __init__(self, status: JobStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+def _ensure_open(job: Job) -> None:
+    if job.status.is_terminal:
+        raise _TerminalJob(job.status)
+
+
+class _SeenIds:
+    """``webhook-id``s answered with a 2xx, forgotten after ``ttl_s``; at most ``capacity``."""
+
+    def __init__(self, ttl_s: float, capacity: int, clock: Callable[[], float]) -> None:
+        self._ttl_s = ttl_s
+        self._capacity = capacity
+        self._clock = clock
+        self._expiry: OrderedDict[str, float] = OrderedDict()
+        self._in_flight: dict[str, asyncio.Event] = {}
+
+    def _purge(self) -> None:
+        now = self._clock()
+        while self._expiry:
+            oldest, expires = next(iter(self._expiry.items()))
+            if expires > now and len(self._expiry) <= self._capacity:
+                break
+            del self._expiry[oldest]
+
+    def seen(self, msg_id: str) -> bool:
+        self._purge()
+        return msg_id in self._expiry
+
+    async def claim(self, msg_id: str) -> bool:
+        """Claim ``msg_id`` for processing; ``False`` when it was already answered."""
+        while (pending := self._in_flight.get(msg_id)) is not None:
+            await pending.wait()
+        if self.seen(msg_id):
+            return False
+        self._in_flight[msg_id] = asyncio.Event()
+        return True
+
+    def release(self, msg_id: str, *, answered: bool) -> None:
+        if answered:
+            self._expiry[msg_id] = self._clock() + self._ttl_s
+            self._expiry.move_to_end(msg_id)
+            self._purge()
+        event = self._in_flight.pop(msg_id, None)
+        if event is not None:
+            event.set()
+
+
+class CallbackReceiver:
+    """The use case behind ``POST /api/upload-video/result``; see the module docstring."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        bus: EventBus,
+        settings: Settings,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+        *,
+        max_concurrent: int = 4,
+        seen_capacity: int = 100_000,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._seen = _SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
+
+    @property
+    def body_limit(self) -> int:
+        return self._settings.callback_body_limit
+
+    @property
+    def allows_unsigned(self) -> bool:
+        return self._settings.allow_unsigned_callbacks
+
+    def _secrets(self) -> list[str]:
+        # Several secrets (space or comma separated) let a sender rotate its key.
+        raw = self._settings.webhook_secret_key.replace(",", " ")
+        return [s for s in raw.split() if s]
+
+    def too_large(self) -> Answer:
+        """Rule 1, for a handler that refuses the body before reading it."""
+        return self._reject(413, "too_large", f"body larger than {self.body_limit} bytes")
+
+    async def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        if len(body) > self.body_limit:
+            return self.too_large()
+        async with self._slots:
+            return await self._receive(body, headers)
+
+    async def _receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        large = len(body) > LARGE_BODY
+        try:
+            payload = await asyncio.to_thread(parse_json_yielding, body) if large else (
+                json.loads(body)
+            )
+        except (ValueError, RecursionError):
+            return self._reject(400, "not_json", "the body is not valid JSON")
+        front_end = looks_like_front_end(headers, payload)
+
+        verdict, msg_id = await self._verify(body, headers, large)
+        unsigned_allowed = verdict is Verdict.MISSING and self.allows_unsigned
+        if verdict is not Verdict.VALID and not unsigned_allowed:
+            reason = "signature_" + verdict.value
+            detail = _SIGNATURE_PROBLEMS[verdict]
+            return self._reject(401, reason, detail, misuse=front_end)
+        if msg_id is None:
+            return await self._apply(payload, front_end)
+        if not await self._seen.claim(msg_id):
+            self._metrics.inc("callbacks_total", result="duplicate", reason="webhook_id_seen")
+            logger.info("callback %s is a duplicate; answered without changes", msg_id)
+            return 200, {"status": "duplicate"}
+        answered = False
+        try:
+            status, answer = await self._apply(payload, front_end)
+            answered = 200 <= status < 300
+            return status, answer
+        finally:
+            self._seen.release(msg_id, answered=answered)
+
+    async def _verify(
+        self, body: bytes, headers: Mapping[str, str], large: bool
+    ) -> tuple[Verdict, str | None]:
+        secrets_ = self._secrets()
+        now = self._clock()
+        if large:  # hashlib releases the GIL on big buffers: hash them off the loop
+            return await asyncio.to_thread(verify, secrets_, body, headers, now=now)
+        return verify(secrets_, body, headers, now=now)
+
+    async def _apply(self, payload: Any, front_end: bool) -> Answer:
+        message, errors = validate_message(payload)
+        if message is None:
+            return self._reject(422, "schema", "invalid callback", errors=errors, misuse=front_end)
+        try:
+            if message.status == "processing":
+                job = await self._store.update(message.job_id, _progress_change(message))
+            elif message.status == "completed":
+                answer_or_job = await self._complete(message)
+                if not isinstance(answer_or_job, Job):
+                    return answer_or_job
+                job = answer_or_job
+            else:
+                job = await self._store.update(message.job_id, _failure_change(message))
+        except JobNotFound:
+            return self._reject(404, "unknown_job", f"job {message.job_id} not found")
+        except _TerminalJob as terminal:
+            self._metrics.inc("callbacks_total", result="ignored", reason="terminal")
+            return 200, {"status": f"already_{terminal.status.value}"}
+        self._metrics.inc("callbacks_total", result="accepted", reason=message.status)
+        self._count_outcome(job)
+        self._bus.publish(JobChanged(job))
+        return 200, {"status": "received"}
+
+    async def _complete(self, message: CallbackMessage) -> Answer | Job:
+        current = await self._store.get(message.job_id)  # 404 before any heavy work
+        _ensure_open(current)
+        raw = message.result or {}
+        try:
+            transcript = await asyncio.to_thread(normalize, raw)
+        except InvalidResult as invalid:
+            return self._reject(422, "invalid_result", "the result does not validate",
+                                errors=[{**e, "loc": ["body", "result", *e["loc"]]}
+                                        for e in invalid.errors[:50]])
+        record = ResultRecord(raw=raw, transcript=transcript)
+        return await self._store.update(
+            message.job_id, _completion_change(message, transcript), result=record
+        )
+
+    def _count_outcome(self, job: Job) -> None:
+        if job.status is JobStatus.COMPLETED:
+            self._metrics.inc("jobs_total", outcome="completed", error_code="")
+        elif job.status is JobStatus.FAILED:
+            code = job.error_code.value if job.error_code else ErrorCode.UNKNOWN_ERROR.value
+            self._metrics.inc("jobs_total", outcome="failed", error_code=code)
+
+    def _reject(
+        self,
+        status: int,
+        reason: str,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        misuse: bool = False,
+    ) -> Answer:
+        self._metrics.inc("callbacks_total", result="rejected", reason=reason)
+        logger.warning("callback rejected (%s): %s", status, reason)
+        answer: dict[str, Any] = {"detail": detail, "reason": reason}
+        if errors is not None:
+            answer["errors"] = errors
+        if misuse:
+            answer.update(MISUSE_HINT)
+        return status, answer
+
+
+_SIGNATURE_PROBLEMS = {
+    Verdict.MISSING: "signature missing: sign with X-Signature-256 or Standard Webhooks headers",
+    Verdict.INVALID: "signature does not match the body",
+    Verdict.STALE: "webhook-timestamp is more than 5 minutes off",
+    Verdict.MALFORMED: "signature headers are malformed",
+}
+
+
+def _progress_change(message: CallbackMessage) -> Callable[[Job], None]:
+    def change(job: Job) -> None:
+        _ensure_open(job)
+        progress = job.progress if message.progress is None else message.progress
+        job.report_progress(progress, message.message)
+
+    return change
+
+
+def _completion_change(message: CallbackMessage, transcript: Transcript) -> Callable[[Job], None]:
+    def change(job: Job) -> None:
+        _ensure_open(job)
+        if job.status is JobStatus.PENDING:  # the result overtook the dispatch's own write
+            job.report_progress(job.progress)
+        job.complete(speakers=len(transcript.speaker_ids), message=message.message or "Completed")
+
+    return change
+
+
+def _failure_change(message: CallbackMessage) -> Callable[[Job], None]:
+    try:
+        code = ErrorCode(message.error_code or ErrorCode.UNKNOWN_ERROR)
+    except ValueError:
+        code = ErrorCode.UNKNOWN_ERROR
+    text = message.error_message or message.message or "the ML server reported a failure"
+    if code is ErrorCode.UNKNOWN_ERROR and message.error_code not in (None, code.value):
+        text = f"{message.error_code}: {text}"
+
+    def change(job: Job) -> None:
+        _ensure_open(job)
+        job.fail(code, text)
+
+    return change

@@ -1,0 +1,428 @@
+"""The backend's aiohttp application: the seed's API (PROTOCOL.md 1.1-1.6).
+
+Handlers are thin: they parse the request, call a use case or a port, and shape the answer.
+Errors are mapped to status codes in one place (``middleware.error_mapper``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import mimetypes
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from ecg_desktop import __version__
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callbacks import CallbackReceiver
+from ecg_desktop.app.metrics import Metrics
+from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, ObjectStorage
+from ecg_desktop.config import Settings
+from ecg_desktop.config.settings import LANGUAGES
+from ecg_desktop.domain import Job, JobStatus
+from ecg_desktop.domain.filekeys import is_safe_key, looks_like_video, make_file_key
+
+from .middleware import JOB_ID_KEY, AccessPolicy, error_json, is_loopback_host, middlewares
+from .openapi import openapi_document
+from .ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+API_BODY_LIMIT = 1024 * 1024  # every JSON body but the callback's (which has its own limit)
+ML_HEALTH_TIMEOUT_S = 10.0
+STORE_HEALTH_TIMEOUT_S = 5.0
+LARGE_RESULT_WORDS = 2_000  # above this, a status answer is encoded off the loop
+
+
+class JobSubmitter(Protocol):
+    """What the API needs of ``app.pipeline.JobPipeline``."""
+
+    async def submit_object(
+        self, file_key: str, language: str, *, filename: str | None = None, owner: str = ""
+    ) -> Job: ...
+
+    async def delete(self, job_id: uuid.UUID, *, delete_object: bool) -> None: ...
+
+
+class CoreLike(Protocol):
+    """The parts of ``bootstrap.Core`` the server uses."""
+
+    settings: Settings
+    store: JobStore
+    storage: ObjectStorage
+    ml_client: MLClient
+    bus: EventBus
+
+
+class Services:
+    """Everything a handler reaches, kept under one ``AppKey``."""
+
+    def __init__(
+        self,
+        core: CoreLike,
+        metrics: Metrics,
+        callbacks: CallbackReceiver,
+        pipeline: JobSubmitter | None,
+    ) -> None:
+        self.core = core
+        self.settings = core.settings
+        self.store = core.store
+        self.storage = core.storage
+        self.metrics = metrics
+        self.callbacks = callbacks
+        self.pipeline = pipeline
+        self.rate_limiter = RateLimiter(core.settings.rate_limit_per_minute)
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def create_app(
+    core: CoreLike,
+    *,
+    metrics: Metrics,
+    callbacks: CallbackReceiver,
+    pipeline: JobSubmitter | None = None,
+) -> web.Application:
+    """The backend application over ``core``.
+
+    ``pipeline`` defaults to ``core.pipeline``. Whether the access rules are those of a
+    loopback bind is decided by ``core.settings.bind_host``.
+    """
+    settings = core.settings
+    pipeline = pipeline if pipeline is not None else getattr(core, "pipeline", None)
+    policy = AccessPolicy(
+        loopback=is_loopback_host(settings.bind_host),
+        tokens=tuple(settings.api_tokens),
+        cors_origins=tuple(settings.cors_origins),
+    )
+    app = web.Application(middlewares=list(middlewares(policy)), client_max_size=API_BODY_LIMIT)
+    app[SERVICES] = Services(core, metrics, callbacks, pipeline)
+    app.router.add_post("/api/upload-video/generate-url", generate_url)
+    app.router.add_post("/api/upload-video/request-process", request_process)
+    app.router.add_post("/api/upload-video/result", receive_result)
+    app.router.add_get("/api/upload-video/status/{job_id}", job_status)
+    app.router.add_get("/api/upload-video/ml-server/health", ml_server_health)
+    app.router.add_get("/api/upload-video/jobs", list_jobs)
+    app.router.add_delete("/api/upload-video/jobs/{job_id}", delete_job)
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics_text)
+    with_storage = not settings.uses_s3 and _mount_storage_routes(app, core.storage)
+    document = openapi_document(with_storage_routes=with_storage)
+    app.router.add_get("/openapi.json", lambda _request: _openapi(document))
+    return app
+
+
+def _mount_storage_routes(app: web.Application, storage: ObjectStorage) -> bool:
+    try:
+        from ecg_desktop.server.storage_routes import add_storage_routes
+    except ImportError:
+        logger.warning("local storage routes are not available; signed /storage URLs will 404")
+        return False
+    add_storage_routes(app, storage)
+    return True
+
+
+async def _openapi(document: dict[str, Any]) -> web.Response:
+    return web.json_response(document)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+async def _json_object(request: web.Request) -> Mapping[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(reason="the body must be JSON") from None
+    if not isinstance(body, Mapping):
+        raise web.HTTPBadRequest(reason="the body must be a JSON object")
+    return body
+
+
+def _bad_request(detail: str) -> web.Response:
+    return error_json(400, detail)
+
+
+def _parse_job_id(request: web.Request) -> uuid.UUID | None:
+    text = request.match_info["job_id"]
+    try:
+        job_id = uuid.UUID(text)
+    except ValueError:
+        return None
+    request[JOB_ID_KEY] = str(job_id)
+    return job_id
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _language(value: Any) -> str | None:
+    if value is None or value == "":
+        return "auto"
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return value if value in LANGUAGES or re.fullmatch(r"[a-z]{2}", value) else None
+
+
+# -- the seed's endpoints ------------------------------------------------------------------
+
+
+async def generate_url(request: web.Request) -> web.Response:
+    services = _services(request)
+    body = await _json_object(request)
+    filename = body.get("filename")
+    if not isinstance(filename, str) or not filename.strip():
+        return _bad_request("filename is required")
+    content_type = body.get("content_type")
+    if content_type is not None and not isinstance(content_type, str):
+        return _bad_request("content_type must be a string")
+    if not looks_like_video(filename, content_type or None):
+        return _bad_request(f"not a video: {content_type or filename!r}")
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    settings = services.settings
+    file_key = make_file_key(filename, user=settings.user_name, now=datetime.now(UTC))
+    expires = settings.s3_presigned_url_expire
+    url = await services.storage.presign_put(file_key, content_type, expires)
+    logger.info("upload URL issued for %s", file_key)
+    return web.json_response(
+        {"presigned_url": url, "file_key": file_key, "expires_in": expires,
+         "url": url, "fileKey": file_key}
+    )
+
+
+async def request_process(request: web.Request) -> web.Response:
+    services = _services(request)
+    wait_s = services.rate_limiter.hit(request.remote or "unknown")
+    if wait_s is not None:
+        response = error_json(429, "too many requests: the limit is "
+                              f"{services.settings.rate_limit_per_minute} per minute")
+        response.headers["Retry-After"] = RateLimiter.retry_after_header(wait_s)
+        return response
+    body = await _json_object(request)
+    file_key = body.get("fileKey", body.get("file_key"))
+    if not isinstance(file_key, str) or not file_key.strip():
+        return _bad_request("fileKey is required")
+    if not is_safe_key(file_key):
+        return _bad_request("fileKey is not a safe storage key")
+    language = _language(body.get("language"))
+    if language is None:
+        return _bad_request("language must be auto or an ISO 639-1 code")
+    if services.pipeline is None:
+        return error_json(503, "the job pipeline is not running")
+    if not await services.storage.exists(file_key):
+        return error_json(404, f"no object {file_key!r} in storage")
+    job = await services.pipeline.submit_object(
+        file_key, language, filename=file_key.rsplit("/", 1)[-1], owner=services.settings.user_name
+    )
+    request[JOB_ID_KEY] = str(job.job_id)
+    logger.info("new processing request: job %s for %s", job.job_id, file_key)
+    return web.json_response({"message": "Video processing started.", "job_id": str(job.job_id)})
+
+
+async def receive_result(request: web.Request) -> web.Response:
+    receiver = _services(request).callbacks
+    if request.content_length is not None and request.content_length > receiver.body_limit:
+        status, answer = receiver.too_large()
+        return web.json_response(answer, status=status)
+    body = await _read_limited(request, receiver.body_limit)
+    if body is None:
+        status, answer = receiver.too_large()
+        return web.json_response(answer, status=status)
+    job_id = _peek_job_id(body)
+    if job_id:
+        request[JOB_ID_KEY] = job_id
+    status, answer = await receiver.receive(body, request.headers)
+    return web.json_response(answer, status=status)
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_JOB_ID_IN_BODY = re.compile(rb'"job_id"\s*:\s*"([0-9a-fA-F-]{32,36})"')
+
+
+def _peek_job_id(body: bytes) -> str | None:
+    """The job id for the access log, without parsing the body on the loop."""
+    match = _JOB_ID_IN_BODY.search(body, 0, 4096)
+    return match.group(1).decode() if match else None
+
+
+async def job_status(request: web.Request) -> web.Response:
+    services = _services(request)
+    job_id = _parse_job_id(request)
+    if job_id is None:
+        return _bad_request("job_id must be a UUID")
+    job = await services.store.get(job_id)
+    answer: dict[str, Any] = {
+        "job_id": str(job.job_id),
+        "status": job.status.value,
+        "stage": job.stage.value,
+        "progress": job.progress,
+        "message": job.message,
+        "result": None,
+        "error_code": job.error_code.value if job.error_code else None,
+        "error_message": job.error_message,
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+        "file_key": job.file_key,
+        "filename": job.filename,
+        "language": job.language,
+    }
+    if job.status is JobStatus.COMPLETED:
+        answer["result"] = await services.store.get_raw_result(job_id)
+        return await _json_response_off_loop(answer)
+    return web.json_response(answer)
+
+
+async def _json_response_off_loop(answer: dict[str, Any]) -> web.Response:
+    # The pure-Python encoder (iterencode) lets the loop's thread take the GIL back; the C
+    # one would hold it for the whole of a big transcript.
+    def encode() -> bytes:
+        return "".join(json.JSONEncoder(ensure_ascii=False).iterencode(answer)).encode()
+
+    body = await asyncio.to_thread(encode)
+    return web.Response(body=body, content_type="application/json")
+
+
+async def ml_server_health(request: web.Request) -> web.Response:
+    services = _services(request)
+    url = services.settings.model_server_url or "(bundled reference analyzer)"
+    try:
+        async with asyncio.timeout(ML_HEALTH_TIMEOUT_S):
+            report = await services.core.ml_client.health()
+    except TimeoutError:
+        answer: dict[str, Any] = {
+            "status": "unreachable", "ml_server_url": url, "response_time_ms": None,
+            "http_status": None, "response": None,
+            "reason": f"no answer within {ML_HEALTH_TIMEOUT_S:.0f} s",
+        }
+        return web.json_response(answer, status=503)
+    answer = {
+        "status": report.status,
+        "ml_server_url": report.url or url,
+        "response_time_ms": report.response_time_ms,
+        "http_status": report.http_status,
+        "response": report.response,
+    }
+    if not report.healthy:
+        answer["reason"] = report.reason
+    return web.json_response(answer, status=200 if report.healthy else 503)
+
+
+# -- beyond the seed ---------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    services = _services(request)
+    reason: str | None = None
+    try:
+        async with asyncio.timeout(STORE_HEALTH_TIMEOUT_S):
+            await services.store.count(JobQuery(limit=1))
+    except Exception as exc:  # any failure means "not reachable"; the reason says which
+        reason = str(exc) or type(exc).__name__
+        logger.warning("health: job store unreachable: %s", reason)
+    settings = services.settings
+    answer = {
+        "status": "ok" if reason is None else "degraded",
+        "store": {"reachable": reason is None, "where": services.store.describe(),
+                  "reason": reason},
+        "storage": {"mode": "s3" if settings.uses_s3 else "local",
+                    "where": services.storage.describe()},
+        "unsigned_callbacks_allowed": services.callbacks.allows_unsigned,
+        "version": __version__,
+    }
+    return web.json_response(answer, status=200 if reason is None else 503)
+
+
+async def metrics_text(request: web.Request) -> web.Response:
+    text = _services(request).metrics.render()
+    return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Format": "0.0.4"})
+
+
+def _job_summary(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": str(job.job_id),
+        "status": job.status.value,
+        "stage": job.stage.value,
+        "progress": job.progress,
+        "message": job.message,
+        "filename": job.filename,
+        "file_key": job.file_key,
+        "language": job.language,
+        "error_code": job.error_code.value if job.error_code else None,
+        "error_message": job.error_message,
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+    }
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int | None:
+    text = request.query.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    services = _services(request)
+    limit = _int_param(request, "limit", 50, 1, 500)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    if limit is None or offset is None:
+        return _bad_request("limit must be 1-500 and offset a non-negative integer")
+    status_text = request.query.get("status")
+    status: JobStatus | None = None
+    if status_text:
+        try:
+            status = JobStatus(status_text)
+        except ValueError:
+            return _bad_request(f"status must be one of {', '.join(s.value for s in JobStatus)}")
+    text = request.query.get("q") or None
+    if text is not None and "\x00" in text:
+        return _bad_request("q cannot contain NUL")
+    query = JobQuery(status=status, text=text, limit=limit, offset=offset)
+    counting = JobQuery(status=status, text=text, limit=1, offset=0)
+    jobs = await services.store.list(query)
+    total = await services.store.count(counting)
+    return web.json_response({"jobs": [_job_summary(j) for j in jobs], "total": total,
+                              "limit": limit, "offset": offset})
+
+
+async def delete_job(request: web.Request) -> web.Response:
+    services = _services(request)
+    job_id = _parse_job_id(request)
+    if job_id is None:
+        return _bad_request("job_id must be a UUID")
+    flag = request.query.get("delete_object", "false").lower()
+    if flag not in ("true", "false", "1", "0"):
+        return _bad_request("delete_object must be true or false")
+    if services.pipeline is None:
+        return error_json(503, "the job pipeline is not running")
+    await services.pipeline.delete(job_id, delete_object=flag in ("true", "1"))
+    logger.info("job %s deleted", job_id)
+    return web.json_response({"status": "deleted", "job_id": str(job_id)})

@@ -1,0 +1,446 @@
+"""The OpenAPI 3 description of the backend API (``GET /openapi.json``), written by hand.
+
+Every route and every status code a route can answer is listed, so a schema-driven fuzzer
+can check the server against it. Keep it in step with ``app.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecg_desktop import __version__
+from ecg_desktop.domain import JobStatus, Stage
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["detail"],
+        "properties": {
+            "detail": {"type": "string"},
+            "reason": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["loc", "msg"],
+                    "properties": {
+                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                        "msg": {"type": "string"},
+                    },
+                },
+            },
+            "error": {"type": "string"},
+            "correct_endpoint": {"type": "string"},
+            "wrong_endpoint": {"type": "string"},
+        },
+    },
+    "GenerateUrlRequest": {
+        "type": "object",
+        "required": ["filename"],
+        "properties": {
+            "filename": {"type": "string", "minLength": 1, "example": "video.mp4"},
+            "content_type": {"type": "string", "example": "video/mp4"},
+        },
+    },
+    "GenerateUrlResponse": {
+        "type": "object",
+        "required": ["presigned_url", "file_key", "expires_in", "url", "fileKey"],
+        "properties": {
+            "presigned_url": {"type": "string"},
+            "file_key": {"type": "string"},
+            "expires_in": {"type": "integer"},
+            "url": {"type": "string"},
+            "fileKey": {"type": "string"},
+        },
+    },
+    "ProcessRequest": {
+        "type": "object",
+        "required": ["fileKey"],
+        "properties": {
+            "fileKey": {"type": "string", "minLength": 1},
+            "language": {"type": "string", "default": "auto", "example": "auto"},
+        },
+    },
+    "ProcessResponse": {
+        "type": "object",
+        "required": ["message", "job_id"],
+        "properties": {
+            "message": {"type": "string"},
+            "job_id": {"type": "string", "format": "uuid"},
+        },
+    },
+    "Callback": {
+        "type": "object",
+        "required": ["job_id", "status"],
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
+            "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+            "message": NULLABLE_STRING,
+            "result": {"type": ["object", "null"]},
+            "error_message": NULLABLE_STRING,
+            "error_code": NULLABLE_STRING,
+        },
+    },
+    "CallbackAnswer": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {
+                "type": "string",
+                "enum": ["received", "duplicate", "already_completed", "already_failed",
+                         "already_canceled"],
+            },
+        },
+    },
+    "JobStatus": {
+        "type": "object",
+        "required": ["job_id", "status", "stage", "progress", "message", "result",
+                     "error_code", "error_message", "created_at", "updated_at"],
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": [s.value for s in JobStatus]},
+            "stage": {"type": "string", "enum": [s.value for s in Stage]},
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "message": {"type": "string"},
+            "result": {"type": ["object", "null"]},
+            "error_code": NULLABLE_STRING,
+            "error_message": NULLABLE_STRING,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "file_key": NULLABLE_STRING,
+            "filename": {"type": "string"},
+            "language": {"type": "string"},
+        },
+    },
+    "JobSummary": {
+        "type": "object",
+        "required": ["job_id", "status", "stage", "progress", "created_at", "updated_at"],
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": [s.value for s in JobStatus]},
+            "stage": {"type": "string", "enum": [s.value for s in Stage]},
+            "progress": {"type": "integer"},
+            "message": {"type": "string"},
+            "filename": {"type": "string"},
+            "file_key": NULLABLE_STRING,
+            "language": {"type": "string"},
+            "error_code": NULLABLE_STRING,
+            "error_message": NULLABLE_STRING,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "JobList": {
+        "type": "object",
+        "required": ["jobs", "total", "limit", "offset"],
+        "properties": {
+            "jobs": {"type": "array", "items": _ref("JobSummary")},
+            "total": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+        },
+    },
+    "MLHealth": {
+        "type": "object",
+        "required": ["status", "ml_server_url"],
+        "properties": {
+            "status": {"type": "string", "enum": ["healthy", "unhealthy", "unreachable"]},
+            "ml_server_url": {"type": "string"},
+            "response_time_ms": {"type": ["number", "null"]},
+            "http_status": {"type": ["integer", "null"]},
+            "response": {},
+            "reason": NULLABLE_STRING,
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "store", "storage", "unsigned_callbacks_allowed", "version"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "store": {
+                "type": "object",
+                "required": ["reachable", "where"],
+                "properties": {
+                    "reachable": {"type": "boolean"},
+                    "where": {"type": "string"},
+                    "reason": NULLABLE_STRING,
+                },
+            },
+            "storage": {
+                "type": "object",
+                "required": ["mode", "where"],
+                "properties": {
+                    "mode": {"type": "string", "enum": ["s3", "local"]},
+                    "where": {"type": "string"},
+                },
+            },
+            "unsigned_callbacks_allowed": {"type": "boolean"},
+            "version": {"type": "string"},
+        },
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["status", "job_id"],
+        "properties": {
+            "status": {"type": "string", "enum": ["deleted"]},
+            "job_id": {"type": "string", "format": "uuid"},
+        },
+    },
+}
+
+JOB_ID_PARAM = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "description": "The job's UUID; anything else is answered with 400.",
+    "schema": {"type": "string"},
+}
+
+# Answers any route can give: refused by the access rules, or an unexpected failure.
+_COMMON = {
+    "401": _error("An API token is required (non-loopback bind)"),
+    "403": _error("Host or Origin not allowed"),
+    "500": _error("Unexpected server error"),
+}
+
+
+def _responses(**codes: dict[str, Any]) -> dict[str, Any]:
+    return {**{code.removeprefix("r"): spec for code, spec in codes.items()}, **_COMMON}
+
+
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": _ref(schema_name)}}}
+
+
+PATHS: dict[str, Any] = {
+    "/api/upload-video/generate-url": {
+        "post": {
+            "summary": "An upload URL and the file key to upload a video to",
+            "operationId": "generateUrl",
+            "requestBody": _body("GenerateUrlRequest"),
+            "responses": _responses(
+                r200=_json(_ref("GenerateUrlResponse"), "A PUT URL and the file key"),
+                r400=_error("Missing filename, not a video, or not JSON"),
+                r413=_error("Body too large"),
+                r502=_error("The object storage failed"),
+            ),
+        }
+    },
+    "/api/upload-video/request-process": {
+        "post": {
+            "summary": "Create a job for an uploaded video and dispatch it to the ML server",
+            "operationId": "requestProcess",
+            "requestBody": _body("ProcessRequest"),
+            "responses": _responses(
+                r200=_json(_ref("ProcessResponse"), "The job was created"),
+                r400=_error("Missing or unsafe fileKey, unknown language, or not JSON"),
+                r404=_error("No such object in storage"),
+                r413=_error("Body too large"),
+                r429={
+                    **_error("Over the rate limit"),
+                    "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                },
+                r502=_error("The object storage failed"),
+                r503=_error("The job store is unavailable"),
+            ),
+        }
+    },
+    "/api/upload-video/result": {
+        "post": {
+            "summary": "The ML server's callback (signed)",
+            "operationId": "receiveResult",
+            "requestBody": _body("Callback"),
+            "parameters": [
+                {"name": "X-Signature-256", "in": "header", "required": False,
+                 "schema": {"type": "string"}},
+                {"name": "webhook-id", "in": "header", "required": False,
+                 "schema": {"type": "string"}},
+                {"name": "webhook-timestamp", "in": "header", "required": False,
+                 "schema": {"type": "string"}},
+                {"name": "webhook-signature", "in": "header", "required": False,
+                 "schema": {"type": "string"}},
+            ],
+            "responses": _responses(
+                r200=_json(_ref("CallbackAnswer"), "Received, a duplicate, or already final"),
+                r400=_error("Not JSON"),
+                r404=_error("Unknown job"),
+                r413=_error("Body over the limit"),
+                r422=_error("Invalid callback or result"),
+                r503=_error("The job store is unavailable"),
+            ),
+        }
+    },
+    "/api/upload-video/status/{job_id}": {
+        "get": {
+            "summary": "A job's status (and result once completed)",
+            "operationId": "getStatus",
+            "parameters": [JOB_ID_PARAM],
+            "responses": _responses(
+                r200=_json(_ref("JobStatus"), "The job"),
+                r400=_error("Not a UUID"),
+                r404=_error("Unknown job"),
+                r503=_error("The job store is unavailable"),
+            ),
+        }
+    },
+    "/api/upload-video/ml-server/health": {
+        "get": {
+            "summary": "Whether the ML server answers its /health (10 s timeout)",
+            "operationId": "mlServerHealth",
+            "responses": _responses(
+                r200=_json(_ref("MLHealth"), "Healthy"),
+                r503=_json(_ref("MLHealth"), "Unhealthy or unreachable"),
+            ),
+        }
+    },
+    "/api/upload-video/jobs": {
+        "get": {
+            "summary": "Jobs, newest first",
+            "operationId": "listJobs",
+            "parameters": [
+                {"name": "status", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": [s.value for s in JobStatus]}},
+                {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                {"name": "offset", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            ],
+            "responses": _responses(
+                r200=_json(_ref("JobList"), "A page of jobs"),
+                r400=_error("Bad status, limit or offset"),
+                r503=_error("The job store is unavailable"),
+            ),
+        }
+    },
+    "/api/upload-video/jobs/{job_id}": {
+        "delete": {
+            "summary": "Delete a job (canceling it first when it is running)",
+            "operationId": "deleteJob",
+            "parameters": [
+                JOB_ID_PARAM,
+                {"name": "delete_object", "in": "query", "required": False,
+                 "schema": {"type": "boolean", "default": False}},
+            ],
+            "responses": _responses(
+                r200=_json(_ref("Deleted"), "Deleted"),
+                r400=_error("Not a UUID, or a bad delete_object value"),
+                r404=_error("Unknown job"),
+                r502=_error("The object storage failed"),
+                r503=_error("The job store is unavailable"),
+            ),
+        }
+    },
+    "/health": {
+        "get": {
+            "summary": "The backend's own health: job store, storage, callback policy",
+            "operationId": "health",
+            "security": [],
+            "responses": {
+                "200": _json(_ref("Health"), "Healthy"),
+                "403": _error("Host not allowed"),
+                "500": _error("Unexpected server error"),
+                "503": _json(_ref("Health"), "The job store is unreachable"),
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics",
+            "operationId": "metrics",
+            "responses": _responses(
+                r200={"description": "Prometheus text format 0.0.4",
+                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+            ),
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This description",
+            "operationId": "openapi",
+            "responses": _responses(
+                r200=_json({"type": "object"}, "The OpenAPI document"),
+            ),
+        }
+    },
+}
+
+
+def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
+    paths = dict(PATHS)
+    if with_storage_routes:
+        paths["/storage/{file_key}"] = _storage_paths()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ECG Desktop backend",
+            "version": __version__,
+            "description": (
+                "Upload URLs, jobs, ML server callbacks and status. Bound to loopback the API "
+                "is open to the local user; bound elsewhere it needs a bearer token (except the "
+                "signed callback, /health and signed storage URLs)."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{}, {"bearer": []}],
+    }
+
+
+def _storage_paths() -> dict[str, Any]:
+    key = {"name": "file_key", "in": "path", "required": True, "schema": {"type": "string"}}
+    signed = [
+        key,
+        {"name": "expires", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "signature", "in": "query", "required": True, "schema": {"type": "string"}},
+    ]
+    refused = {
+        "400": _error("Unsafe key"),
+        "403": _error("Expired or tampered URL"),
+        "404": _error("No such object"),
+        "500": _error("Unexpected server error"),
+    }
+    return {
+        "put": {
+            "summary": "Upload to the local store through a signed URL",
+            "operationId": "storagePut",
+            "security": [],
+            "parameters": signed,
+            "requestBody": {"content": {"*/*": {"schema": {"type": "string",
+                                                            "format": "binary"}}}},
+            "responses": {"200": {"description": "Stored"}, "201": {"description": "Stored"},
+                          "411": _error("Length required"), "413": _error("Too large"),
+                          **refused},
+        },
+        "get": {
+            "summary": "Download from the local store through a signed URL (Range supported)",
+            "operationId": "storageGet",
+            "security": [],
+            "parameters": [*signed, {"name": "Range", "in": "header", "required": False,
+                                     "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The object"},
+                          "206": {"description": "Part of the object"},
+                          "416": {"description": "Range not satisfiable"}, **refused},
+        },
+    }
