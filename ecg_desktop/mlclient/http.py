@@ -66,7 +66,7 @@ class HttpMLClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._settings = settings
-        self._base_url = (base_url if base_url is not None else settings.model_server_url)
+        self._base_url = base_url if base_url is not None else settings.model_server_url
         self._sleep = sleep
         self._client = httpx.AsyncClient(
             transport=transport,

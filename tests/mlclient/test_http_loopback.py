@@ -48,8 +48,12 @@ class ScriptedMLServer:
         if status >= 400:
             return web.Response(status=status, text=f"scripted failure {status}")
         body = json.loads(raw)
-        self.jobs[body["job_id"]] = {"job_id": body["job_id"], "status": "processing",
-                                     "progress": 10, "message": "queued"}
+        self.jobs[body["job_id"]] = {
+            "job_id": body["job_id"],
+            "status": "processing",
+            "progress": 10,
+            "message": "queued",
+        }
         return web.json_response({"job_id": body["job_id"], "status": "accepted"}, status=status)
 
     async def health(self, request: web.Request) -> web.Response:
@@ -70,7 +74,9 @@ async def start(server: ScriptedMLServer) -> TestServer:
 
 def client_for(url: str) -> HttpMLClient:
     settings = Settings(
-        model_server_url=url, webhook_secret_key=SECRET, ml_retry_delays=FAST_RETRIES,
+        model_server_url=url,
+        webhook_secret_key=SECRET,
+        ml_retry_delays=FAST_RETRIES,
         ml_api_timeout=5.0,
     )
     return HttpMLClient(settings)

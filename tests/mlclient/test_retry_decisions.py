@@ -19,9 +19,7 @@ JOB = uuid.UUID("12345678-1234-5678-1234-567812345678")
 
 
 def make_client(handler, slept: list[float], **changes) -> HttpMLClient:  # type: ignore[no-untyped-def]
-    settings = Settings(
-        model_server_url="http://ml.test", webhook_secret_key=SECRET, **changes
-    )
+    settings = Settings(model_server_url="http://ml.test", webhook_secret_key=SECRET, **changes)
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)

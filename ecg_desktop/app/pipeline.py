@@ -1,0 +1,548 @@
+"""The job pipeline: check -> upload -> dispatch -> (callbacks arrive through the server).
+
+Each job runs as one asyncio task. Uploads and dispatches each have their own limit
+(``max_parallel_uploads``, ``max_parallel_dispatches``), so a queue of big files does not
+delay the dispatch of a job whose upload is done. Every change goes through
+``JobStore.update`` (one transaction, the domain's state machine) and is then published on the
+bus as ``JobChanged``; upload progress is published as ``UploadProgress`` at most every 250 ms.
+
+Cancel and shutdown are told apart: ``cancel`` aborts the upload in flight and marks the job
+canceled; ``close`` only stops the tasks, leaving each job as it was (with its upload state),
+so the next start resumes it. An interrupted job is never silently marked canceled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from stat import S_ISREG
+from typing import Any, Protocol
+
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ObjectStorage, StorageError
+from ecg_desktop.app.validation import inspect_video
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import (
+    ErrorCode,
+    IllegalTransition,
+    Job,
+    JobChanged,
+    JobDeleted,
+    JobNotFound,
+    JobStatus,
+    Stage,
+    UploadProgress,
+    UploadState,
+)
+from ecg_desktop.domain.filekeys import make_file_key
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_S = 0.25
+SPEED_WINDOW_S = 5.0
+WAIT_POLL_S = 2.0
+
+
+class MetricsSink(Protocol):
+    """What the pipeline counts (``app.metrics.Metrics`` satisfies it)."""
+
+    def inc(self, name: str, amount: float = 1.0, **labels: object) -> None: ...
+
+    def observe(self, name: str, value: float, **labels: object) -> None: ...
+
+
+class NullMetrics:
+    def inc(self, name: str, amount: float = 1.0, **labels: object) -> None:
+        pass
+
+    def observe(self, name: str, value: float, **labels: object) -> None:
+        pass
+
+
+class PipelineError(Exception):
+    """A request the pipeline cannot carry out; the message is meant for the user."""
+
+
+class JobPipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        storage: ObjectStorage,
+        ml_client: MLClient,
+        bus: EventBus,
+        metrics: MetricsSink | None = None,
+        *,
+        callback_base_url_provider: Callable[[], str],
+        clock: Callable[[], float] = time.monotonic,
+        host: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._storage = storage
+        self._ml = ml_client
+        self._bus = bus
+        self._metrics: MetricsSink = metrics or NullMetrics()
+        self._callback_base_url = callback_base_url_provider
+        self._clock = clock
+        self.host = host if host is not None else socket.gethostname()
+        self._upload_slots = asyncio.Semaphore(settings.max_parallel_uploads)
+        self._dispatch_slots = asyncio.Semaphore(settings.max_parallel_dispatches)
+        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._side_tasks: set[asyncio.Task[Any]] = set()
+        # Request extras (known transcript, speaker bounds) are not job columns; kept for
+        # retries within this run of the app.
+        self._extras: dict[uuid.UUID, dict[str, Any]] = {}
+
+    # -- starting jobs ---------------------------------------------------------------------
+
+    async def submit_file(
+        self,
+        path: str | Path,
+        language: str | None = None,
+        *,
+        transcript: str | None = None,
+        owner: str = "",
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> Job:
+        """Check ``path`` (raises ``InvalidInputFile`` before anything is stored), create the
+        job and start its upload and dispatch in the background."""
+        info = await inspect_video(Path(path))
+        job = Job.new(
+            filename=info.path.name,
+            local_path=str(info.path.resolve()),
+            size_bytes=info.size_bytes,
+            content_type=info.content_type,
+            duration_s=info.duration_s,
+            language=language or self._settings.default_language,
+            owner=owner or self._settings.user_name,
+            host=self.host,
+            message="Waiting to upload",
+        )
+        extras = {
+            "transcript": transcript,
+            "min_speakers": min_speakers,
+            "max_speakers": max_speakers,
+        }
+        return await self._add_and_start(job, extras)
+
+    async def submit_object(
+        self, file_key: str, language: str, *, filename: str | None = None, owner: str = ""
+    ) -> Job:
+        """A job for an object already in storage (the backend's request-process): dispatch
+        only. The caller has checked that the object exists."""
+        job = Job.new(
+            file_key=file_key,
+            stage=Stage.UPLOADED,
+            filename=filename or file_key.rsplit("/", 1)[-1],
+            language=language or self._settings.default_language,
+            owner=owner,
+            host=self.host,
+            message="Waiting to be sent to the ML server",
+        )
+        return await self._add_and_start(job, {})
+
+    async def _add_and_start(self, job: Job, extras: dict[str, Any]) -> Job:
+        await self._store.add(job)
+        self._extras[job.job_id] = {k: v for k, v in extras.items() if v is not None}
+        self._publish(job)
+        self._start(job.job_id)
+        return job
+
+    def resume(self, job_id: uuid.UUID) -> bool:
+        """Continue a stored job from its stage (used by recovery). False if already running."""
+        if self.is_running(job_id):
+            return False
+        self._start(job_id)
+        return True
+
+    def is_running(self, job_id: uuid.UUID) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    def _start(self, job_id: uuid.UUID) -> None:
+        task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._tasks.get(job_id) is done:
+                del self._tasks[job_id]
+
+        task.add_done_callback(forget)
+
+    # -- one job's run ---------------------------------------------------------------------
+
+    async def _run(self, job_id: uuid.UUID) -> None:
+        try:
+            job = await self._store.get(job_id)
+            if job.status.is_terminal:
+                return
+            if job.stage in (Stage.QUEUED, Stage.UPLOADING):
+                uploaded = await self._upload(job)
+                if uploaded is None:
+                    return
+                job = uploaded
+            await self._dispatch(job)
+        except asyncio.CancelledError:
+            raise
+        except (IllegalTransition, JobNotFound) as exc:
+            # Canceled or deleted elsewhere (another window, the server's DELETE) meanwhile.
+            logger.info("job %s stopped: %s", job_id, exc)
+        except Exception as exc:
+            logger.exception("job %s: unexpected failure", job_id)
+            await self._fail(job_id, ErrorCode.UNKNOWN_ERROR, f"unexpected error: {exc!r}")
+
+    async def _upload(self, job: Job) -> Job | None:
+        job_id = job.job_id
+        path = Path(job.local_path or "")
+        stat = await _stat_file(job.local_path)
+        if stat is None:
+            await self._fail(
+                job_id, ErrorCode.UPLOAD_ERROR, f"the local file {path} is no longer there"
+            )
+            return None
+        async with self._upload_slots:
+            key = job.file_key or make_file_key(job.filename, user=job.owner, now=_utcnow())
+            resume = (
+                job.upload if job.upload and (job.upload.upload_id or job.upload.parts) else None
+            )
+            start_state = resume or UploadState(
+                upload_id=None,
+                part_size=self._settings.upload_part_size,
+                file_size=stat.st_size,
+                file_mtime_ns=stat.st_mtime_ns,
+            )
+            await self._update(job_id, _uploading(key, start_state, "Uploading"))
+            reporter = UploadProgressReporter(job_id, self._bus.publish, self._clock)
+
+            async def persist(state: UploadState) -> None:
+                await self._update(job_id, _uploading(key, state, None))
+
+            def restarted(reason: str) -> None:
+                logger.warning("job %s: upload starts over: %s", job_id, reason)
+                self._spawn(self._note(job_id, f"Upload restarted: {reason}"))
+
+            try:
+                await self._storage.upload(
+                    key,
+                    path,
+                    job.content_type or "application/octet-stream",
+                    resume=resume,
+                    on_progress=reporter,
+                    on_part=persist,
+                    on_restart=restarted,
+                )
+            except StorageError as exc:
+                await self._fail(job_id, ErrorCode.UPLOAD_ERROR, f"upload failed: {exc}")
+                return None
+            reporter.finish()
+        return await self._update(job_id, _uploaded(key))
+
+    async def _dispatch(self, job: Job) -> None:
+        job_id = job.job_id
+        key = job.file_key
+        if key is None:
+            await self._fail(job_id, ErrorCode.UPLOAD_ERROR, "the job has no stored video")
+            return
+        async with self._dispatch_slots:
+            await self._update(job_id, _dispatching)
+            try:
+                callback_base = self._callback_base_url()
+                video_url = await self._storage.presign_get(
+                    key, self._settings.s3_presigned_url_expire
+                )
+            except (StorageError, RuntimeError) as exc:
+                await self._fail(
+                    job_id, ErrorCode.UNKNOWN_ERROR, f"cannot prepare the dispatch: {exc}"
+                )
+                return
+            try:
+                answer = await self._ml.dispatch(
+                    job_id, video_url, callback_base, job.language, **self._extras.get(job_id, {})
+                )
+            except MLError as exc:
+                self._metrics.inc("ml_requests_total", outcome="failed", error_code=exc.code)
+                await self._fail(job_id, _error_code(exc.code), str(exc))
+                return
+            self._metrics.inc("ml_requests_total", outcome="accepted", error_code="")
+        message = str(answer.get("message") or "Analyzing")
+        # A fast ML server's terminal callback may overtake this write: then nothing to do.
+        with contextlib.suppress(IllegalTransition):
+            await self._update(job_id, _dispatched(video_url, message))
+
+    # -- user actions ----------------------------------------------------------------------
+
+    async def cancel(self, job_id: uuid.UUID) -> Job:
+        """Cancel at any stage: stops the task, aborts an upload in flight, marks canceled.
+
+        The ML server has no cancel request in the protocol; its late callbacks are answered
+        ``already_canceled``. A job that already ended is returned unchanged.
+        """
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        job = await self._store.get(job_id)
+        if job.status.is_terminal:
+            return job
+        if job.stage is Stage.UPLOADING:
+            await self._abort_upload(job_id)
+        job = await self._update(job_id, Job.cancel)
+        self._metrics.inc("jobs_total", outcome="canceled", error_code="")
+        return job
+
+    async def _abort_upload(self, job_id: uuid.UUID) -> None:
+        job = await self._store.get(job_id)
+        if job.file_key is None or job.stage is not Stage.UPLOADING:
+            return
+        try:
+            await self._storage.abort(job.file_key, job.upload)
+        except StorageError as exc:
+            logger.warning("job %s: aborting the upload failed: %s", job_id, exc)
+
+    async def retry(self, job_id: uuid.UUID) -> Job:
+        """A new job that redoes a failed or canceled one from the step that failed.
+
+        The stored object is reused when it is still there (no second upload); an unfinished
+        multipart upload is resumed, except after a cancel, which aborted it.
+        """
+        old = await self._store.get(job_id)
+        try:
+            new = old.retry()
+        except IllegalTransition as exc:
+            raise PipelineError(str(exc)) from None
+        if old.status is JobStatus.CANCELED and new.stage is not Stage.UPLOADED:
+            new = dataclasses.replace(new, upload=None, file_key=None)
+        if (
+            new.stage is Stage.UPLOADED
+            and new.file_key is not None
+            and not await self._storage.exists(new.file_key)
+        ):
+            logger.info("job %s: %s is gone from storage; uploading again", job_id, new.file_key)
+            new = dataclasses.replace(new, stage=Stage.QUEUED, file_key=None, upload=None)
+        if new.stage is not Stage.UPLOADED and await _stat_file(new.local_path) is None:
+            raise PipelineError(
+                f"{old.filename}: the video is neither in storage nor at "
+                f"{old.local_path or 'a local path'}; add the file again"
+            )
+        new.message = "Retry: sending again" if new.stage is Stage.UPLOADED else "Retry: uploading"
+        return await self._add_and_start(new, self._extras.get(job_id, {}))
+
+    async def delete(self, job_id: uuid.UUID, *, delete_object: bool = False) -> None:
+        """Remove the job (canceling it first if it is still going), and its stored video
+        when asked and no other job (a retry) still refers to it."""
+        job = await self._store.get(job_id)
+        if not job.status.is_terminal:
+            job = await self.cancel(job_id)
+        await self._store.delete(job_id)
+        self._extras.pop(job_id, None)
+        self._bus.publish(JobDeleted(job_id))
+        if delete_object and job.file_key and job.upload is None:
+            others = await self._store.list(JobQuery(text=job.file_key, limit=10))
+            if any(o.file_key == job.file_key for o in others):
+                logger.info("keeping %s: another job still uses it", job.file_key)
+                return
+            try:
+                await self._storage.delete(job.file_key)
+            except StorageError as exc:
+                raise PipelineError(f"the job was deleted but its video was not: {exc}") from exc
+
+    async def wait_for(self, job_id: uuid.UUID, timeout_s: float | None = None) -> Job:
+        """The job once it is terminal (events, with a slow poll of the store as a safety
+        net for changes made by another process sharing the store)."""
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[Job] = loop.create_future()
+
+        def on_event(event: object) -> None:
+            if ended.done():
+                return
+            if (
+                isinstance(event, JobChanged)
+                and event.job.job_id == job_id
+                and event.job.status.is_terminal
+            ):
+                ended.set_result(event.job)
+            elif isinstance(event, JobDeleted) and event.job_id == job_id:
+                ended.set_exception(JobNotFound(job_id))
+
+        unsubscribe = self._bus.subscribe(on_event)
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        try:
+            while True:
+                job = await self._store.get(job_id)
+                if job.status.is_terminal:
+                    return job
+                wait_s = WAIT_POLL_S
+                if deadline is not None:
+                    wait_s = min(wait_s, deadline - loop.time())
+                    if wait_s <= 0:
+                        raise TimeoutError(f"job {job_id} still {job.status} after {timeout_s} s")
+                await asyncio.wait({ended}, timeout=wait_s)
+                if ended.done():
+                    return ended.result()
+        finally:
+            unsubscribe()
+            if not ended.done():
+                ended.cancel()
+
+    async def close(self) -> None:
+        """Stop every task without changing any job: the next start resumes them."""
+        tasks = [*self._tasks.values(), *self._side_tasks]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _update(self, job_id: uuid.UUID, change: Callable[[Job], None]) -> Job:
+        job = await self._store.update(job_id, change)
+        self._publish(job)
+        return job
+
+    def _publish(self, job: Job) -> None:
+        self._bus.publish(JobChanged(dataclasses.replace(job)))
+
+    async def _fail(self, job_id: uuid.UUID, code: ErrorCode, message: str) -> None:
+        logger.warning("job %s failed (%s): %s", job_id, code, message)
+        try:
+            await self._update(job_id, lambda job: job.fail(code, message))
+        except (IllegalTransition, JobNotFound):
+            return
+        self._metrics.inc("jobs_total", outcome="failed", error_code=code.value)
+
+    async def _note(self, job_id: uuid.UUID, message: str) -> None:
+        def change(job: Job) -> None:
+            if not job.status.is_terminal:
+                job.message = message
+
+        with contextlib.suppress(JobNotFound):
+            await self._update(job_id, change)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+
+async def _stat_file(path: str | None) -> os.stat_result | None:
+    """The file's stat, or None when it is not a regular file any more."""
+    if not path:
+        return None
+
+    def stat() -> os.stat_result | None:
+        try:
+            result = Path(path).stat()
+        except OSError:
+            return None
+        return result if S_ISREG(result.st_mode) else None
+
+    return await asyncio.to_thread(stat)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _error_code(value: str) -> ErrorCode:
+    try:
+        return ErrorCode(value)
+    except ValueError:
+        return ErrorCode.UNKNOWN_ERROR
+
+
+# Changes applied inside JobStore.update (under the row lock).
+
+
+def _uploading(key: str, state: UploadState, message: str | None) -> Callable[[Job], None]:
+    def change(job: Job) -> None:
+        job.start_upload(key, state)
+        if message is not None:
+            job.message = message
+
+    return change
+
+
+def _uploaded(key: str) -> Callable[[Job], None]:
+    def change(job: Job) -> None:
+        job.mark_uploaded(key)
+        job.message = "Uploaded"
+
+    return change
+
+
+def _dispatching(job: Job) -> None:
+    job.start_dispatch()
+    job.message = "Sending to the ML server"
+
+
+def _dispatched(video_url: str, message: str) -> Callable[[Job], None]:
+    def change(job: Job) -> None:
+        callbacks_came_first = job.progress > 0 or job.stage is Stage.ANALYZING
+        job.mark_dispatched(video_url)
+        if not callbacks_came_first:
+            job.message = message
+
+    return change
+
+
+class UploadProgressReporter:
+    """Turns the storage adapter's ``(bytes_done, bytes_total)`` calls into ``UploadProgress``
+    events, at most one per ``interval`` (the last one, 100 %, always goes out). Speed is
+    measured over the last few seconds, so a resumed upload does not count the parts it
+    skipped."""
+
+    def __init__(
+        self,
+        job_id: uuid.UUID,
+        publish: Callable[[UploadProgress], None],
+        clock: Callable[[], float],
+        interval: float = PROGRESS_INTERVAL_S,
+    ) -> None:
+        self._job_id = job_id
+        self._publish = publish
+        self._clock = clock
+        self._interval = interval
+        self._last_sent: float | None = None
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._latest: tuple[int, int] | None = None
+        self._sent_final = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self._clock()
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > SPEED_WINDOW_S:
+            self._samples.popleft()
+        self._latest = (done, total)
+        final = total > 0 and done >= total
+        if final and self._sent_final:
+            return
+        if not final and self._last_sent is not None and now - self._last_sent < self._interval:
+            return
+        self._send(now, done, total)
+        self._sent_final = final
+
+    def finish(self) -> None:
+        if self._latest is not None and not self._sent_final:
+            _, total = self._latest
+            self._send(self._clock(), total, total)
+            self._sent_final = True
+
+    def _send(self, now: float, done: int, total: int) -> None:
+        self._last_sent = now
+        first_t, first_done = self._samples[0]
+        elapsed = now - first_t
+        speed = (done - first_done) / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / speed if speed > 0 else None
+        self._publish(UploadProgress(self._job_id, done, total, max(speed, 0.0), eta))

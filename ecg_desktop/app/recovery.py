@@ -1,0 +1,288 @@
+"""What keeps jobs alive through crashes, restarts and lost callbacks.
+
+At start-up (``recover``), for every unfinished job of this host:
+
+- queued or uploading, local file still there: the upload resumes from its recorded parts
+  (the storage adapter checks them against the server) and the job goes on to dispatch;
+- queued or uploading, local file gone: failed with ``UPLOAD_ERROR``, saying so;
+- uploaded: dispatched;
+- dispatching (the app died during the request, so the ML server may or may not have it):
+  asked; a job the server knows is reconciled, an unknown one is dispatched again;
+- analyzing: reconciled (below).
+
+Reconciling asks the ML server for the job (PROTOCOL.md 2.3): ``completed`` with a result ->
+stored exactly as the callback would have (normalised, in the same transaction that completes
+the job); ``completed`` without a result, or no record at all -> ``CALLBACK_LOST``; ``failed``
+-> failed with the server's code and reason; still working -> its progress is recorded, which
+also restarts the watchdog's clock. When the server cannot be asked, nothing changes.
+
+The watchdog reconciles any job that has had no callback for ``callback_watchdog_s``.
+No interrupted job is ever marked canceled here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.pipeline import JobPipeline, MetricsSink, NullMetrics
+from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ResultRecord
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import (
+    ErrorCode,
+    IllegalTransition,
+    InvalidResult,
+    Job,
+    JobChanged,
+    JobNotFound,
+    JobStatus,
+    Stage,
+    normalize,
+)
+
+logger = logging.getLogger(__name__)
+
+PAGE = 500
+
+
+@dataclass
+class RecoveryReport:
+    resumed: list[uuid.UUID] = field(default_factory=list)
+    reconciled: dict[uuid.UUID, str] = field(default_factory=dict)  # job -> what happened
+    failed: list[uuid.UUID] = field(default_factory=list)
+    unreachable: list[uuid.UUID] = field(default_factory=list)
+
+
+class Recovery:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        ml_client: MLClient,
+        pipeline: JobPipeline,
+        bus: EventBus,
+        metrics: MetricsSink | None = None,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._ml = ml_client
+        self._pipeline = pipeline
+        self._bus = bus
+        self._metrics: MetricsSink = metrics or NullMetrics()
+        self._now = now
+        self._watchdog: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    # -- start-up --------------------------------------------------------------------------
+
+    async def recover(self) -> RecoveryReport:
+        report = RecoveryReport()
+        async with self._lock:
+            for job in await self._open_jobs():
+                await self._recover_one(job, report)
+        if report.resumed or report.reconciled or report.failed:
+            logger.info(
+                "recovery: %d resumed, %d reconciled, %d failed, %d not reachable",
+                len(report.resumed),
+                len(report.reconciled),
+                len(report.failed),
+                len(report.unreachable),
+            )
+        return report
+
+    async def _recover_one(self, job: Job, report: RecoveryReport) -> None:
+        if self._pipeline.is_running(job.job_id):
+            return
+        if job.stage in (Stage.QUEUED, Stage.UPLOADING):
+            if await _is_file(job.local_path):
+                self._pipeline.resume(job.job_id)
+                report.resumed.append(job.job_id)
+            else:
+                reason = (
+                    f"the upload was interrupted and the local file {job.local_path} is gone; "
+                    "add the file again"
+                )
+                if await self._fail(job.job_id, ErrorCode.UPLOAD_ERROR, reason):
+                    report.failed.append(job.job_id)
+        elif job.stage is Stage.UPLOADED:
+            self._pipeline.resume(job.job_id)
+            report.resumed.append(job.job_id)
+        elif job.stage is Stage.DISPATCHING:
+            outcome = await self.reconcile(job, unknown_means_lost=False)
+            if outcome == "unknown":
+                self._pipeline.resume(job.job_id)
+                report.resumed.append(job.job_id)
+            else:
+                _note(report, job.job_id, outcome)
+        else:
+            _note(report, job.job_id, await self.reconcile(job))
+
+    # -- reconciliation --------------------------------------------------------------------
+
+    async def reconcile(self, job: Job, *, unknown_means_lost: bool = True) -> str:
+        """Bring ``job`` in line with what the ML server says; returns what happened
+        (``completed``, ``failed``, ``lost``, ``working``, ``unknown``, ``unreachable``)."""
+        try:
+            remote = await self._ml.job_status(job.job_id)
+        except MLError as exc:
+            logger.warning("job %s: cannot ask the ML server (%s); unchanged", job.job_id, exc)
+            return "unreachable"
+        if remote is None:
+            if not unknown_means_lost:
+                return "unknown"
+            await self._fail(
+                job.job_id,
+                ErrorCode.CALLBACK_LOST,
+                "no result arrived and the ML server has no record of this job "
+                "(it may have restarted); retry the job",
+            )
+            return "lost"
+        if remote.status == "completed":
+            if remote.result is None:
+                await self._fail(
+                    job.job_id,
+                    ErrorCode.CALLBACK_LOST,
+                    "the ML server reports this job completed, but its result never arrived "
+                    "and the server does not offer it; retry the job",
+                )
+                return "lost"
+            return await self._store_result(job.job_id, remote.result, remote.message)
+        if remote.status == "failed":
+            code = _error_code(remote.error_code)
+            reason = remote.error_message or remote.message or "the ML server reports a failure"
+            await self._fail(job.job_id, code, reason)
+            return "failed"
+        await self._record_progress(job.job_id, remote.progress, remote.message)
+        return "working"
+
+    async def _store_result(
+        self, job_id: uuid.UUID, raw: Mapping[str, Any], message: str | None
+    ) -> str:
+        try:
+            transcript = await asyncio.to_thread(normalize, raw)
+        except InvalidResult as exc:
+            await self._fail(
+                job_id, ErrorCode.PROCESSING_ERROR, f"the ML server's result is invalid: {exc}"
+            )
+            return "failed"
+        record = ResultRecord(raw=raw, transcript=transcript)
+
+        def change(job: Job) -> None:
+            if job.status is JobStatus.PENDING:
+                job.report_progress(job.progress)
+            job.complete(speakers=len(transcript.speaker_ids), message=message or "Completed")
+
+        try:
+            job = await self._store.update(job_id, change, result=record)
+        except (IllegalTransition, JobNotFound):
+            return "unchanged"
+        self._publish(job)
+        self._metrics.inc("jobs_total", outcome="completed", error_code="")
+        if job.dispatched_at and job.completed_at:
+            seconds = (job.completed_at - job.dispatched_at).total_seconds()
+            self._metrics.observe("job_processing_seconds", seconds)
+        logger.info("job %s: result fetched from the ML server", job_id)
+        return "completed"
+
+    async def _record_progress(
+        self, job_id: uuid.UUID, progress: int | None, message: str | None
+    ) -> None:
+        def change(job: Job) -> None:
+            value = job.progress if progress is None else max(0, min(100, progress))
+            job.report_progress(value, message)
+
+        with contextlib.suppress(IllegalTransition, JobNotFound):
+            self._publish(await self._store.update(job_id, change))
+
+    async def _fail(self, job_id: uuid.UUID, code: ErrorCode, message: str) -> bool:
+        try:
+            job = await self._store.update(job_id, lambda j: j.fail(code, message))
+        except (IllegalTransition, JobNotFound):
+            return False
+        logger.warning("job %s failed (%s): %s", job_id, code, message)
+        self._publish(job)
+        self._metrics.inc("jobs_total", outcome="failed", error_code=code.value)
+        return True
+
+    def _publish(self, job: Job) -> None:
+        self._bus.publish(JobChanged(dataclasses.replace(job)))
+
+    # -- watchdog --------------------------------------------------------------------------
+
+    def start_watchdog(self, interval_s: float | None = None) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            period = interval_s or min(60.0, max(1.0, self._settings.callback_watchdog_s / 4))
+            self._watchdog = asyncio.create_task(self._watch(period), name="callback-watchdog")
+
+    async def stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.wait({self._watchdog})
+            self._watchdog = None
+
+    async def _watch(self, period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.check_silent_jobs()
+            except Exception:
+                logger.exception("callback watchdog round failed")
+
+    async def check_silent_jobs(self) -> dict[uuid.UUID, str]:
+        """Reconcile every analyzing job of this host silent for ``callback_watchdog_s``."""
+        limit = timedelta(seconds=self._settings.callback_watchdog_s)
+        outcomes: dict[uuid.UUID, str] = {}
+        async with self._lock:
+            for job in await self._open_jobs():
+                if job.status is not JobStatus.PROCESSING or job.stage is not Stage.ANALYZING:
+                    continue
+                last = job.last_callback_at or job.dispatched_at or job.updated_at
+                if self._now() - last >= limit:
+                    logger.info(
+                        "job %s: no callback since %s; asking the ML server",
+                        job.job_id,
+                        last.isoformat(),
+                    )
+                    outcomes[job.job_id] = await self.reconcile(job)
+        return outcomes
+
+    async def _open_jobs(self) -> list[Job]:
+        jobs: list[Job] = []
+        for status in (JobStatus.PENDING, JobStatus.PROCESSING):
+            offset = 0
+            while True:
+                page = await self._store.list(JobQuery(status=status, limit=PAGE, offset=offset))
+                jobs.extend(j for j in page if j.host in ("", self._pipeline.host))
+                if len(page) < PAGE:
+                    break
+                offset += PAGE
+        return jobs
+
+
+async def _is_file(path: str | None) -> bool:
+    return bool(path) and await asyncio.to_thread(Path(path or "").is_file)
+
+
+def _note(report: RecoveryReport, job_id: uuid.UUID, outcome: str) -> None:
+    if outcome == "unreachable":
+        report.unreachable.append(job_id)
+    else:
+        report.reconciled[job_id] = outcome
+
+
+def _error_code(value: str | None) -> ErrorCode:
+    try:
+        return ErrorCode(value or ErrorCode.PROCESSING_ERROR)
+    except ValueError:
+        return ErrorCode.PROCESSING_ERROR

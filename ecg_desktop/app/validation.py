@@ -1,0 +1,97 @@
+"""Checks a local file before anything is uploaded: it exists, is not empty, is a video that
+PyAV can open, and has an audio track to analyse. Each refusal says what is wrong in words a
+user understands (``InvalidInputFile``); nothing is uploaded or stored for a refused file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from ecg_desktop.domain.filekeys import VIDEO_EXTENSIONS, looks_like_video
+
+
+class InvalidInputFile(ValueError):
+    """A file the pipeline refuses; the message is meant for the user."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path.name}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    path: Path
+    size_bytes: int
+    mtime_ns: int
+    content_type: str
+    duration_s: float | None
+    has_video: bool
+    audio_codec: str
+
+
+async def inspect_video(path: Path) -> VideoInfo:
+    """``probe_video`` in a thread (opening a container reads the disk and decodes headers)."""
+    return await asyncio.to_thread(probe_video, path)
+
+
+def probe_video(path: Path) -> VideoInfo:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InvalidInputFile(path, "the file does not exist")
+    if not path.is_file():
+        raise InvalidInputFile(path, "this is not a file")
+    stat = path.stat()
+    if stat.st_size == 0:
+        raise InvalidInputFile(path, "the file is empty")
+    if not looks_like_video(path.name):
+        known = ", ".join(sorted(VIDEO_EXTENSIONS))
+        raise InvalidInputFile(path, f"not a video file (expected one of: {known})")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputFile(path, f"not a readable video ({_reason(exc)})") from None
+    with container:
+        audio = container.streams.audio
+        if not audio:
+            raise InvalidInputFile(
+                path, "the video has no audio track, so there is nothing to transcribe"
+            )
+        duration = _duration_s(container)
+        has_video = bool(container.streams.video)
+        codec = audio[0].codec_context.name if audio[0].codec_context else "unknown"
+    return VideoInfo(
+        path=path,
+        size_bytes=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        content_type=content_type_of(path),
+        duration_s=duration,
+        has_video=has_video,
+        audio_codec=codec,
+    )
+
+
+def content_type_of(path: Path) -> str:
+    guessed, _ = mimetypes.guess_type(path.name)
+    if guessed and guessed.startswith("video/"):
+        return guessed
+    return "video/mp4" if path.suffix.lower() in (".mp4", ".m4v") else "application/octet-stream"
+
+
+def _duration_s(container: av.container.InputContainer) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration) / av.time_base
+    stream = container.streams.audio[0]
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).strip() or type(exc).__name__
