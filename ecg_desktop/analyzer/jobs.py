@@ -1,0 +1,100 @@
+"""The analyzer's job records, kept on disk so status answers survive a restart."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = frozenset({"accepted", "processing"})
+TERMINAL = frozenset({"completed", "failed"})
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class AnalyzerJob:
+    job_id: str
+    fastapi_base_url: str
+    language: str = "auto"
+    filename: str = ""
+    status: str = "accepted"
+    progress: float = 0.0
+    message: str = "Queued"
+    result: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: str = field(default_factory=_now_iso)
+    updated_at: str = field(default_factory=_now_iso)
+    updated_ts: float = field(default_factory=time.time)
+    callback_state: str = "pending"  # pending | delivered | refused | given_up
+    callback_msg_id: str = field(default_factory=lambda: f"msg_{uuid.uuid4().hex}")
+
+    def touch(self) -> None:
+        self.updated_at = _now_iso()
+        self.updated_ts = time.time()
+
+    def status_view(self, *, with_result: bool) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "job_id": self.job_id,
+            "status": self.status,
+            "progress": round(self.progress, 1),
+            "message": self.message,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        if with_result:
+            view["result"] = self.result if self.status == "completed" else None
+            view["error_code"] = self.error_code
+            view["error_message"] = self.error_message
+        elif self.status == "failed":
+            view["error_code"] = self.error_code
+        return view
+
+
+class JobFiles:
+    """One JSON file per job under ``folder``; writes are atomic (write, then rename)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, job_id: str) -> Path:
+        return self.folder / f"{uuid.UUID(job_id)}.json"
+
+    def save(self, job: AnalyzerJob) -> None:
+        path = self._path(job.job_id)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(job)), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def load_all(self, ttl_s: float) -> list[AnalyzerJob]:
+        """Every stored job younger than ``ttl_s``; older files are deleted."""
+        jobs = []
+        cutoff = time.time() - ttl_s
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                job = AnalyzerJob(**json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
+                logger.warning("ignoring unreadable job file %s: %s", path.name, exc)
+                continue
+            if job.updated_ts < cutoff:
+                path.unlink(missing_ok=True)
+                continue
+            jobs.append(job)
+        return jobs
+
+    def delete_expired(self, ttl_s: float) -> int:
+        before = len(list(self.folder.glob("*.json")))
+        kept = len(self.load_all(ttl_s))
+        return before - kept

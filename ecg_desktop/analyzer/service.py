@@ -1,0 +1,283 @@
+"""The analyzer's job engine: admission, the per-job flow, progress and terminal callbacks.
+
+Flow of one job: accepted -> (a free slot) download -> analysis in a worker process ->
+completed or failed, stored on disk -> exactly one terminal callback, retried until the
+backend gives a final answer. Progress callbacks are sent at most once per
+``progress_interval_s`` and only ever rise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from ecg_desktop.domain import ErrorCode
+
+from .asr import available_backends
+from .callbacks import CallbackSender, callback_body, callback_url
+from .config import AnalyzerConfig
+from .download import download, redact
+from .errors import AnalysisError
+from .jobs import ACTIVE, AnalyzerJob, JobFiles
+from .pipeline import AnalysisOptions
+from .worker import AnalysisPool
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_SPAN = (1.0, 10.0)
+
+
+class QueueFull(Exception):
+    """No room for another job; ``retry_after_s`` is a fair guess of when there will be."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("the analysis queue is full")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    job_id: str
+    video_url: str
+    fastapi_base_url: str
+    language: str = "auto"
+    transcript: str | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    @property
+    def filename(self) -> str:
+        return unquote(Path(urlsplit(self.video_url).path).name)
+
+
+class ProgressReporter:
+    """Coalesces progress into at most one signed ``processing`` callback per interval."""
+
+    def __init__(self, service: AnalyzerService, job: AnalyzerJob) -> None:
+        self._service = service
+        self._job = job
+        self._dirty = False
+        self._closed = False
+        self._last_sent = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def update(self, percent: float, message: str) -> None:
+        job = self._job
+        if self._closed or (percent <= job.progress and message == job.message):
+            return
+        job.progress = max(job.progress, round(min(percent, 99.0), 1))
+        job.message = message
+        job.status = "processing"
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        interval = self._service.config.progress_interval_s
+        while self._dirty and not self._closed:
+            wait = self._last_sent + interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                if self._closed:
+                    return
+            self._dirty = False
+            self._last_sent = time.monotonic()
+            job = self._job
+            body = callback_body(
+                job.job_id, "processing", progress=job.progress, message=job.message
+            )
+            await self._service.sender.send_once(callback_url(job.fastapi_base_url), body)
+
+    async def close(self) -> None:
+        """Stop; waits for a callback in flight so the terminal one is never overtaken."""
+        self._closed = True
+        if self._task is not None:
+            await self._task
+
+
+class AnalyzerService:
+    def __init__(self, config: AnalyzerConfig, session: aiohttp.ClientSession) -> None:
+        self.config = config
+        self.session = session
+        self.sender = CallbackSender(
+            session,
+            config.webhook_secret,
+            retry_for_s=config.callback_retry_for_s,
+            first_delay_s=config.callback_first_delay_s,
+            max_delay_s=config.callback_max_delay_s,
+            timeout_s=config.callback_timeout_s,
+        )
+        self.backends = available_backends(config.backend_paths)
+        self.files = JobFiles(config.results_dir / "jobs")
+        self._tmp = config.results_dir / "downloads"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._jobs: dict[str, AnalyzerJob] = {}
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._running = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pool = AnalysisPool(config.concurrency)
+        self._recent_times: list[float] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        stored = await asyncio.to_thread(self.files.load_all, self.config.result_ttl_s)
+        for job in stored:
+            self._jobs[job.job_id] = job
+            if job.status in ACTIVE:
+                job.status, job.error_code = "failed", ErrorCode.PROCESSING_ERROR.value
+                job.error_message = "the analyzer stopped while processing this job; send it again"
+                job.message = "Interrupted"
+                job.callback_state = "pending"
+                job.touch()
+                await self._save(job)
+            if job.callback_state == "pending":
+                self._spawn(self._deliver_terminal(job))
+        if stored:
+            logger.info("loaded %d stored jobs", len(stored))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self._pool.close)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _save(self, job: AnalyzerJob) -> None:
+        try:
+            await asyncio.to_thread(self.files.save, job)
+        except OSError:
+            logger.exception("cannot store job %s", job.job_id)
+
+    # -- queries -------------------------------------------------------------------------
+
+    @property
+    def queue_length(self) -> int:
+        return sum(1 for j in self._jobs.values() if j.status in ACTIVE) - self._running
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def get(self, job_id: str) -> AnalyzerJob | None:
+        return self._jobs.get(job_id)
+
+    def estimated_time_s(self) -> int:
+        typical = sum(self._recent_times) / len(self._recent_times) if self._recent_times else 60.0
+        waves = (self.queue_length + self._running) // self.config.concurrency + 1
+        return round(typical * waves)
+
+    # -- submission ----------------------------------------------------------------------
+
+    def submit(self, request: JobRequest) -> tuple[AnalyzerJob, bool]:
+        """The job for ``request`` and whether it is new (a repeated job_id is not rerun)."""
+        existing = self._jobs.get(request.job_id)
+        if existing is not None:
+            return existing, False
+        active = sum(1 for j in self._jobs.values() if j.status in ACTIVE)
+        if active >= self.config.concurrency + self.config.queue_size:
+            raise QueueFull(max(5, self.estimated_time_s() // 2))
+        job = AnalyzerJob(
+            request.job_id, request.fastapi_base_url, request.language, request.filename
+        )
+        self._jobs[job.job_id] = job
+        self._spawn(self._run(job, request))
+        logger.info(
+            "job %s accepted (%s, language %s)",
+            job.job_id,
+            redact(request.video_url),
+            request.language,
+        )
+        return job, True
+
+    async def _run(self, job: AnalyzerJob, request: JobRequest) -> None:
+        await self._save(job)
+        reporter = ProgressReporter(self, job)
+        try:
+            async with self._slots:
+                self._running += 1
+                try:
+                    job.result = await self._analyse(job, request, reporter)
+                    job.status, job.progress, job.message = "completed", 100.0, "Analysis complete"
+                    self._remember_time(job.result)
+                finally:
+                    self._running -= 1
+        except AnalysisError as exc:
+            logger.warning("job %s failed: %s", job.job_id, exc)
+            job.status, job.error_code, job.error_message = "failed", exc.code.value, exc.message
+            job.message = "Analysis failed"
+        except Exception as exc:  # anything unforeseen still ends in one failed callback
+            logger.exception("job %s failed unexpectedly", job.job_id)
+            job.status, job.error_code = "failed", ErrorCode.PROCESSING_ERROR.value
+            job.error_message = f"{type(exc).__name__}: {exc}"
+            job.message = "Analysis failed"
+        await reporter.close()
+        job.touch()
+        await self._save(job)
+        await self._deliver_terminal(job)
+
+    async def _analyse(
+        self, job: AnalyzerJob, request: JobRequest, reporter: ProgressReporter
+    ) -> dict[str, Any]:
+        low, high = DOWNLOAD_SPAN
+        reporter.update(low, "Downloading the video")
+        suffix = Path(request.filename).suffix[:10] or ".media"
+        with tempfile.TemporaryDirectory(dir=self._tmp) as folder:
+            target = Path(folder) / f"video{suffix}"
+            await download(
+                self.session,
+                request.video_url,
+                target,
+                max_bytes=self.config.max_download_bytes,
+                timeout_s=self.config.download_timeout_s,
+                progress=lambda f: reporter.update(low + (high - low) * f, "Downloading the video"),
+            )
+            options = AnalysisOptions(
+                language=request.language,
+                transcript=request.transcript,
+                min_speakers=request.min_speakers,
+                max_speakers=request.max_speakers,
+                filename=request.filename,
+                paths=self.config.backend_paths,
+            )
+            return await self._pool.analyse(job.job_id, target, options, reporter.update)
+
+    def _remember_time(self, result: Mapping[str, Any]) -> None:
+        seconds = result.get("metadata", {}).get("processing_time")
+        if isinstance(seconds, int | float):
+            self._recent_times = [*self._recent_times[-9:], float(seconds)]
+
+    async def _deliver_terminal(self, job: AnalyzerJob) -> None:
+        body = callback_body(
+            job.job_id,
+            job.status,
+            progress=job.progress,
+            message=job.message,
+            result=job.result,
+            error_code=job.error_code,
+            error_message=job.error_message,
+        )
+        started = time.monotonic()
+        accepted = await self.sender.deliver(
+            callback_url(job.fastapi_base_url), body, msg_id=job.callback_msg_id
+        )
+        if accepted:
+            job.callback_state = "delivered"
+        elif time.monotonic() - started >= self.config.callback_retry_for_s:
+            job.callback_state = "given_up"
+        else:
+            job.callback_state = "refused"
+        await self._save(job)
