@@ -388,6 +388,19 @@ class SqlJobStore:
         parsed: Mapping[str, Any] = await asyncio.to_thread(json.loads, row[0])
         return parsed
 
+    async def word_edits(self, job_id: uuid.UUID) -> dict[tuple[int, int], tuple[str, str]]:
+        """``(segment, word) -> (original, current)`` for every word the user corrected."""
+        words = t.words.c
+        async with self._transaction(write=False) as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(words.segment_idx, words.idx, words.original_text, words.text)
+                    .where(words.job_id == job_id, words.original_text.is_not(None))
+                    .order_by(words.segment_idx, words.idx)
+                )
+            ).all()
+        return {(seg, idx): (original, text) for seg, idx, original, text in rows}
+
     # -- edits (the raw result is never touched; originals are kept beside each edit) ----
 
     @asynccontextmanager
