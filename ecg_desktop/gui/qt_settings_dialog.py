@@ -1,0 +1,334 @@
+"""``QtSettingsDialog``: every setting, validated as it is entered.
+
+The dialog edits a copy of ``Settings``: each change rebuilds the candidate and runs
+``Settings.validate``; a ``ConfigError`` names the variable, and the field behind it is marked
+and OK is disabled until it is fixed. OK/Apply emit ``applied(Settings)``; persisting and
+restarting the affected services is the application's job, not the dialog's. Fields set by
+an environment variable are read-only here (the environment wins at every start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecg_desktop.config import ENV_NAMES, LANGUAGES, ConfigError, Settings
+
+from .i18n import UI_LANGUAGES
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("QtSettingsDialog", text)
+
+
+Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QCheckBox | QComboBox
+
+
+class QtSettingsDialog(QDialog):
+    applied = Signal(object)  # Settings
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle(tr("Settings"))
+        self.setMinimumWidth(620)
+        self.original = settings
+        self.candidate = settings
+        self.error: ConfigError | None = None
+        self.test_database: Callable[[str], Awaitable[str]] | None = None
+        self._env = dict(os.environ if env is None else env)
+        self.editors: dict[str, Editor] = {}
+
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self._ml_tab(), tr("ML server"))
+        self.tabs.addTab(self._callback_tab(), tr("Callback server"))
+        self.tabs.addTab(self._storage_tab(), tr("Storage"))
+        self.tabs.addTab(self._store_tab(), tr("Job store"))
+        self.tabs.addTab(self._general_tab(), tr("General"))
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("settingsError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d64541;")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+        self._load(settings)
+        self._connect_validation()
+        self.validate()
+
+    # -- tabs ------------------------------------------------------------------------------
+
+    def _form(self) -> tuple[QWidget, QFormLayout]:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        return page, form
+
+    def _line(self, name: str, placeholder: str = "", secret: bool = False) -> QLineEdit:
+        edit = QLineEdit(self)
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        if secret:
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.editors[name] = edit
+        return edit
+
+    def _note(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        label.setStyleSheet("color: palette(placeholder-text);")
+        return label
+
+    def _ml_tab(self) -> QWidget:
+        page, form = self._form()
+        form.addRow(tr("ML server &URL:"), self._line(
+            "model_server_url", tr("empty: the built-in reference analyzer")))
+        timeout = QDoubleSpinBox(self)
+        timeout.setObjectName("ml_api_timeout")
+        timeout.setRange(1, 3600)
+        timeout.setSuffix(" s")
+        self.editors["ml_api_timeout"] = timeout
+        form.addRow(tr("Request &timeout:"), timeout)
+        form.addRow(self._note(tr(
+            "The ML server receives each video's download URL and calls the callback server "
+            "back with progress and the result. Leave the URL empty to analyse on this "
+            "computer.")))
+        return page
+
+    def _callback_tab(self) -> QWidget:
+        page, form = self._form()
+        form.addRow(tr("Callback &base URL:"), self._line(
+            "fastapi_base_url", tr("empty: the address below")))
+        form.addRow(tr("&Listen on address:"), self._line("bind_host"))
+        port = QSpinBox(self)
+        port.setObjectName("bind_port")
+        port.setRange(0, 65535)
+        port.setSpecialValueText(tr("any free port"))
+        self.editors["bind_port"] = port
+        form.addRow(tr("Listen on &port:"), port)
+        secret = self._line("webhook_secret_key", secret=True)
+        self.show_secret = QPushButton(tr("Show"), self)
+        self.show_secret.setCheckable(True)
+        self.show_secret.toggled.connect(lambda on: secret.setEchoMode(
+            QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
+        self.regenerate_button = QPushButton(tr("&Regenerate"), self)
+        self.regenerate_button.clicked.connect(self.regenerate_secret)
+        self.copy_button = QPushButton(tr("&Copy"), self)
+        self.copy_button.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(secret.text()))
+        row = QHBoxLayout()
+        for widget in (secret, self.show_secret, self.regenerate_button, self.copy_button):
+            row.addWidget(widget)
+        form.addRow(tr("&Webhook secret:"), row)
+        unsigned = QCheckBox(tr("Accept &unsigned callbacks"), self)
+        unsigned.setObjectName("allow_unsigned_callbacks")
+        self.editors["allow_unsigned_callbacks"] = unsigned
+        form.addRow("", unsigned)
+        self.unsigned_warning = self._note(tr(
+            "⚠ Anyone who can reach the callback server could then write results into your "
+            "jobs. Turn this on only for an ML server that cannot sign (the original WhisperX "
+            "server never signs), on a trusted network."))
+        self.unsigned_warning.setStyleSheet("color: #b35c00;")
+        form.addRow(self.unsigned_warning)
+        return page
+
+    def _storage_tab(self) -> QWidget:
+        page, form = self._form()
+        form.addRow(tr("S3 &bucket:"), self._line(
+            "s3_bucket_name", tr("empty: keep videos on this computer")))
+        form.addRow(tr("&Region:"), self._line("aws_region"))
+        form.addRow(tr("&Endpoint URL:"), self._line(
+            "s3_endpoint_url", tr("empty: AWS; or an S3-compatible server")))
+        form.addRow(tr("&Access key id:"), self._line("aws_access_key_id"))
+        form.addRow(tr("&Secret access key:"), self._line("aws_secret_access_key", secret=True))
+        expiry = QSpinBox(self)
+        expiry.setObjectName("s3_presigned_url_expire")
+        expiry.setRange(60, 7 * 24 * 3600)
+        expiry.setSuffix(" s")
+        self.editors["s3_presigned_url_expire"] = expiry
+        form.addRow(tr("Download URLs &expire after:"), expiry)
+        form.addRow(self._note(tr("The secret access key is kept in the system keyring, "
+                                  "not in the settings file.")))
+        return page
+
+    def _store_tab(self) -> QWidget:
+        page, form = self._form()
+        url = self._line("database_url", tr("empty: SQLite in the data folder"))
+        form.addRow(tr("&Database URL:"), url)
+        self.test_button = QPushButton(tr("&Test connection"), self)
+        self.test_button.clicked.connect(self._start_database_test)
+        self.test_result = QLabel(self)
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addWidget(self.test_result, 1)
+        form.addRow("", row)
+        form.addRow(self._note(tr(
+            "A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a "
+            "team see the same jobs.")))
+        return page
+
+    def _general_tab(self) -> QWidget:
+        page, form = self._form()
+        language = QComboBox(self)
+        language.setObjectName("default_language")
+        for code in LANGUAGES:
+            language.addItem(code, code)
+        self.editors["default_language"] = language
+        form.addRow(tr("Default &language of videos:"), language)
+        ui = QComboBox(self)
+        ui.setObjectName("ui_language")
+        for code, name in UI_LANGUAGES.items():
+            ui.addItem(tr(name) if code == "" else name, code)
+        self.editors["ui_language"] = ui
+        form.addRow(tr("&Interface language:"), ui)
+        form.addRow(tr("Your &name:"), self._line("user_name", tr("used in storage keys")))
+        return page
+
+    # -- values ----------------------------------------------------------------------------
+
+    def _load(self, settings: Settings) -> None:
+        for name, editor in self.editors.items():
+            value = getattr(settings, name)
+            if isinstance(editor, QLineEdit):
+                editor.setText(str(value))
+            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+                editor.setValue(value)
+            elif isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            else:
+                index = editor.findData(value)
+                if index < 0:
+                    editor.addItem(str(value), value)
+                    index = editor.count() - 1
+                editor.setCurrentIndex(index)
+            variable = ENV_NAMES.get(name)
+            if variable and self._env.get(variable):
+                editor.setEnabled(False)
+                editor.setToolTip(tr("Set by the environment variable {name}").format(
+                    name=variable))
+        self._update_unsigned_warning()
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, editor in self.editors.items():
+            if isinstance(editor, QLineEdit):
+                values[name] = editor.text().strip()
+            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+                values[name] = editor.value()
+            elif isinstance(editor, QCheckBox):
+                values[name] = editor.isChecked()
+            else:
+                values[name] = editor.currentData()
+        return values
+
+    def _connect_validation(self) -> None:
+        for editor in self.editors.values():
+            if isinstance(editor, QLineEdit):
+                editor.textChanged.connect(self.validate)
+            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+                editor.valueChanged.connect(self.validate)
+            elif isinstance(editor, QCheckBox):
+                editor.toggled.connect(self.validate)
+                editor.toggled.connect(self._update_unsigned_warning)
+            else:
+                editor.currentIndexChanged.connect(self.validate)
+
+    def validate(self) -> bool:
+        """Rebuild the candidate from the fields; mark the field a ``ConfigError`` names."""
+        for editor in self.editors.values():
+            editor.setStyleSheet("")
+        try:
+            candidate = replace(self.original, **self.values())
+            candidate.validate()
+        except ConfigError as exc:
+            self.error = exc
+            self.error_label.setText(tr("{error}").format(error=exc))
+            field = next((n for n, v in ENV_NAMES.items() if v == exc.variable), None)
+            if field in self.editors:
+                self.editors[field].setStyleSheet("border: 1px solid #d64541;")
+        else:
+            self.error = None
+            self.candidate = candidate
+            self.error_label.setText("")
+        ok = self.error is None
+        for button in (QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Apply):
+            self.buttons.button(button).setEnabled(ok)
+        return ok
+
+    def _update_unsigned_warning(self) -> None:
+        unsigned = self.editors["allow_unsigned_callbacks"]
+        assert isinstance(unsigned, QCheckBox)
+        self.unsigned_warning.setVisible(unsigned.isChecked())
+
+    def regenerate_secret(self) -> None:
+        edit = self.editors["webhook_secret_key"]
+        assert isinstance(edit, QLineEdit)
+        edit.setText(secrets.token_urlsafe(32))
+        self.error_label.setText(tr(
+            "A new webhook secret takes effect when you apply it; give it to your ML server, "
+            "or its callbacks will be refused."))
+
+    def _start_database_test(self) -> None:
+        if self.test_database is None:
+            return
+        from ecg_desktop.config import Settings as _Settings
+
+        url = self.values()["database_url"] or _Settings(
+            data_dir=self.original.data_dir).effective_database_url
+        self.test_result.setText(tr("Connecting…"))
+        self.test_button.setEnabled(False)
+        test = self.test_database
+
+        async def run() -> None:
+            try:
+                text = await asyncio.wait_for(test(url), 15)
+            except Exception as exc:
+                text = tr("Failed: {error}").format(error=str(exc) or type(exc).__name__)
+            self.test_result.setText(text)
+            self.test_button.setEnabled(True)
+
+        self._test_task = asyncio.ensure_future(run())
+
+    def apply(self) -> bool:
+        if not self.validate():
+            return False
+        self.applied.emit(self.candidate)
+        self.original = self.candidate
+        return True
+
+    def accept(self) -> None:
+        if self.apply():
+            super().accept()

@@ -1,0 +1,150 @@
+"""``QtStatusBar``: ML server health (a coloured dot, response time, time of the last check;
+click to check now), the callback server's address and signing policy, the storage and the
+job store. It only shows what it is given; the main window runs the checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
+
+from ecg_desktop.app.ports import HealthReport
+
+HEALTH_COLORS = {
+    "healthy": QColor("#2e9d4f"),
+    "unhealthy": QColor("#e08a00"),
+    "unreachable": QColor("#d64541"),
+    "unknown": QColor("#8a8f98"),
+}
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("QtStatusBar", text)
+
+
+def dot_icon(color: QColor, size: int = 12) -> QIcon:
+    pixmap = QPixmap(QSize(size, size))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(color)
+    painter.setPen(color.darker(130))
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class QtHealthIndicator(QToolButton):
+    """The ML server's health. ``state`` is "unknown", "checking", "healthy", "unhealthy"
+    or "unreachable" (kept as a property so tests and screen readers can read it)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("healthIndicator")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setAutoRaise(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.state = "unknown"
+        self.report: HealthReport | None = None
+        self.checked_at: datetime | None = None
+        self._checking = False
+        self.retranslate()
+
+    def show_checking(self) -> None:
+        self._checking = True
+        self.retranslate()
+
+    def show_report(self, report: HealthReport, checked_at: datetime) -> None:
+        self._checking = False
+        self.report = report
+        self.checked_at = checked_at
+        self.state = report.status if report.status in HEALTH_COLORS else (
+            "healthy" if report.healthy else "unreachable")
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        color = HEALTH_COLORS.get(self.state, HEALTH_COLORS["unknown"])
+        self.setIcon(dot_icon(color))
+        names = {
+            "unknown": tr("not checked yet"),
+            "healthy": tr("healthy"),
+            "unhealthy": tr("unhealthy"),
+            "unreachable": tr("unreachable"),
+        }
+        text = tr("ML server: {state}").format(state=names.get(self.state, self.state))
+        if self.report is not None and self.report.response_time_ms is not None:
+            text += f" · {self.report.response_time_ms:.0f} ms"
+        if self.checked_at is not None:
+            text += " · " + tr("checked {time}").format(
+                time=self.checked_at.astimezone().strftime("%H:%M:%S"))
+        if self._checking:
+            text += " · " + tr("checking…")
+        self.setText(text)
+        url = self.report.url if self.report else ""
+        self.setToolTip(tr("ML server {url}\nClick to check now and see the full answer.")
+                        .format(url=url))
+        self.setAccessibleName(text)
+
+
+class QtStatusBar(QStatusBar):
+    health_clicked = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.health = QtHealthIndicator(self)
+        self.health.clicked.connect(self.health_clicked)
+        self.callback_label = QLabel(self)
+        self.storage_label = QLabel(self)
+        self.store_label = QLabel(self)
+        for label in (self.callback_label, self.storage_label, self.store_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.addPermanentWidget(self.health)
+        self.addPermanentWidget(self.callback_label)
+        self.addPermanentWidget(self.storage_label)
+        self.addPermanentWidget(self.store_label, 1)
+        self._callback: tuple[str, bool] | None = None
+        self._storage = ""
+        self._store = ""
+        self._store_state = ""
+        self.retranslate()
+
+    def show_services(self, callback_url: str, allow_unsigned: bool, storage: str,
+                      store: str) -> None:
+        self._callback = (callback_url, allow_unsigned)
+        self._storage = storage
+        self._store = store
+        self.retranslate()
+
+    def show_store_state(self, state: str) -> None:
+        """"listening" (fine) or "reconnecting" (team mode lost its database connection)."""
+        self._store_state = state
+        self.retranslate()
+
+    def show_starting(self) -> None:
+        self._callback = None
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.health.retranslate()
+        if self._callback is None:
+            self.callback_label.setText(tr("Starting services…"))
+        else:
+            url, unsigned = self._callback
+            text = tr("Callbacks: {url}").format(url=url or tr("not running"))
+            if unsigned:
+                text += " · " + tr("⚠ unsigned accepted")
+                self.callback_label.setStyleSheet("color: #b35c00;")
+            else:
+                text += " · " + tr("signed only")
+                self.callback_label.setStyleSheet("")
+            self.callback_label.setText(text)
+        self.storage_label.setText(tr("Storage: {where}").format(where=self._storage)
+                                   if self._storage else "")
+        store = tr("Jobs: {where}").format(where=self._store) if self._store else ""
+        if self._store_state == "reconnecting":
+            store += " · " + tr("reconnecting…")
+        self.store_label.setText(store)
+        self.store_label.setToolTip(self._store)
