@@ -1,0 +1,397 @@
+"""The local object store: files under a folder, reached through signed, expiring URLs.
+
+Used when no S3 bucket is configured. The embedded server serves it (see
+``ecg_desktop.server.storage_routes``); this module is the file side and the URL signing, with
+no HTTP and no event loop (the routes call it in a worker thread).
+
+Layout under ``root``::
+
+    objects/<key>             finished objects, only ever created by an atomic rename
+    meta/<key>.json           their size, sha256 and content type
+    partial/<hash>.data/.json an unfinished upload: the bytes so far, the total, the upload id
+
+An upload is written to ``partial/`` in byte ranges (``write_range``); a range that starts at 0
+begins a new upload, a later one continues it (it may start anywhere up to the bytes already
+there, so a client can send a range again). Only when the last byte arrives is the file
+renamed into ``objects/``, so a reader never sees half an object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from ecg_desktop.domain.filekeys import is_safe_key
+
+logger = logging.getLogger(__name__)
+
+KEY_FILE = ".signing-key"
+DEFAULT_MAX_OBJECT_BYTES = 1024**4  # 1 TiB: a guard against a runaway upload, not a quota
+_HASH_CHUNK = 4 * 1024 * 1024
+_FREE_SPACE_MARGIN = 64 * 1024 * 1024
+
+
+class LocalStoreError(Exception):
+    """A request the local store refuses; ``status`` is the HTTP status that says so."""
+
+    status = 400
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class UnsafeKey(LocalStoreError):
+    status = 400
+
+
+class RangeConflict(LocalStoreError):
+    """The range does not continue the unfinished upload; ``offset`` is where it stands."""
+
+    status = 409
+
+
+class TooLarge(LocalStoreError):
+    status = 413
+
+
+class InsufficientStorage(LocalStoreError):
+    status = 507
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    path: Path
+    size: int
+    sha256: str | None  # None only if the app stopped between the rename and the metadata
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartialUpload:
+    key: str
+    upload_id: str
+    offset: int  # bytes received so far
+    total: int
+    content_type: str
+
+
+class LocalFileStore:
+    """Objects under ``root``; URL signatures made with ``secret`` (HMAC-SHA256)."""
+
+    def __init__(
+        self, root: Path, secret: str, *, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
+    ) -> None:
+        if not secret:
+            raise ValueError("the local store needs a signing secret")
+        self.root = Path(root)
+        self.max_object_bytes = max_object_bytes
+        self._secret = secret.encode()
+        self._objects = self.root / "objects"
+        self._meta = self.root / "meta"
+        self._partial = self.root / "partial"
+        for folder in (self._objects, self._meta, self._partial):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._resolved_root = self.root.resolve()
+        # sha256 of an unfinished upload, kept while this process lives so a finished upload
+        # need not be read again; after a restart the whole file is hashed once at the end.
+        self._hashers: dict[str, tuple[str, int, Any]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, root: Path, **options: Any) -> LocalFileStore:
+        """The store in ``root``, with the signing key kept there (made on first use)."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        key_file = root / KEY_FILE
+        try:
+            secret = key_file.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            secret = ""
+        if not secret:
+            secret = secrets.token_hex(32)
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secret)
+        return cls(root, secret, **options)
+
+    def __repr__(self) -> str:
+        return f"LocalFileStore(root={str(self.root)!r})"
+
+    # -- signed URLs ----------------------------------------------------------------------
+
+    def sign_url(
+        self, method: str, key: str, expires_s: int, *, base_url: str, now: float | None = None
+    ) -> str:
+        self._check_key(key)
+        expires = int((time.time() if now is None else now) + expires_s)
+        query = urlencode({"expires": expires, "signature": self._signature(method, key, expires)})
+        return f"{base_url.rstrip('/')}/storage/{quote(key, safe='/')}?{query}"
+
+    def verify(
+        self, method: str, key: str, query: Mapping[str, str], *, now: float | None = None
+    ) -> str | None:
+        """Why a request to ``key`` with this query is refused, or ``None`` if it is allowed.
+
+        A GET URL also allows HEAD.
+        """
+        method = "GET" if method.upper() == "HEAD" else method.upper()
+        signature, expires_text = query.get("signature"), query.get("expires")
+        if not signature or not expires_text:
+            return "the URL is not signed"
+        try:
+            expires = int(expires_text)
+        except ValueError:
+            return "the URL's expiry is malformed"
+        if not hmac.compare_digest(signature, self._signature(method, key, expires)):
+            return "the URL's signature does not match"
+        if (time.time() if now is None else now) > expires:
+            return "the URL has expired"
+        return None
+
+    def _signature(self, method: str, key: str, expires: int) -> str:
+        message = f"{method.upper()}\n{key}\n{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    # -- finished objects -----------------------------------------------------------------
+
+    def object_path(self, key: str) -> Path:
+        return self._inside(self._objects, key)
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self.object_path(key)
+        try:
+            size = path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not path.is_file():
+            return None
+        meta = _read_json(self._inside(self._meta, key + ".json"))
+        sha = meta.get("sha256") if meta.get("size") == size else None
+        content_type = str(meta.get("content_type") or "application/octet-stream")
+        return StoredObject(key, path, size, sha, content_type)
+
+    def exists(self, key: str) -> bool:
+        return self.stat(key) is not None
+
+    def delete(self, key: str) -> None:
+        """Remove the object, its metadata and any unfinished upload of ``key``."""
+        self.abort(key)
+        for path in (self.object_path(key), self._inside(self._meta, key + ".json")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    # -- unfinished uploads ---------------------------------------------------------------
+
+    def partial(self, key: str) -> PartialUpload | None:
+        data, info = self._partial_paths(key)
+        meta = _read_json(info)
+        if not meta or meta.get("key") != key:
+            return None
+        try:
+            offset = data.stat().st_size
+        except FileNotFoundError:
+            return None
+        return PartialUpload(
+            key=key,
+            upload_id=str(meta["upload_id"]),
+            offset=offset,
+            total=int(meta["total"]),
+            content_type=str(meta.get("content_type") or "application/octet-stream"),
+        )
+
+    def abort(self, key: str) -> None:
+        """Forget the unfinished upload of ``key`` (a finished object stays)."""
+        data, info = self._partial_paths(key)
+        with self._lock:
+            self._hashers.pop(key, None)
+        for path in (info, data):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def write_range(
+        self, key: str, start: int, end: int, total: int, content_type: str
+    ) -> RangeWriter:
+        """A writer for bytes ``[start, end)`` of a ``total``-byte object at ``key``.
+
+        ``start == 0`` begins a new upload (dropping any unfinished one); otherwise ``start``
+        must not be beyond the bytes already received (``RangeConflict`` says where they end).
+        """
+        self._check_key(key)
+        if not 0 <= start <= end <= total:
+            raise LocalStoreError(f"bytes {start}-{end} do not fit in an object of {total} bytes")
+        if total > self.max_object_bytes:
+            raise TooLarge(f"{total} bytes is over the local store's limit of "
+                           f"{self.max_object_bytes} bytes")
+        self._check_free_space(end - start)
+        data, info = self._partial_paths(key)
+        handle: Any
+        if start == 0:
+            self._take_hasher(key, "", -1)  # drop what was kept for an older upload
+            upload_id = secrets.token_hex(8)
+            _write_json(info, {"key": key, "upload_id": upload_id, "total": total,
+                               "content_type": content_type})
+            handle = data.open("wb")
+            hasher = hashlib.sha256()
+        else:
+            current = self.partial(key)
+            if current is None:
+                raise RangeConflict("there is no unfinished upload of this key", offset=0)
+            if current.total != total:
+                raise RangeConflict(
+                    f"the unfinished upload is of {current.total} bytes, not {total}",
+                    offset=current.offset,
+                )
+            if start > current.offset:
+                raise RangeConflict(
+                    f"the upload stands at byte {current.offset}; cannot continue at {start}",
+                    offset=current.offset,
+                )
+            upload_id = current.upload_id
+            handle = data.open("r+b")
+            handle.truncate(start)
+            handle.seek(start)
+            hasher = self._take_hasher(key, upload_id, start)
+        return RangeWriter(self, key, upload_id, handle, start, end, total, content_type, hasher)
+
+    def _take_hasher(self, key: str, upload_id: str, offset: int) -> Any:
+        with self._lock:
+            saved = self._hashers.pop(key, None)
+        if saved and saved[0] == upload_id and saved[1] == offset:
+            return saved[2]
+        return None
+
+    def _keep_hasher(self, key: str, upload_id: str, offset: int, hasher: Any) -> None:
+        if hasher is not None:
+            with self._lock:
+                self._hashers[key] = (upload_id, offset, hasher)
+
+    def _finish(self, key: str, content_type: str, hasher: Any) -> StoredObject:
+        data, info = self._partial_paths(key)
+        digest = hasher.hexdigest() if hasher is not None else _sha256_of(data)
+        target = self.object_path(key)
+        meta_path = self._inside(self._meta, key + ".json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            meta_path.unlink()  # never let an old object's metadata describe the new one
+        size = data.stat().st_size
+        os.replace(data, target)
+        _write_json(meta_path, {"key": key, "size": size, "sha256": digest,
+                                "content_type": content_type, "stored_at": time.time()})
+        with contextlib.suppress(FileNotFoundError):
+            info.unlink()
+        logger.info("Stored %s (%d bytes)", key, size)
+        return StoredObject(key, target, size, digest, content_type)
+
+    # -- paths ----------------------------------------------------------------------------
+
+    def _check_key(self, key: str) -> None:
+        if not is_safe_key(key):
+            raise UnsafeKey("the storage key is not a safe relative path")
+
+    def _inside(self, folder: Path, key: str) -> Path:
+        self._check_key(key)
+        path = folder / key
+        # A symlink inside the store could still point outside it.
+        if not path.resolve().is_relative_to(self._resolved_root):
+            raise UnsafeKey("the storage key leads outside the store")
+        return path
+
+    def _partial_paths(self, key: str) -> tuple[Path, Path]:
+        self._check_key(key)
+        name = hashlib.sha256(key.encode()).hexdigest()
+        return self._partial / f"{name}.data", self._partial / f"{name}.json"
+
+    def _check_free_space(self, needed: int) -> None:
+        free = shutil.disk_usage(self.root).free
+        if free < needed + _FREE_SPACE_MARGIN:
+            raise InsufficientStorage(
+                f"not enough free disk space for the upload ({free} bytes free, {needed} needed)"
+            )
+
+
+class RangeWriter:
+    """Writes one byte range of an upload; used from a worker thread, one call at a time."""
+
+    def __init__(
+        self,
+        store: LocalFileStore,
+        key: str,
+        upload_id: str,
+        handle: Any,
+        start: int,
+        end: int,
+        total: int,
+        content_type: str,
+        hasher: Any,
+    ) -> None:
+        self.key = key
+        self.upload_id = upload_id
+        self.position = start
+        self.end = end
+        self.total = total
+        self._store = store
+        self._handle = handle
+        self._content_type = content_type
+        self._hasher = hasher
+
+    def write(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            if self.position + len(chunk) > self.end:
+                raise LocalStoreError("the body is longer than its declared range")
+            self._handle.write(chunk)
+            if self._hasher is not None:
+                self._hasher.update(chunk)
+            self.position += len(chunk)
+
+    def close(self) -> StoredObject | None:
+        """Close the range: the finished object if it was the last one, else ``None``.
+
+        A range that was cut short keeps what arrived, so the client can continue from there.
+        """
+        complete = self.position == self.end
+        if complete and self.end == self.total:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            return self._store._finish(self.key, self._content_type, self._hasher)
+        self._handle.close()
+        self._store._keep_hasher(self.key, self.upload_id, self.position, self._hasher)
+        return None
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_json(path: Path, value: Mapping[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value), encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,0 +1,490 @@
+"""``ObjectStorage`` on AWS S3 or any S3-compatible store.
+
+boto3 only signs URLs and makes the small control calls (create/list/complete/abort a
+multipart upload, head, delete), always in a worker thread so the event loop never waits on
+it. The bytes travel over one long-lived ``httpx.AsyncClient``: a presigned PUT for a file of
+at most one part, presigned part URLs for a bigger one with several parts in flight, each
+streamed from disk a chunk at a time (neither the file nor a part is ever held in memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Literal
+
+import boto3
+import httpx
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecg_desktop.app.ports import (
+    PartCallback,
+    ProgressCallback,
+    RestartCallback,
+    StorageError,
+)
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import UploadState
+
+from ._transfer import (
+    FileSnapshot,
+    ProgressTicker,
+    StateKeeper,
+    open_for_reading,
+    part_count,
+    part_span,
+    stale_reason,
+    stream_region,
+    with_retries,
+)
+
+logger = logging.getLogger(__name__)
+
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+class S3Error(StorageError):
+    """A request the S3 server refused; ``code`` is its error code (``AccessDenied``, ...)."""
+
+    def __init__(self, message: str, *, code: str = "", http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+
+    @property
+    def retryable(self) -> bool:
+        return self.http_status is not None and self.http_status >= 500
+
+
+class S3Unreachable(StorageError):
+    """The S3 endpoint did not answer (connection refused, reset, timed out)."""
+
+
+def error_reason(status: int, body: bytes) -> tuple[str, str]:
+    """``(code, "Code: Message (HTTP status)")`` from an S3 error response."""
+    code = message = ""
+    with contextlib.suppress(ET.ParseError):
+        root = ET.fromstring(body[:_ERROR_BODY_LIMIT])
+        code, message = root.findtext("Code") or "", root.findtext("Message") or ""
+    if code:
+        return code, f"{code}: {message} (HTTP {status})" if message else f"{code} (HTTP {status})"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "error"
+    return "", f"HTTP {status} {phrase}"
+
+
+class S3Storage:
+    """Videos in an S3 bucket (``S3_BUCKET_NAME``), on AWS or at ``S3_ENDPOINT_URL``."""
+
+    def __init__(self, settings: Settings, *, http: httpx.AsyncClient | None = None) -> None:
+        if not settings.s3_bucket_name:
+            raise StorageError("S3 storage needs a bucket name (S3_BUCKET_NAME)")
+        self.bucket = settings.s3_bucket_name
+        self.endpoint_url = settings.s3_endpoint_url or None
+        self.region = settings.aws_region
+        self.part_size = settings.upload_part_size
+        self.concurrency = settings.upload_concurrency
+        self.url_expiry_s = settings.s3_presigned_url_expire
+        self._access_key = settings.aws_access_key_id
+        self._secret_key = settings.aws_secret_access_key
+        self._s3: Any = None
+        self._s3_lock = asyncio.Lock()
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, read=300.0, write=300.0, pool=None),
+            limits=httpx.Limits(max_connections=max(8, 2 * self.concurrency)),
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Storage(bucket={self.bucket!r}, endpoint={self.endpoint_url or self.region!r})"
+
+    def describe(self) -> str:
+        return f"S3 bucket {self.bucket} ({self.endpoint_url or self.region})"
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        if self._s3 is not None:
+            await asyncio.to_thread(self._s3.close)
+            self._s3 = None
+
+    # -- the upload -----------------------------------------------------------------------
+
+    async def upload(
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        *,
+        resume: UploadState | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_part: PartCallback | None = None,
+        on_restart: RestartCallback | None = None,
+    ) -> None:
+        snapshot = await asyncio.to_thread(FileSnapshot.of, path)
+        state = await self._resumable(key, snapshot, resume, on_restart)
+        if state is None and snapshot.size <= self.part_size:
+            await self._put_whole(key, path, content_type, snapshot.size, on_progress)
+            return
+        if state is None:
+            created = await self._call(
+                "Starting the multipart upload",
+                "create_multipart_upload",
+                Bucket=self.bucket,
+                Key=key,
+                ContentType=content_type,
+            )
+            state = UploadState(
+                upload_id=created["UploadId"],
+                part_size=self.part_size,
+                file_size=snapshot.size,
+                file_mtime_ns=snapshot.mtime_ns,
+            )
+            keeper = StateKeeper(state, on_part)
+            await keeper.publish()  # the upload id is known before any byte is sent
+        else:
+            keeper = StateKeeper(state, on_part)
+        await self._put_parts(key, path, keeper, on_progress)
+        await self._finish_multipart(key, path, snapshot, keeper.state)
+
+    async def _resumable(
+        self,
+        key: str,
+        snapshot: FileSnapshot,
+        resume: UploadState | None,
+        on_restart: RestartCallback | None,
+    ) -> UploadState | None:
+        """``resume`` keeping only the parts the server confirms, or ``None`` to start over."""
+        if resume is None or resume.upload_id is None:
+            return None
+        reason = stale_reason(resume, snapshot)
+        listed: dict[int, str] | None = None
+        if reason is None:
+            listed = await self._list_parts(key, resume.upload_id)
+            if listed is None:
+                reason = "the storage server no longer has the unfinished upload, so it starts over"
+        if reason is not None or listed is None:
+            await self._abort_upload_id(key, resume.upload_id)
+            logger.warning("Not resuming the upload of %s: %s", key, reason)
+            if on_restart is not None and reason:
+                on_restart(reason)
+            return None
+        confirmed = {
+            number: etag
+            for number, etag in resume.parts.items()
+            if _same_etag(listed.get(number), etag)
+        }
+        if len(confirmed) != len(resume.parts):
+            logger.info(
+                "Resuming %s: %d of %d recorded parts confirmed by the server",
+                key, len(confirmed), len(resume.parts),
+            )
+        return UploadState(
+            upload_id=resume.upload_id,
+            part_size=resume.part_size,
+            file_size=resume.file_size,
+            file_mtime_ns=resume.file_mtime_ns,
+            parts=confirmed,
+        )
+
+    async def _list_parts(self, key: str, upload_id: str) -> dict[int, str] | None:
+        """Part number -> ETag as the server lists them; ``None`` if it has no such upload."""
+        parts: dict[int, str] = {}
+        marker = 0
+        while True:
+            try:
+                page = await self._call(
+                    "Listing the uploaded parts",
+                    "list_parts",
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumberMarker=marker,
+                )
+            except S3Error as exc:
+                if exc.code == "NoSuchUpload" or exc.http_status == 404:
+                    return None
+                raise
+            for part in page.get("Parts", []):
+                parts[int(part["PartNumber"])] = str(part["ETag"])
+            if not page.get("IsTruncated"):
+                return parts
+            marker = int(page["NextPartNumberMarker"])
+
+    async def _put_parts(
+        self,
+        key: str,
+        path: Path,
+        keeper: StateKeeper,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        state = keeper.state
+        assert state.upload_id is not None
+        upload_id = state.upload_id
+        count = part_count(state.file_size, state.part_size)
+        missing = [n for n in range(1, count + 1) if n not in state.parts]
+        queue = iter(missing)
+        fd = await asyncio.to_thread(open_for_reading, path)
+        try:
+            async with ProgressTicker(state.file_size, on_progress, state.bytes_done) as ticker:
+
+                async def worker() -> None:
+                    for number in queue:
+                        offset, length = part_span(number, state.file_size, state.part_size)
+                        etag = await self._send_part(
+                            key, upload_id, number, fd, offset, length, ticker
+                        )
+                        await keeper.record(number, etag)
+
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(min(self.concurrency, len(missing))):
+                        group.create_task(worker())
+        except ExceptionGroup as errors:
+            raise _first_error(errors) from None
+        finally:
+            os.close(fd)
+
+    async def _send_part(
+        self,
+        key: str,
+        upload_id: str,
+        number: int,
+        fd: int,
+        offset: int,
+        length: int,
+        ticker: ProgressTicker,
+    ) -> str:
+        async def attempt() -> str:
+            url = await self._presign(
+                "upload_part",
+                {"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+            )
+            response = await self._stream_put(url, fd, offset, length, ticker, {})
+            etag = str(response.headers.get("ETag", ""))
+            if not etag:
+                raise S3Error(f"the server did not return an ETag for part {number} of {key}")
+            return etag
+
+        return await with_retries(attempt, retryable=_retryable, what=f"part {number} of {key}")
+
+    async def _put_whole(
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        size: int,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        fd = await asyncio.to_thread(open_for_reading, path)
+        try:
+            async with ProgressTicker(size, on_progress) as ticker:
+
+                async def attempt() -> str:
+                    url = await self._presign(
+                        "put_object",
+                        {"Bucket": self.bucket, "Key": key, "ContentType": content_type},
+                    )
+                    headers = {"Content-Type": content_type}
+                    response = await self._stream_put(url, fd, 0, size, ticker, headers)
+                    return str(response.headers.get("ETag", ""))
+
+                await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
+        finally:
+            os.close(fd)
+
+    async def _stream_put(
+        self,
+        url: str,
+        fd: int,
+        offset: int,
+        length: int,
+        ticker: ProgressTicker,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """PUT ``length`` bytes of ``fd`` to a presigned ``url``; raises unless 2xx."""
+        sent = 0
+
+        def count(n: int) -> None:
+            nonlocal sent
+            sent += n
+            ticker.add(n)
+
+        body = stream_region(fd, offset, length, count)
+        try:
+            response = await self._http.put(
+                url, content=body, headers={**headers, "Content-Length": str(length)}
+            )
+        except httpx.TransportError as exc:
+            ticker.take_back(sent)
+            raise S3Unreachable(f"cannot reach the S3 server: {_describe(exc)}") from None
+        except BaseException:
+            ticker.take_back(sent)
+            raise
+        finally:
+            await body.aclose()
+        if response.is_success:
+            return response
+        ticker.take_back(sent)
+        code, reason = error_reason(response.status_code, response.content)
+        raise S3Error(
+            f"the S3 server refused the upload: {reason}",
+            code=code,
+            http_status=response.status_code,
+        )
+
+    async def _finish_multipart(
+        self, key: str, path: Path, started: FileSnapshot, state: UploadState
+    ) -> None:
+        assert state.upload_id is not None
+        now = await asyncio.to_thread(FileSnapshot.of, path)
+        if now != started:
+            await self._abort_upload_id(key, state.upload_id)
+            raise StorageError(f"{path.name} changed while it was being uploaded; try again")
+        parts = [{"PartNumber": n, "ETag": state.parts[n]} for n in sorted(state.parts)]
+        await self._call(
+            "Completing the multipart upload",
+            "complete_multipart_upload",
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=state.upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+
+    # -- the rest of the port -------------------------------------------------------------
+
+    async def abort(self, key: str, state: UploadState | None) -> None:
+        """Abort the multipart upload of ``state`` and any other unfinished one of ``key``."""
+        if state is not None and state.upload_id:
+            await self._abort_upload_id(key, state.upload_id)
+        listing = await self._call(
+            "Listing unfinished uploads",
+            "list_multipart_uploads",
+            Bucket=self.bucket,
+            Prefix=key,
+        )
+        for upload in listing.get("Uploads", []):
+            if upload.get("Key") == key:
+                await self._abort_upload_id(key, str(upload["UploadId"]))
+
+    async def _abort_upload_id(self, key: str, upload_id: str) -> None:
+        try:
+            await self._call(
+                "Aborting the upload",
+                "abort_multipart_upload",
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+            )
+        except S3Error as exc:
+            if exc.code != "NoSuchUpload" and exc.http_status != 404:
+                raise
+
+    async def presign_put(self, key: str, content_type: str, expires_s: int) -> str:
+        params = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
+        return await self._presign("put_object", params, expires_s)
+
+    async def presign_get(self, key: str, expires_s: int) -> str:
+        return await self._presign("get_object", {"Bucket": self.bucket, "Key": key}, expires_s)
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self._call("Looking up the object", "head_object", Bucket=self.bucket, Key=key)
+        except S3Error as exc:
+            if exc.http_status == 404:
+                return False
+            raise
+        return True
+
+    async def delete(self, key: str) -> None:
+        await self._call("Deleting the object", "delete_object", Bucket=self.bucket, Key=key)
+
+    # -- boto3, always in a thread --------------------------------------------------------
+
+    async def _client(self) -> Any:
+        async with self._s3_lock:
+            if self._s3 is None:
+                self._s3 = await asyncio.to_thread(self._make_client)
+            return self._s3
+
+    def _make_client(self) -> Any:
+        addressing: Literal["path", "auto"] = "path" if self.endpoint_url else "auto"
+        config = Config(
+            signature_version="s3v4",
+            region_name=self.region,
+            s3={"addressing_style": addressing},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=120,
+        )
+        credentials: dict[str, str] = {}
+        if self._access_key:
+            credentials = {
+                "aws_access_key_id": self._access_key,
+                "aws_secret_access_key": self._secret_key,
+            }
+        session = boto3.session.Session(**credentials)  # type: ignore[arg-type]
+        return session.client("s3", endpoint_url=self.endpoint_url, config=config)
+
+    async def _call(self, what: str, operation: str, **params: Any) -> dict[str, Any]:
+        client = await self._client()
+        method: Callable[..., dict[str, Any]] = getattr(client, operation)
+        answer: dict[str, Any] = await _translated(what, asyncio.to_thread(method, **params))
+        return answer
+
+    async def _presign(
+        self, operation: str, params: dict[str, Any], expires_s: int | None = None
+    ) -> str:
+        client = await self._client()
+        url = asyncio.to_thread(
+            client.generate_presigned_url,
+            operation,
+            Params=params,
+            ExpiresIn=expires_s or self.url_expiry_s,
+        )
+        return str(await _translated("Signing a URL", url))
+
+
+async def _translated(what: str, call: Awaitable[Any]) -> Any:
+    """Await a boto3 call, turning its errors into ``StorageError`` with the server's reason."""
+    try:
+        return await call
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(error.get("Code", ""))
+        message = str(error.get("Message", ""))
+        if code.isdigit():  # a HEAD answer has no body: botocore puts the status there
+            reason = f"HTTP {code} {message}".strip()
+        else:
+            reason = f"{code}: {message}" if message else code
+            reason += f" (HTTP {status})" if status else ""
+        raise S3Error(f"{what} failed: {reason}", code=code, http_status=status) from None
+    except BotoCoreError as exc:
+        raise S3Unreachable(f"{what} failed: {exc}") from None
+
+
+def _first_error(group: ExceptionGroup[Exception]) -> Exception:
+    """The error to show for a failed batch of parts: a storage error if there is one."""
+    leaves: list[Exception] = []
+    for error in group.exceptions:
+        leaves.extend(error.exceptions if isinstance(error, ExceptionGroup) else [error])
+    return next((e for e in leaves if isinstance(e, StorageError)), leaves[0])
+
+
+def _same_etag(listed: str | None, recorded: str) -> bool:
+    return listed is not None and listed.strip('"') == recorded.strip('"')
+
+
+def _retryable(exc: Exception) -> bool:
+    return isinstance(exc, S3Unreachable) or (isinstance(exc, S3Error) and exc.retryable)
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
