@@ -1,35 +1,233 @@
 """The one place that picks concrete adapters and wires the use cases (see docs/architecture.md).
 
-``build_core(settings)`` returns a ``Core``; every entry point (GUI, ``serve``, ``process``,
-admin commands) builds one and closes it on exit.
+Every entry point (GUI, ``serve``, ``process``, admin commands) does::
 
-OWNER: pipeline helper. This skeleton fixes the shape other parts code against; fill it in.
+    core = await build_core(settings)      # store, storage, ML client, use cases
+    await core.start_server()              # the embedded backend (callbacks, /storage URLs)
+    await core.start_services()            # recovery, callback watchdog, health monitor
+    ...
+    await core.close()                     # stops all of it, in reverse order
+
+``build_core`` starts the bundled reference analyzer when ``MODEL_SERVER_URL`` is empty and
+points the ML client at it; when that child process dies it is restarted and the jobs it was
+working on are reconciled. Admin commands that only need the store may skip the last two steps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callbacks import CallbackReceiver
+from ecg_desktop.app.health import HealthMonitor
+from ecg_desktop.app.metrics import Metrics
+from ecg_desktop.app.pipeline import JobPipeline
 from ecg_desktop.app.ports import JobStore, MLClient, ObjectStorage
+from ecg_desktop.app.recovery import Recovery
 from ecg_desktop.config import Settings
+from ecg_desktop.mlclient import HttpMLClient
+
+if TYPE_CHECKING:
+    from ecg_desktop.server.runner import EmbeddedServer
+
+logger = logging.getLogger(__name__)
+
+Closer = Callable[[], Awaitable[None]]
 
 
-@dataclass
+class CallbackUrlUnknown(RuntimeError):
+    """Neither ``FASTAPI_BASE_URL`` nor a running embedded server gives a callback address."""
+
+
+@dataclass(eq=False)
 class Core:
     settings: Settings
     store: JobStore
     storage: ObjectStorage
     ml_client: MLClient
     bus: EventBus
-    # pipeline: JobPipeline  (app/pipeline.py)
-    # callbacks: CallbackReceiver (app/callbacks.py)
+    metrics: Metrics
+    pipeline: JobPipeline
+    callbacks: CallbackReceiver
+    health: HealthMonitor
+    recovery: Recovery
+    analyzer: Any = None  # app.embedded_analyzer.EmbeddedAnalyzer when the bundled one runs
+    server: EmbeddedServer | None = None
+    _server_url: str | None = field(default=None, repr=False)
+    _services_started: bool = field(default=False, repr=False)
+
+    # -- addresses -------------------------------------------------------------------------
+
+    @property
+    def server_url(self) -> str | None:
+        """Where the embedded backend listens (``None`` until ``start_server``)."""
+        return self._server_url
+
+    def callback_base_url(self) -> str:
+        """What the ML server is told to call back: ``FASTAPI_BASE_URL`` when set (the
+        address the ML server can reach), else the embedded server's own address."""
+        if self.settings.fastapi_base_url:
+            return self.settings.fastapi_base_url.rstrip("/")
+        if self._server_url:
+            return self._server_url
+        raise CallbackUrlUnknown(
+            "no callback address: set FASTAPI_BASE_URL or start the embedded server"
+        )
+
+    def storage_base_url(self) -> str:
+        """The embedded server's address, for the local store's signed ``/storage`` URLs."""
+        if self._server_url:
+            return self._server_url
+        if self.settings.fastapi_base_url:
+            return self.settings.fastapi_base_url.rstrip("/")
+        raise CallbackUrlUnknown("the embedded server is not running (local storage needs it)")
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start_server(self, host: str | None = None, port: int | None = None) -> str:
+        """Start the embedded backend (``bind_host``/``bind_port`` unless given; port 0 picks
+        a free one) and return its base URL."""
+        from ecg_desktop.server.app import create_app
+        from ecg_desktop.server.runner import EmbeddedServer
+
+        if self.server is not None:
+            return self.server.base_url
+        app = create_app(
+            self, metrics=self.metrics, callbacks=self.callbacks, pipeline=self.pipeline
+        )
+        server = EmbeddedServer(app)
+        await server.start(
+            host if host is not None else self.settings.bind_host,
+            port if port is not None else self.settings.bind_port,
+        )
+        self.server = server
+        self._server_url = server.base_url
+        return server.base_url
+
+    async def start_services(self, *, health_interval_s: float = 15.0) -> None:
+        """Recovery of unfinished jobs, the callback watchdog and the ML health monitor."""
+        if self._services_started:
+            return
+        self._services_started = True
+        await self.recovery.recover()
+        self.recovery.start_watchdog()
+        self.health.start()
 
     async def close(self) -> None:
-        await self.ml_client.close()
-        await self.storage.close()
-        await self.store.close()
+        """Stop everything this core started, newest first; safe to call twice."""
+        steps: list[tuple[str, Closer]] = [
+            ("health monitor", self.health.stop),
+            ("watchdog", self.recovery.stop_watchdog),
+            ("pipeline", self.pipeline.close),
+        ]
+        if self.server is not None:
+            steps.append(("embedded server", self.server.stop))
+        if self.analyzer is not None:
+            steps.append(("reference analyzer", self.analyzer.stop))
+        steps += [
+            ("ML client", self.ml_client.close),
+            ("storage", self.storage.close),
+            ("job store", self.store.close),
+        ]
+        for name, close in steps:
+            try:
+                await close()
+            except Exception:
+                logger.exception("stopping the %s failed", name)
+        self.server = None
+        self.analyzer = None
 
 
-async def build_core(settings: Settings) -> Core:
-    raise NotImplementedError("bootstrap is being built")
+async def build_core(
+    settings: Settings,
+    *,
+    store: JobStore | None = None,
+    storage: ObjectStorage | None = None,
+    ml_client: MLClient | None = None,
+    start_analyzer: bool = True,
+) -> Core:
+    """Open the adapters ``settings`` select and wire the use cases.
+
+    The keyword arguments replace an adapter (tests, benchmarks). With ``start_analyzer``
+    false and no ``MODEL_SERVER_URL`` the ML client has no address until one is set.
+    """
+    holder: dict[str, Core] = {}
+    opened: list[Closer] = []
+    try:
+        if store is None:
+            from ecg_desktop.store import open_store
+
+            store = await open_store(settings.effective_database_url)
+            opened.append(store.close)
+        if storage is None:
+            from ecg_desktop.storage import open_storage
+
+            storage = open_storage(settings, lambda: holder["core"].storage_base_url())
+            opened.append(storage.close)
+        analyzer = None
+        if ml_client is None:
+            client = HttpMLClient(settings)
+            opened.append(client.close)
+            ml_client = client
+            if not settings.model_server_url and start_analyzer:
+                analyzer = await _start_analyzer(settings, client, holder)
+                opened.append(analyzer.stop)
+        bus = EventBus()
+        metrics = Metrics()
+        pipeline = JobPipeline(
+            settings,
+            store,
+            storage,
+            ml_client,
+            bus,
+            metrics,
+            callback_base_url_provider=lambda: holder["core"].callback_base_url(),
+        )
+        recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics)
+        callbacks = CallbackReceiver(store, bus, settings, metrics)
+        health = HealthMonitor(ml_client, url=lambda: _ml_url(ml_client))
+    except BaseException:
+        for close in reversed(opened):
+            with contextlib.suppress(Exception):
+                await close()
+        raise
+    core = Core(
+        settings=settings,
+        store=store,
+        storage=storage,
+        ml_client=ml_client,
+        bus=bus,
+        metrics=metrics,
+        pipeline=pipeline,
+        callbacks=callbacks,
+        health=health,
+        recovery=recovery,
+        analyzer=analyzer,
+    )
+    holder["core"] = core
+    return core
+
+
+def _ml_url(client: MLClient) -> str:
+    return str(getattr(client, "base_url", ""))
+
+
+async def _start_analyzer(settings: Settings, client: HttpMLClient, holder: dict[str, Core]) -> Any:
+    """Start the bundled analyzer as a child process and point ``client`` at it."""
+    from ecg_desktop.app.embedded_analyzer import EmbeddedAnalyzer
+
+    async def restarted(url: str) -> None:
+        client.set_base_url(url)
+        core = holder.get("core")
+        if core is not None:
+            logger.warning("the reference analyzer was restarted; reconciling its jobs")
+            await core.recovery.recover()
+
+    analyzer = EmbeddedAnalyzer(settings, on_restart=restarted)
+    await analyzer.start()
+    client.set_base_url(analyzer.url)
+    return analyzer
