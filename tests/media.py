@@ -8,6 +8,7 @@ the same video costs a file copy.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
 import os
@@ -222,7 +223,9 @@ def _trim(samples: Samples) -> Samples:
 
 @functools.cache
 def _cache_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"ecg-test-media-{os.getpid()}-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"ecg-test-media-{os.getpid()}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 @functools.lru_cache(maxsize=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -73,6 +74,13 @@ class ChildProcess:
             self.popen.wait(timeout)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the test run dies, even by SIGKILL."""
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_process(name: str, argv: Sequence[str], log_path: Path) -> ChildProcess:
     with log_path.open("ab") as log:
         try:
@@ -82,6 +90,7 @@ def start_process(name: str, argv: Sequence[str], log_path: Path) -> ChildProces
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # servers are started from the main thread
             )
         except OSError as exc:
             raise ServiceError(f"cannot start {name} ({argv[0]}): {exc}") from exc
