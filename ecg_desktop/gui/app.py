@@ -38,7 +38,7 @@ APPLICATION = "ecg-desktop"
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("DesktopApp", text)
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def load_file_settings() -> tuple[Settings, ConfigError | None]:

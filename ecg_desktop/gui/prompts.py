@@ -15,7 +15,7 @@ from .adding import REASONS, Refused
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("Prompts", text)
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def reason_text(refused: Refused) -> str:

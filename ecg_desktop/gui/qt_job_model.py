@@ -92,14 +92,19 @@ _STATUS_ORDER = {s: i for i, s in enumerate(JobStatus)}
 
 
 def tr(text: str) -> str:
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
+
+
+def marked(text: str) -> str:
+    """A text marked with ``QT_TRANSLATE_NOOP("QtJobModel", ...)``, translated."""
     return QCoreApplication.translate(_CTX, text)
 
 
 def status_text(job: Job) -> str:
     """The status column: a terminal status by name, else the stage the job is in."""
     if job.status.is_terminal:
-        return tr(TERMINAL_NAMES[job.status])
-    return tr(STAGE_NAMES[job.stage])
+        return marked(TERMINAL_NAMES[job.status])
+    return marked(STAGE_NAMES[job.stage])
 
 
 class QtJobModel(QAbstractTableModel):
@@ -123,7 +128,7 @@ class QtJobModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return tr(HEADERS[Column(section)])
+            return marked(HEADERS[Column(section)])
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -57,7 +57,7 @@ from ecg_desktop.domain import Event, Job, JobChanged, JobStatus
 
 from .adding import paths_from_text, sort_paths
 from .prompts import Prompts
-from .qt_job_model import STATUS_GROUPS, QtJobModel
+from .qt_job_model import STATUS_GROUPS, QtJobModel, marked
 from .qt_queue_view import QtQueueView
 from .qt_status_bar import QtStatusBar
 from .qt_tray import QtTray
@@ -75,7 +75,7 @@ LANGUAGE_NAMES = {
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("QtMainWindow", text)
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def _mark_languages() -> None:  # pragma: no cover - only read by pyside6-lupdate
@@ -172,6 +172,9 @@ class QtMainWindow(QMainWindow):
 
         self.bridge = QtEventBridge(self)
         self.bridge.received.connect(self._on_event)
+        self.health_bridge = QtEventBridge(self)
+        self.health_bridge.received.connect(self._on_health_report)
+        self._unsubscribe_health: Callable[[], None] | None = None
         self.model.rowsInserted.connect(self._update_empty_hint)
         self.model.rowsRemoved.connect(self._update_empty_hint)
         self.model.modelReset.connect(self._update_empty_hint)
@@ -331,7 +334,7 @@ class QtMainWindow(QMainWindow):
             self.language_box.setItemText(i, f"{tr(LANGUAGE_NAMES[code])} ({code})")
         for i in range(self.status_filter.count()):
             self.status_filter.setItemText(
-                i, QCoreApplication.translate("QtJobModel", self.status_filter.itemData(i)))
+                i, marked(self.status_filter.itemData(i)))
         self.status_filter.setToolTip(tr("Show jobs by status"))
         self.search.setPlaceholderText(tr("Filter by file name or job id"))
         self.empty_hint.setText(tr(
@@ -359,8 +362,15 @@ class QtMainWindow(QMainWindow):
         self._unsubscribe = core.bus.subscribe(self.bridge.handle)
         self._show_services()
         self._spawn(self.load_jobs())
-        self.health_timer.start()
-        self.check_health()
+        monitor = getattr(core, "health", None)
+        if monitor is not None and hasattr(monitor, "subscribe"):
+            # the monitor checks every 15 s by itself; we show each report it makes
+            self._unsubscribe_health = monitor.subscribe(self.health_bridge.handle)
+            if monitor.last_report is not None:
+                self._on_health_report(monitor.last_report)
+        else:
+            self.health_timer.start()
+            self.check_health()
         if self.pending:
             waiting, self.pending = self.pending, []
             for path, language in waiting:
@@ -369,9 +379,10 @@ class QtMainWindow(QMainWindow):
 
     def detach_core(self) -> None:
         self.health_timer.stop()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        for unsubscribe in (self._unsubscribe, self._unsubscribe_health):
+            if unsubscribe is not None:
+                unsubscribe()
+        self._unsubscribe = self._unsubscribe_health = None
         self.core = None
         self.status.show_starting()
         self._update_actions()
@@ -657,9 +668,13 @@ class QtMainWindow(QMainWindow):
                 url = core.settings.model_server_url or "embedded analyzer"
                 report = HealthReport(False, "unreachable", url, None,
                                       reason=str(exc) or type(exc).__name__)
+        if self._unsubscribe_health is None:  # else the monitor's report arrived already
+            self._on_health_report(report)
+        return report
+
+    def _on_health_report(self, report: HealthReport) -> None:
         self.status.health.show_report(report, datetime.now(UTC))
         self.health_checked.emit(report)
-        return report
 
     def check_health_now_and_show(self) -> None:
         async def check_and_show() -> None:

@@ -41,7 +41,7 @@ from .i18n import UI_LANGUAGES
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("QtSettingsDialog", text)
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QCheckBox | QComboBox
@@ -211,7 +211,7 @@ class QtSettingsDialog(QDialog):
         ui = QComboBox(self)
         ui.setObjectName("ui_language")
         for code, name in UI_LANGUAGES.items():
-            ui.addItem(tr(name) if code == "" else name, code)
+            ui.addItem(tr("System") if code == "" else name, code)
         self.editors["ui_language"] = ui
         form.addRow(tr("&Interface language:"), ui)
         form.addRow(tr("Your &name:"), self._line("user_name", tr("used in storage keys")))

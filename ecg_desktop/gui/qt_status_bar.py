@@ -22,7 +22,7 @@ HEALTH_COLORS = {
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("QtStatusBar", text)
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def dot_icon(color: QColor, size: int = 12) -> QIcon:

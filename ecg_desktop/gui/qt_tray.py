@@ -14,7 +14,7 @@ from ecg_desktop.domain import Job, JobStatus
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("QtTray", text)
+    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 class QtTray(QObject):

@@ -7,7 +7,6 @@ and the window says how to choose another port.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StartProblem:
-    """Why a part did not start: ``kind`` is "port_in_use", "config" or "core"."""
+    """Why a part did not start: ``kind`` is "port_in_use", "server", "config" or "core"."""
 
     kind: str
     message: str
@@ -31,20 +30,20 @@ class DesktopServices:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.core: Any = None
-        self.server: Any = None
         self.problem: StartProblem | None = None
 
     @property
     def callback_url(self) -> str:
-        if self.server is not None and self.server.running:
-            return str(self.server.base_url)
-        return ""
+        """Where the embedded server listens ("" while it does not)."""
+        return str(getattr(self.core, "server_url", None) or "") if self.core else ""
 
     async def start(self) -> StartProblem | None:
-        """Build the core and start the server; returns what went wrong, if anything."""
+        """Build the core (which starts the reference analyzer when no ML server is set),
+        start the embedded server, then recovery, watchdog and the health monitor.
+        Returns what went wrong, if anything; a taken port leaves the rest running."""
         from ecg_desktop.bootstrap import build_core
         from ecg_desktop.config import ConfigError
-        from ecg_desktop.server.runner import EmbeddedServer, PortInUseError
+        from ecg_desktop.server.runner import PortInUseError
 
         self.problem = None
         try:
@@ -56,30 +55,24 @@ class DesktopServices:
             logger.exception("the core could not start")
             self.problem = StartProblem("core", str(exc) or type(exc).__name__)
             return self.problem
-        self.server = EmbeddedServer(build_server_app(self.core))
         host, port = self.settings.bind_host, self.settings.bind_port
         try:
-            await self.server.start(host, port)
+            await self.core.start_server(host, port)
         except PortInUseError:
-            self.server = None
             self.problem = StartProblem("port_in_use", "", host, port)
         except OSError as exc:
-            self.server = None
-            self.problem = StartProblem("port_in_use" if exc.errno in (13,) else "core",
-                                        str(exc), host, port)
-        if self.server is not None:
-            _tell_core_server_url(self.core, self.server.base_url)
-        await _start_core(self.core)
+            logger.exception("the embedded server could not start")
+            self.problem = StartProblem("server", str(exc), host, port)
+        try:
+            await self.core.start_services()
+        except Exception as exc:
+            logger.exception("the background services could not start")
+            self.problem = self.problem or StartProblem("core", str(exc) or type(exc).__name__)
         return self.problem
 
     async def stop(self) -> None:
-        server, self.server = self.server, None
+        """Stop the server, the analyzer and the adapters (``Core.close`` does all)."""
         core, self.core = self.core, None
-        if server is not None:
-            try:
-                await server.stop()
-            except Exception:
-                logger.exception("stopping the embedded server failed")
         if core is not None:
             try:
                 await core.close()
@@ -92,30 +85,3 @@ class DesktopServices:
         await self.stop()
         self.settings = settings
         return await self.start()
-
-
-def build_server_app(core: Any) -> Any:
-    """The backend application over ``core`` (the same one ``serve`` runs)."""
-    from ecg_desktop.app.callbacks import CallbackReceiver
-    from ecg_desktop.app.metrics import Metrics
-    from ecg_desktop.server.app import create_app
-
-    metrics = getattr(core, "metrics", None) or Metrics()
-    callbacks = getattr(core, "callbacks", None) or CallbackReceiver(
-        core.store, core.bus, core.settings, metrics
-    )
-    return create_app(core, metrics=metrics, callbacks=callbacks)
-
-
-def _tell_core_server_url(core: Any, base_url: str) -> None:
-    setter = getattr(core, "set_server_url", None)
-    if callable(setter):
-        setter(base_url)
-
-
-async def _start_core(core: Any) -> None:
-    starter = getattr(core, "start", None)
-    if callable(starter):
-        result = starter()
-        if asyncio.iscoroutine(result):
-            await result

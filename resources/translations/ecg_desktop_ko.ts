@@ -1,0 +1,908 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="ko_KR">
+<context>
+    <name />
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="109" />
+        <source>A setting is invalid and the defaults are used: {error}</source>
+        <translation>잘못된 설정이 있어 기본값을 사용합니다: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="110" />
+        <location filename="../../ecg_desktop/gui/app.py" line="133" />
+        <location filename="../../ecg_desktop/gui/app.py" line="141" />
+        <source>Settings…</source>
+        <translation>설정…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="152" />
+        <source>The callback server cannot listen on {host}:{port}: the port is already in use (another ECG Desktop, or another program). Results from the ML server cannot arrive until it runs. Choose another port in Settings → Callback server, or start the app with ECG_BIND_PORT=&lt;port&gt;.</source>
+        <translation>콜백 서버가 {host}:{port}에서 대기할 수 없습니다: 포트가 이미 사용 중입니다(다른 ECG Desktop 또는 다른 프로그램). 콜백 서버가 실행될 때까지 ML 서버의 결과를 받을 수 없습니다. 설정 → 콜백 서버에서 다른 포트를 고르거나 ECG_BIND_PORT=&lt;포트&gt;로 앱을 시작하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="158" />
+        <source>A setting is invalid: {error}. Fix it in Settings.</source>
+        <translation>잘못된 설정: {error}. 설정에서 고치세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="160" />
+        <source>The services could not start: {error}</source>
+        <translation>서비스를 시작하지 못했습니다: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="183" />
+        <source>Settings not saved</source>
+        <translation>설정을 저장하지 못했습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="251" />
+        <source>Connected to {where}; its tables are created on first use.</source>
+        <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="253" />
+        <source>Connected to {where}: {n} job(s).</source>
+        <translation>{where}에 연결했습니다: 작업 {n}개.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="27" />
+        <source>file not found</source>
+        <translation>파일이 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="28" />
+        <source>not a regular file</source>
+        <translation>일반 파일이 아닙니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="29" />
+        <source>not a video file ({detail})</source>
+        <translation>동영상 파일이 아닙니다 ({detail})</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="30" />
+        <source>not readable (permission denied)</source>
+        <translation>읽을 수 없습니다 (권한 없음)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="31" />
+        <source>empty file (0 bytes)</source>
+        <translation>빈 파일입니다 (0바이트)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="32" />
+        <source>more than {detail} videos; add a smaller folder</source>
+        <translation>동영상이 {detail}개를 넘습니다. 더 작은 폴더를 추가하세요</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="33" />
+        <source>folder holds no video files</source>
+        <translation>폴더에 동영상 파일이 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="42" />
+        <source>Some files were not added</source>
+        <translation>일부 파일을 추가하지 않았습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="43" />
+        <source>{n} file(s) cannot be analysed:</source>
+        <translation>파일 {n}개는 분석할 수 없습니다:</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="53" />
+        <source>Already in the queue</source>
+        <translation>이미 대기열에 있음</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="54" />
+        <source>These videos are already queued:
+{names}
+
+Add them again?</source>
+        <translation>이 동영상은 이미 대기열에 있습니다:
+{names}
+
+다시 추가할까요?</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="63" />
+        <source>Delete jobs</source>
+        <translation>작업 삭제</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="64" />
+        <source>Delete {n} job(s), their results and their uploaded videos from storage?
+{names}
+
+The files on this computer are kept.</source>
+        <translation>작업 {n}개와 그 결과, 저장소에 올린 동영상을 삭제할까요?
+{names}
+
+이 컴퓨터의 파일은 그대로 둡니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="211" />
+        <source>Completed</source>
+        <translation>완료</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="213" />
+        <source>Failed</source>
+        <translation>실패</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="215" />
+        <source>Canceled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="222" />
+        <source>Sending to ML server…</source>
+        <translation>ML 서버로 보내는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="224" />
+        <source>Uploaded, waiting for the ML server</source>
+        <translation>업로드 완료, ML 서버 대기 중</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="225" />
+        <source>Waiting</source>
+        <translation>대기 중</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="235" />
+        <source>Uploading {done} of {total}</source>
+        <translation>업로드 중 {done} / {total}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="241" />
+        <source>{eta} left</source>
+        <translation>{eta} 남음</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="82" />
+        <source>Detect automatically</source>
+        <translation>자동 감지</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="83" />
+        <source>Korean</source>
+        <translation>한국어</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="84" />
+        <source>English</source>
+        <translation>영어</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="85" />
+        <source>Japanese</source>
+        <translation>일본어</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="86" />
+        <source>Chinese</source>
+        <translation>중국어</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="302" />
+        <source>ECG Desktop</source>
+        <translation>ECG Desktop</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="304" />
+        <source>&amp;Add videos…</source>
+        <translation>동영상 추가(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="305" />
+        <source>Add &amp;folder…</source>
+        <translation>폴더 추가(&amp;F)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="306" />
+        <source>&amp;Paste paths</source>
+        <translation>경로 붙여넣기(&amp;P)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="307" />
+        <source>&amp;Quit</source>
+        <translation>끝내기(&amp;Q)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="308" />
+        <source>&amp;Open transcript</source>
+        <translation>전사 열기(&amp;O)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="309" />
+        <source>&amp;Retry</source>
+        <translation>다시 시도(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="310" />
+        <source>&amp;Cancel job</source>
+        <translation>작업 취소(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="311" />
+        <source>&amp;Delete…</source>
+        <translation>삭제(&amp;D)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="312" />
+        <source>Copy job &amp;ID</source>
+        <translation>작업 ID 복사(&amp;I)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="313" />
+        <source>&amp;Show file</source>
+        <translation>파일 보기(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="314" />
+        <source>&amp;Export…</source>
+        <translation>내보내기(&amp;E)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="315" />
+        <source>&amp;Find jobs</source>
+        <translation>작업 찾기(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="316" />
+        <source>&amp;Settings…</source>
+        <translation>설정(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="317" />
+        <source>Check ML server &amp;now</source>
+        <translation>지금 ML 서버 확인(&amp;N)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="318" />
+        <source>Open &amp;log file</source>
+        <translation>로그 파일 열기(&amp;L)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="319" />
+        <source>&amp;About ECG Desktop</source>
+        <translation>ECG Desktop 정보(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="326" />
+        <source>&amp;File</source>
+        <translation>파일(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="327" />
+        <source>&amp;Job</source>
+        <translation>작업(&amp;J)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="328" />
+        <source>&amp;View</source>
+        <translation>보기(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="329" />
+        <source>&amp;Tools</source>
+        <translation>도구(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="330" />
+        <source>&amp;Help</source>
+        <translation>도움말(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="331" />
+        <source>  &amp;Language of new videos: </source>
+        <translation>  새 동영상 언어(&amp;L): </translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="338" />
+        <source>Show jobs by status</source>
+        <translation>상태별로 작업 보기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="339" />
+        <source>Filter by file name or job id</source>
+        <translation>파일 이름이나 작업 ID로 거르기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="341" />
+        <source>Drop videos or folders here
+or press Add videos… (Ctrl+O)
+
+Each video is uploaded, analysed and turned into a transcript
+with speakers, word timings, loudness and pitch.</source>
+        <translation>동영상이나 폴더를 여기에 끌어다 놓거나
+동영상 추가…(Ctrl+O)를 누르세요
+
+각 동영상은 업로드·분석되어 화자, 단어 시각,
+음량과 음높이가 담긴 전사가 됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="345" />
+        <source>Open a completed job to see its transcript.</source>
+        <translation>완료된 작업을 열면 전사가 보입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="458" />
+        <source>{n} video(s) will start when the services are ready</source>
+        <translation>서비스가 준비되면 동영상 {n}개를 시작합니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="470" />
+        <source>Could not add a video</source>
+        <translation>동영상을 추가하지 못했습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="477" />
+        <source>Add videos</source>
+        <translation>동영상 추가</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="478" />
+        <source>Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;All files (*)</source>
+        <translation>동영상 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;모든 파일 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="486" />
+        <source>Add a folder of videos</source>
+        <translation>동영상 폴더 추가</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="500" />
+        <source>The clipboard holds no file paths</source>
+        <translation>클립보드에 파일 경로가 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="507" />
+        <source>Drop to add videos
+Language: {lang}</source>
+        <translation>놓으면 동영상을 추가합니다
+언어: {lang}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="557" />
+        <source>Job failed</source>
+        <translation>작업 실패</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="564" />
+        <source>Could not retry</source>
+        <translation>다시 시도하지 못했습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="569" />
+        <source>Could not cancel</source>
+        <translation>취소하지 못했습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="580" />
+        <source>Could not delete</source>
+        <translation>삭제하지 못했습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="598" />
+        <source>Copied {n} job id(s)</source>
+        <translation>작업 ID {n}개를 복사했습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="606" />
+        <source>Show file</source>
+        <translation>파일 보기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="606" />
+        <source>{path} no longer exists</source>
+        <translation>{path}이(가) 더 이상 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="618" />
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="619" />
+        <source>CSV, one row per word (*.csv)</source>
+        <translation>CSV, 단어마다 한 줄 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="620" />
+        <source>SubRip subtitles (*.srt)</source>
+        <translation>SubRip 자막 (*.srt)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="621" />
+        <source>WebVTT subtitles (*.vtt)</source>
+        <translation>WebVTT 자막 (*.vtt)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="622" />
+        <source>Plain text (*.txt)</source>
+        <translation>일반 텍스트 (*.txt)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="628" />
+        <source>Export transcripts</source>
+        <translation>전사 내보내기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="646" />
+        <source>Export failed</source>
+        <translation>내보내기 실패</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="648" />
+        <source>Exported {n} file(s) to {where}</source>
+        <translation>파일 {n}개를 {where}에 내보냈습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="683" />
+        <source>ML server health</source>
+        <translation>ML 서버 상태</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="702" />
+        <source>About ECG Desktop</source>
+        <translation>ECG Desktop 정보</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="703" />
+        <source>ECG Desktop {version}
+Transcripts with speakers, word timings, loudness and pitch.</source>
+        <translation>ECG Desktop {version}
+화자, 단어 시각, 음량과 음높이가 담긴 전사.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="770" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="73" />
+        <source>healthy</source>
+        <translation>정상</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="770" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="74" />
+        <source>unhealthy</source>
+        <translation>비정상</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="771" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="75" />
+        <source>unreachable</source>
+        <translation>연결 불가</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="772" />
+        <source>{url} is {state}.</source>
+        <translation>{url}: {state}.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="772" />
+        <source>The ML server</source>
+        <translation>ML 서버</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="774" />
+        <source>It answered in {ms:.0f} ms.</source>
+        <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="57" />
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="67" />
+        <source>ML server</source>
+        <translation>ML 서버</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="68" />
+        <source>Callback server</source>
+        <translation>콜백 서버</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
+        <source>Storage</source>
+        <translation>저장소</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
+        <source>Job store</source>
+        <translation>작업 저장소</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
+        <source>General</source>
+        <translation>일반</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="115" />
+        <source>ML server &amp;URL:</source>
+        <translation>ML 서버 &amp;URL:</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="116" />
+        <source>empty: the built-in reference analyzer</source>
+        <translation>비우면: 내장 기준 분석기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="122" />
+        <source>Request &amp;timeout:</source>
+        <translation>요청 제한 시간(&amp;T):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="124" />
+        <source>The ML server receives each video's download URL and calls the callback server back with progress and the result. Leave the URL empty to analyse on this computer.</source>
+        <translation>ML 서버는 각 동영상의 다운로드 URL을 받고 진행 상황과 결과를 콜백 서버로 알려 줍니다. 이 컴퓨터에서 분석하려면 URL을 비워 두세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="131" />
+        <source>Callback &amp;base URL:</source>
+        <translation>콜백 기본 URL(&amp;B):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="132" />
+        <source>empty: the address below</source>
+        <translation>비우면: 아래 주소</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="133" />
+        <source>&amp;Listen on address:</source>
+        <translation>대기 주소(&amp;L):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="137" />
+        <source>any free port</source>
+        <translation>빈 포트 아무거나</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="139" />
+        <source>Listen on &amp;port:</source>
+        <translation>대기 포트(&amp;P):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="141" />
+        <source>Show</source>
+        <translation>보기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="145" />
+        <source>&amp;Regenerate</source>
+        <translation>다시 만들기(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="147" />
+        <source>&amp;Copy</source>
+        <translation>복사(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="153" />
+        <source>&amp;Webhook secret:</source>
+        <translation>웹훅 비밀 키(&amp;W):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="154" />
+        <source>Accept &amp;unsigned callbacks</source>
+        <translation>서명 없는 콜백 허용(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="159" />
+        <source>⚠ Anyone who can reach the callback server could then write results into your jobs. Turn this on only for an ML server that cannot sign (the original WhisperX server never signs), on a trusted network.</source>
+        <translation>⚠ 콜백 서버에 접근할 수 있는 누구나 작업 결과를 써 넣을 수 있게 됩니다. 서명할 수 없는 ML 서버(원래 WhisperX 서버는 서명하지 않음)를 믿을 수 있는 네트워크에서 쓸 때만 켜세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="168" />
+        <source>S3 &amp;bucket:</source>
+        <translation>S3 버킷(&amp;B):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="169" />
+        <source>empty: keep videos on this computer</source>
+        <translation>비우면: 동영상을 이 컴퓨터에 보관</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="170" />
+        <source>&amp;Region:</source>
+        <translation>리전(&amp;R):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="171" />
+        <source>&amp;Endpoint URL:</source>
+        <translation>엔드포인트 URL(&amp;E):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="172" />
+        <source>empty: AWS; or an S3-compatible server</source>
+        <translation>비우면: AWS, 또는 S3 호환 서버</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="173" />
+        <source>&amp;Access key id:</source>
+        <translation>액세스 키 ID(&amp;A):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
+        <source>&amp;Secret access key:</source>
+        <translation>비밀 액세스 키(&amp;S):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="180" />
+        <source>Download URLs &amp;expire after:</source>
+        <translation>다운로드 URL 만료 시간(&amp;E):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="181" />
+        <source>The secret access key is kept in the system keyring, not in the settings file.</source>
+        <translation>비밀 액세스 키는 설정 파일이 아니라 시스템 키링에 보관됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="187" />
+        <source>empty: SQLite in the data folder</source>
+        <translation>비우면: 데이터 폴더의 SQLite</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="188" />
+        <source>&amp;Database URL:</source>
+        <translation>데이터베이스 URL(&amp;D):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="189" />
+        <source>&amp;Test connection</source>
+        <translation>연결 시험(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="199" />
+        <source>A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a team see the same jobs.</source>
+        <translation>공유 PostgreSQL 데이터베이스(postgresql+psycopg://user:password@host/db)를 쓰면 팀이 같은 작업을 봅니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="210" />
+        <source>Default &amp;language of videos:</source>
+        <translation>동영상 기본 언어(&amp;L):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="214" />
+        <source>System</source>
+        <translation>시스템 설정 따름</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="216" />
+        <source>&amp;Interface language:</source>
+        <translation>화면 언어(&amp;I):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="217" />
+        <source>Your &amp;name:</source>
+        <translation>이름(&amp;N):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="217" />
+        <source>used in storage keys</source>
+        <translation>저장소 키에 쓰입니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="240" />
+        <source>Set by the environment variable {name}</source>
+        <translation>환경 변수 {name}로 정해졌습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="278" />
+        <source>{error}</source>
+        <translation>{error}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="301" />
+        <source>A new webhook secret takes effect when you apply it; give it to your ML server, or its callbacks will be refused.</source>
+        <translation>새 웹훅 비밀 키는 적용할 때 효력이 생깁니다. ML 서버에도 알려 주지 않으면 콜백이 거부됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="311" />
+        <source>Connecting…</source>
+        <translation>연결 중…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="319" />
+        <source>Failed: {error}</source>
+        <translation>실패: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="72" />
+        <source>not checked yet</source>
+        <translation>아직 확인 안 함</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="77" />
+        <source>ML server: {state}</source>
+        <translation>ML 서버: {state}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="81" />
+        <source>checked {time}</source>
+        <translation>{time} 확인</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="84" />
+        <source>checking…</source>
+        <translation>확인 중…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="87" />
+        <source>ML server {url}
+Click to check now and see the full answer.</source>
+        <translation>ML 서버 {url}
+누르면 지금 확인하고 전체 응답을 보여 줍니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="133" />
+        <source>Starting services…</source>
+        <translation>서비스 시작 중…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="136" />
+        <source>Callbacks: {url}</source>
+        <translation>콜백: {url}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="136" />
+        <source>not running</source>
+        <translation>실행 안 됨</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="138" />
+        <source>⚠ unsigned accepted</source>
+        <translation>⚠ 서명 없는 콜백 허용</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="141" />
+        <source>signed only</source>
+        <translation>서명된 콜백만</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="144" />
+        <source>Storage: {where}</source>
+        <translation>저장소: {where}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="146" />
+        <source>Jobs: {where}</source>
+        <translation>작업: {where}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="148" />
+        <source>reconnecting…</source>
+        <translation>다시 연결 중…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_tray.py" line="31" />
+        <source>Show window</source>
+        <translation>창 보기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_tray.py" line="43" />
+        <source>Transcript ready</source>
+        <translation>전사 완료</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_tray.py" line="44" />
+        <source>{name} is analysed.</source>
+        <translation>{name} 분석이 끝났습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_tray.py" line="47" />
+        <source>Analysis failed</source>
+        <translation>분석 실패</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_tray.py" line="48" />
+        <source>{name}: {reason}</source>
+        <translation>{name}: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>QtJobModel</name>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="62" />
+        <source>File</source>
+        <translation>파일</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="63" />
+        <source>Size</source>
+        <translation>크기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="64" />
+        <source>Duration</source>
+        <translation>길이</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="65" />
+        <source>Status</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="66" />
+        <source>Progress</source>
+        <translation>진행</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="67" />
+        <source>Speakers</source>
+        <translation>화자</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="68" />
+        <source>Created</source>
+        <translation>생성</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="69" />
+        <source>Updated</source>
+        <translation>갱신</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="72" />
+        <source>Queued</source>
+        <translation>대기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="73" />
+        <source>Uploading</source>
+        <translation>업로드 중</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="74" />
+        <source>Uploaded</source>
+        <translation>업로드됨</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="75" />
+        <source>Sending to ML server</source>
+        <translation>ML 서버로 전송 중</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="76" />
+        <source>Analysing</source>
+        <translation>분석 중</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="77" />
+        <source>Done</source>
+        <translation>완료</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="80" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="324" />
+        <source>Completed</source>
+        <translation>완료</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="81" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="325" />
+        <source>Failed</source>
+        <translation>실패</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="82" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="326" />
+        <source>Canceled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="320" />
+        <source>All</source>
+        <translation>전체</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="321" />
+        <source>Active</source>
+        <translation>진행 중</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,228 @@
+"""Korean texts for ``ecg_desktop_ko.ts``, kept here as a table so that a new source text
+shows up as missing: ``python resources/translations/ko.py`` fills the .ts (after
+``pyside6-lupdate``) and reports untranslated texts; ``pyside6-lrelease`` then builds the .qm.
+See packaging/update_translations.sh."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+KO = {
+    # app / banner
+    "A setting is invalid and the defaults are used: {error}": "잘못된 설정이 있어 기본값을 사용합니다: {error}",
+    "Settings…": "설정…",
+    "The callback server cannot listen on {host}:{port}: the port is already in use (another ECG Desktop, or another program). Results from the ML server cannot arrive until it runs. Choose another port in Settings → Callback server, or start the app with ECG_BIND_PORT=<port>.":
+        "콜백 서버가 {host}:{port}에서 대기할 수 없습니다: 포트가 이미 사용 중입니다(다른 ECG Desktop 또는 다른 프로그램). 콜백 서버가 실행될 때까지 ML 서버의 결과를 받을 수 없습니다. 설정 → 콜백 서버에서 다른 포트를 고르거나 ECG_BIND_PORT=<포트>로 앱을 시작하세요.",
+    "A setting is invalid: {error}. Fix it in Settings.": "잘못된 설정: {error}. 설정에서 고치세요.",
+    "The services could not start: {error}": "서비스를 시작하지 못했습니다: {error}",
+    "Settings not saved": "설정을 저장하지 못했습니다",
+    "Connected to {where}; its tables are created on first use.": "{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.",
+    "Connected to {where}: {n} job(s).": "{where}에 연결했습니다: 작업 {n}개.",
+    # refusals
+    "file not found": "파일이 없습니다",
+    "not a regular file": "일반 파일이 아닙니다",
+    "not a video file ({detail})": "동영상 파일이 아닙니다 ({detail})",
+    "not readable (permission denied)": "읽을 수 없습니다 (권한 없음)",
+    "empty file (0 bytes)": "빈 파일입니다 (0바이트)",
+    "more than {detail} videos; add a smaller folder": "동영상이 {detail}개를 넘습니다. 더 작은 폴더를 추가하세요",
+    "folder holds no video files": "폴더에 동영상 파일이 없습니다",
+    "Some files were not added": "일부 파일을 추가하지 않았습니다",
+    "{n} file(s) cannot be analysed:": "파일 {n}개는 분석할 수 없습니다:",
+    "Already in the queue": "이미 대기열에 있음",
+    "These videos are already queued:\n{names}\n\nAdd them again?": "이 동영상은 이미 대기열에 있습니다:\n{names}\n\n다시 추가할까요?",
+    "Delete jobs": "작업 삭제",
+    "Delete {n} job(s), their results and their uploaded videos from storage?\n{names}\n\nThe files on this computer are kept.":
+        "작업 {n}개와 그 결과, 저장소에 올린 동영상을 삭제할까요?\n{names}\n\n이 컴퓨터의 파일은 그대로 둡니다.",
+    # job model
+    "Completed": "완료",
+    "Failed": "실패",
+    "Canceled": "취소됨",
+    "Sending to ML server…": "ML 서버로 보내는 중…",
+    "Uploaded, waiting for the ML server": "업로드 완료, ML 서버 대기 중",
+    "Waiting": "대기 중",
+    "Uploading {done} of {total}": "업로드 중 {done} / {total}",
+    "{eta} left": "{eta} 남음",
+    "File": "파일",
+    "Size": "크기",
+    "Duration": "길이",
+    "Status": "상태",
+    "Progress": "진행",
+    "Speakers": "화자",
+    "Created": "생성",
+    "Updated": "갱신",
+    "Queued": "대기",
+    "Uploading": "업로드 중",
+    "Uploaded": "업로드됨",
+    "Sending to ML server": "ML 서버로 전송 중",
+    "Analysing": "분석 중",
+    "Done": "완료",
+    "All": "전체",
+    "Active": "진행 중",
+    # main window
+    "Detect automatically": "자동 감지",
+    "Korean": "한국어",
+    "English": "영어",
+    "Japanese": "일본어",
+    "Chinese": "중국어",
+    "ECG Desktop": "ECG Desktop",
+    "&Add videos…": "동영상 추가(&A)…",
+    "Add &folder…": "폴더 추가(&F)…",
+    "&Paste paths": "경로 붙여넣기(&P)",
+    "&Quit": "끝내기(&Q)",
+    "&Open transcript": "전사 열기(&O)",
+    "&Retry": "다시 시도(&R)",
+    "&Cancel job": "작업 취소(&C)",
+    "&Delete…": "삭제(&D)…",
+    "Copy job &ID": "작업 ID 복사(&I)",
+    "&Show file": "파일 보기(&S)",
+    "&Export…": "내보내기(&E)…",
+    "&Find jobs": "작업 찾기(&F)",
+    "&Settings…": "설정(&S)…",
+    "Check ML server &now": "지금 ML 서버 확인(&N)",
+    "Open &log file": "로그 파일 열기(&L)",
+    "&About ECG Desktop": "ECG Desktop 정보(&A)",
+    "&File": "파일(&F)",
+    "&Job": "작업(&J)",
+    "&View": "보기(&V)",
+    "&Tools": "도구(&T)",
+    "&Help": "도움말(&H)",
+    "  &Language of new videos: ": "  새 동영상 언어(&L): ",
+    "Show jobs by status": "상태별로 작업 보기",
+    "Filter by file name or job id": "파일 이름이나 작업 ID로 거르기",
+    "Drop videos or folders here\nor press Add videos… (Ctrl+O)\n\nEach video is uploaded, analysed and turned into a transcript\nwith speakers, word timings, loudness and pitch.":
+        "동영상이나 폴더를 여기에 끌어다 놓거나\n동영상 추가…(Ctrl+O)를 누르세요\n\n각 동영상은 업로드·분석되어 화자, 단어 시각,\n음량과 음높이가 담긴 전사가 됩니다.",
+    "Open a completed job to see its transcript.": "완료된 작업을 열면 전사가 보입니다.",
+    "{n} video(s) will start when the services are ready": "서비스가 준비되면 동영상 {n}개를 시작합니다",
+    "Could not add a video": "동영상을 추가하지 못했습니다",
+    "Add videos": "동영상 추가",
+    "Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;All files (*)":
+        "동영상 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;모든 파일 (*)",
+    "Add a folder of videos": "동영상 폴더 추가",
+    "The clipboard holds no file paths": "클립보드에 파일 경로가 없습니다",
+    "Drop to add videos\nLanguage: {lang}": "놓으면 동영상을 추가합니다\n언어: {lang}",
+    "Job failed": "작업 실패",
+    "Could not retry": "다시 시도하지 못했습니다",
+    "Could not cancel": "취소하지 못했습니다",
+    "Could not delete": "삭제하지 못했습니다",
+    "Copied {n} job id(s)": "작업 ID {n}개를 복사했습니다",
+    "Show file": "파일 보기",
+    "{path} no longer exists": "{path}이(가) 더 이상 없습니다",
+    "JSON (*.json)": "JSON (*.json)",
+    "CSV, one row per word (*.csv)": "CSV, 단어마다 한 줄 (*.csv)",
+    "SubRip subtitles (*.srt)": "SubRip 자막 (*.srt)",
+    "WebVTT subtitles (*.vtt)": "WebVTT 자막 (*.vtt)",
+    "Plain text (*.txt)": "일반 텍스트 (*.txt)",
+    "Export transcripts": "전사 내보내기",
+    "Export failed": "내보내기 실패",
+    "Exported {n} file(s) to {where}": "파일 {n}개를 {where}에 내보냈습니다",
+    "ML server health": "ML 서버 상태",
+    "About ECG Desktop": "ECG Desktop 정보",
+    "ECG Desktop {version}\nTranscripts with speakers, word timings, loudness and pitch.":
+        "ECG Desktop {version}\n화자, 단어 시각, 음량과 음높이가 담긴 전사.",
+    "healthy": "정상",
+    "unhealthy": "비정상",
+    "unreachable": "연결 불가",
+    "{url} is {state}.": "{url}: {state}.",
+    "The ML server": "ML 서버",
+    "It answered in {ms:.0f} ms.": "{ms:.0f} ms 만에 응답했습니다.",
+    # settings dialog
+    "Settings": "설정",
+    "ML server": "ML 서버",
+    "Callback server": "콜백 서버",
+    "Storage": "저장소",
+    "Job store": "작업 저장소",
+    "General": "일반",
+    "ML server &URL:": "ML 서버 &URL:",
+    "empty: the built-in reference analyzer": "비우면: 내장 기준 분석기",
+    "Request &timeout:": "요청 제한 시간(&T):",
+    "The ML server receives each video's download URL and calls the callback server back with progress and the result. Leave the URL empty to analyse on this computer.":
+        "ML 서버는 각 동영상의 다운로드 URL을 받고 진행 상황과 결과를 콜백 서버로 알려 줍니다. 이 컴퓨터에서 분석하려면 URL을 비워 두세요.",
+    "Callback &base URL:": "콜백 기본 URL(&B):",
+    "empty: the address below": "비우면: 아래 주소",
+    "&Listen on address:": "대기 주소(&L):",
+    "any free port": "빈 포트 아무거나",
+    "Listen on &port:": "대기 포트(&P):",
+    "Show": "보기",
+    "&Regenerate": "다시 만들기(&R)",
+    "&Copy": "복사(&C)",
+    "&Webhook secret:": "웹훅 비밀 키(&W):",
+    "Accept &unsigned callbacks": "서명 없는 콜백 허용(&U)",
+    "⚠ Anyone who can reach the callback server could then write results into your jobs. Turn this on only for an ML server that cannot sign (the original WhisperX server never signs), on a trusted network.":
+        "⚠ 콜백 서버에 접근할 수 있는 누구나 작업 결과를 써 넣을 수 있게 됩니다. 서명할 수 없는 ML 서버(원래 WhisperX 서버는 서명하지 않음)를 믿을 수 있는 네트워크에서 쓸 때만 켜세요.",
+    "S3 &bucket:": "S3 버킷(&B):",
+    "empty: keep videos on this computer": "비우면: 동영상을 이 컴퓨터에 보관",
+    "&Region:": "리전(&R):",
+    "&Endpoint URL:": "엔드포인트 URL(&E):",
+    "empty: AWS; or an S3-compatible server": "비우면: AWS, 또는 S3 호환 서버",
+    "&Access key id:": "액세스 키 ID(&A):",
+    "&Secret access key:": "비밀 액세스 키(&S):",
+    "Download URLs &expire after:": "다운로드 URL 만료 시간(&E):",
+    "The secret access key is kept in the system keyring, not in the settings file.":
+        "비밀 액세스 키는 설정 파일이 아니라 시스템 키링에 보관됩니다.",
+    "empty: SQLite in the data folder": "비우면: 데이터 폴더의 SQLite",
+    "&Database URL:": "데이터베이스 URL(&D):",
+    "&Test connection": "연결 시험(&T)",
+    "A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a team see the same jobs.":
+        "공유 PostgreSQL 데이터베이스(postgresql+psycopg://user:password@host/db)를 쓰면 팀이 같은 작업을 봅니다.",
+    "Default &language of videos:": "동영상 기본 언어(&L):",
+    "&Interface language:": "화면 언어(&I):",
+    "Your &name:": "이름(&N):",
+    "used in storage keys": "저장소 키에 쓰입니다",
+    "Set by the environment variable {name}": "환경 변수 {name}로 정해졌습니다",
+    "{error}": "{error}",
+    "A new webhook secret takes effect when you apply it; give it to your ML server, or its callbacks will be refused.":
+        "새 웹훅 비밀 키는 적용할 때 효력이 생깁니다. ML 서버에도 알려 주지 않으면 콜백이 거부됩니다.",
+    "Connecting…": "연결 중…",
+    "Failed: {error}": "실패: {error}",
+    "System": "시스템 설정 따름",
+    # status bar
+    "not checked yet": "아직 확인 안 함",
+    "ML server: {state}": "ML 서버: {state}",
+    "checked {time}": "{time} 확인",
+    "checking…": "확인 중…",
+    "ML server {url}\nClick to check now and see the full answer.": "ML 서버 {url}\n누르면 지금 확인하고 전체 응답을 보여 줍니다.",
+    "Starting services…": "서비스 시작 중…",
+    "Callbacks: {url}": "콜백: {url}",
+    "not running": "실행 안 됨",
+    "⚠ unsigned accepted": "⚠ 서명 없는 콜백 허용",
+    "signed only": "서명된 콜백만",
+    "Storage: {where}": "저장소: {where}",
+    "Jobs: {where}": "작업: {where}",
+    "reconnecting…": "다시 연결 중…",
+    # tray
+    "Show window": "창 보기",
+    "Transcript ready": "전사 완료",
+    "{name} is analysed.": "{name} 분석이 끝났습니다.",
+    "Analysis failed": "분석 실패",
+    "{name}: {reason}": "{name}: {reason}",
+}
+
+
+def fill(ts_path: Path) -> list[str]:
+    """Write the Korean texts into ``ts_path``; returns the source texts still missing."""
+    tree = ET.parse(ts_path)
+    missing = []
+    for message in tree.iter("message"):
+        source = message.findtext("source") or ""
+        translation = message.find("translation")
+        if translation is None:
+            translation = ET.SubElement(message, "translation")
+        if translation.get("type") in ("vanished", "obsolete"):
+            continue
+        if source in KO:
+            translation.text = KO[source]
+            translation.attrib.pop("type", None)
+        else:
+            missing.append(source)
+    tree.write(ts_path, encoding="utf-8", xml_declaration=True)
+    return missing
+
+
+if __name__ == "__main__":
+    ts = Path(__file__).with_name("ecg_desktop_ko.ts")
+    left = fill(ts)
+    for text in left:
+        print(f"untranslated: {text!r}", file=sys.stderr)
+    sys.exit(1 if left else 0)
