@@ -366,6 +366,9 @@ class CallbackReceiver:
         elif job.status is JobStatus.FAILED:
             code = job.error_code.value if job.error_code else ErrorCode.UNKNOWN_ERROR.value
             self._metrics.inc("jobs_total", outcome="failed", error_code=code)
+        if job.status.is_terminal and job.dispatched_at and job.completed_at:
+            seconds = (job.completed_at - job.dispatched_at).total_seconds()
+            self._metrics.observe("job_processing_seconds", seconds)
 
     def _reject(
         self,

@@ -1,15 +1,139 @@
-"""`ecg-desktop serve`."""
+"""`ecg-desktop serve`: the backend alone (the seed's API), until SIGINT or SIGTERM.
+
+Exit codes: 0 after a clean shutdown, 2 for bad configuration, a taken port or an
+unreachable job store (one line on stderr says which).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+import sys
 from typing import Any
+
+from ecg_desktop.config import ConfigError, Settings
+
+logger = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("serve", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the backend API alone (upload URLs, jobs, ML callbacks, status)",
+        description="Run the backend API (PROTOCOL section 1) until interrupted.",
+    )
+    parser.add_argument("--host", help="address to bind (default ECG_BIND_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind (default ECG_BIND_PORT or 8000)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("ecg-desktop serve: not built yet")
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format=LOG_FORMAT,
+        stream=sys.stderr,
+    )
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    return asyncio.run(serve(settings))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = _load_settings()
+    changes: dict[str, Any] = {}
+    if args.host:
+        changes["bind_host"] = args.host
+    if args.port is not None:
+        changes["bind_port"] = args.port
+    return settings.with_changes(**changes) if changes else settings
+
+
+def _load_settings() -> Settings:
+    try:  # secrets (webhook secret, API tokens) come from the keyring when that module exists
+        from ecg_desktop.config.secrets import load_settings_with_secrets  # type: ignore[attr-defined]
+    except ImportError:
+        from ecg_desktop.config import load_settings
+
+        return load_settings()
+    settings: Settings = load_settings_with_secrets()
+    return settings
+
+
+def _fail(message: str) -> int:
+    print(f"ecg-desktop serve: {message}", file=sys.stderr)
+    return 2
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> int:
+    """Build the core, serve until a signal (or ``ready``'s owner cancels us), shut down."""
+    from ecg_desktop.bootstrap import build_core
+    from ecg_desktop.server.runner import EmbeddedServer, PortInUseError
+
+    try:
+        core = await build_core(settings)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except Exception as exc:  # the store or storage cannot be opened: say so in one line
+        logger.debug("building the core failed", exc_info=True)
+        return _fail(f"cannot start: {exc}")
+    try:
+        server = EmbeddedServer(_build_app(core))
+        try:
+            await server.start(settings.bind_host, settings.bind_port)
+        except PortInUseError as exc:
+            return _fail(str(exc))
+        _announce(settings, server.base_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        if ready is not None:
+            ready.set()
+        try:
+            await stop.wait()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            logger.info("shutting down: finishing requests in flight")
+            await server.stop()
+    finally:
+        await core.close()
+        logger.info("job store closed")
+    return 0
+
+
+def _build_app(core: Any) -> Any:
+    from ecg_desktop.app.callbacks import CallbackReceiver
+    from ecg_desktop.app.metrics import Metrics
+    from ecg_desktop.server.app import create_app
+
+    metrics = getattr(core, "metrics", None) or Metrics()
+    callbacks = getattr(core, "callbacks", None) or CallbackReceiver(
+        core.store, core.bus, core.settings, metrics
+    )
+    return create_app(core, metrics=metrics, callbacks=callbacks)
+
+
+def _announce(settings: Settings, base_url: str) -> None:
+    from ecg_desktop.server.middleware import is_loopback_host
+
+    logger.info("ECG backend listening on %s (API description at %s/openapi.json)",
+                base_url, base_url)
+    if not is_loopback_host(settings.bind_host):
+        count = len(settings.api_tokens)
+        if count:
+            logger.info("non-loopback bind: %d API token(s) accepted "
+                        "(Authorization: Bearer <token>)", count)
+        else:
+            logger.warning("non-loopback bind and no API token configured: every API call "
+                           "will be refused with 401; set ECG_API_TOKENS")
+    if settings.allow_unsigned_callbacks:
+        logger.warning("unsigned ML callbacks are ACCEPTED (compatibility switch is on)")
+    if not settings.webhook_secret_key:
+        logger.warning("no webhook secret configured: signed callbacks cannot be verified")

@@ -22,6 +22,7 @@ from ecg_desktop import __version__
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
+from ecg_desktop.app.pipeline import PipelineError
 from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
 from ecg_desktop.config.settings import LANGUAGES
@@ -115,7 +116,11 @@ def create_app(
     app.router.add_get("/metrics", metrics_text)
     with_storage = not settings.uses_s3 and _mount_storage_routes(app, core.storage)
     document = openapi_document(with_storage_routes=with_storage)
-    app.router.add_get("/openapi.json", lambda _request: _openapi(document))
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)
     return app
 
 
@@ -127,10 +132,6 @@ def _mount_storage_routes(app: web.Application, storage: ObjectStorage) -> bool:
         return False
     add_storage_routes(app, storage)
     return True
-
-
-async def _openapi(document: dict[str, Any]) -> web.Response:
-    return web.json_response(document)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -423,6 +424,9 @@ async def delete_job(request: web.Request) -> web.Response:
         return _bad_request("delete_object must be true or false")
     if services.pipeline is None:
         return error_json(503, "the job pipeline is not running")
-    await services.pipeline.delete(job_id, delete_object=flag in ("true", "1"))
+    try:
+        await services.pipeline.delete(job_id, delete_object=flag in ("true", "1"))
+    except PipelineError as exc:  # the job is gone but its stored video is not
+        return error_json(502, str(exc))
     logger.info("job %s deleted", job_id)
     return web.json_response({"status": "deleted", "job_id": str(job_id)})

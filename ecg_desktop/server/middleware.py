@@ -27,7 +27,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CALLBACK_PATH = "/api/upload-video/result"
 STORAGE_PREFIX = "/storage/"
-JOB_ID_KEY = "ecg_job_id"  # a handler records the job it served here, for the access log
+# A handler records the job it served here, for the access log.
+JOB_ID_KEY = web.RequestKey("job_id", str)
 CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 
