@@ -256,10 +256,12 @@ class SlowDirStorage:
         self.step_delay_s = step_delay_s
         self.part_size = part_size
         self.uploads: list[str] = []
+        self.resumed_from: list[UploadState | None] = []
         self.aborted: list[str] = []
         self.in_flight = 0
         self.most_in_flight = 0
         self.fail_with: str | None = None
+        self.parts_sent = 0
 
     async def upload(
         self,
@@ -273,6 +275,7 @@ class SlowDirStorage:
         on_restart: RestartCallback | None = None,
     ) -> None:
         self.uploads.append(key)
+        self.resumed_from.append(resume)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -283,11 +286,20 @@ class SlowDirStorage:
             state = resume or UploadState("fake-upload", self.part_size, size, stat.st_mtime_ns)
             target = self.root / key
             target.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("rb") as source, (self.root / (key + ".partial")).open("wb") as sink:
+            done_parts = set(state.parts) if resume else set()
+            mode = "r+b" if done_parts else "wb"
+            partial = self.root / (key + ".partial")
+            if mode == "r+b" and not partial.exists():
+                partial.touch()
+            with path.open("rb") as source, partial.open(mode) as sink:
                 number = 0
                 while chunk := source.read(self.part_size):
                     number += 1
+                    if number in done_parts:
+                        sink.seek(len(chunk), 1)
+                        continue
                     sink.write(chunk)
+                    self.parts_sent += 1
                     await asyncio.sleep(self.step_delay_s)
                     state = state.with_part(number, f"etag-{number}")
                     if on_part:

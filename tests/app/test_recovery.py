@@ -1,0 +1,191 @@
+"""Recovery at start-up and the callback watchdog, over the real store and real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ecg_desktop.domain import ErrorCode, JobStatus, Stage, UploadProgress
+from tests.app.conftest import CoreFactory
+from tests.app.peer import RESULT, ProtocolPeer, SlowDirStorage, sha256_of
+from tests.media import make_silent_video
+
+WAIT_S = 20
+
+
+async def _analyzing(core: object, job_id: object) -> None:
+    for _ in range(400):
+        job = await core.store.get(job_id)  # type: ignore[attr-defined]
+        if job.stage is Stage.ANALYZING:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("the job never reached the analyzing stage")
+
+
+async def test_watchdog_fetches_the_result_when_the_callback_never_arrived(
+    make_core: CoreFactory,
+    peer: ProtocolPeer,
+    fake_storage: SlowDirStorage,
+    video: Path,
+    database_url: str,
+) -> None:
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.3, database_url=database_url)
+    core.recovery.start_watchdog(interval_s=0.1)
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    peer.records[str(job.job_id)] = {"status": "completed", "result": RESULT}
+    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    assert done.status is JobStatus.COMPLETED
+    transcript = await core.store.get_transcript(job.job_id)
+    assert transcript is not None and len(transcript.segments) == 2
+
+
+async def test_watchdog_marks_callback_lost_when_the_server_has_no_record(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.3)
+    core.recovery.start_watchdog(interval_s=0.1)
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    peer.records.clear()  # the ML server restarted and forgot its jobs
+    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    assert done.error_code is ErrorCode.CALLBACK_LOST
+    assert "no record" in (done.error_message or "")
+
+
+async def test_a_server_that_works_on_the_job_keeps_it_alive(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    await asyncio.sleep(0.1)
+    peer.records[str(job.job_id)] = {"status": "processing", "progress": 55, "message": "Diarizing"}
+    outcomes = await core.recovery.check_silent_jobs()
+    assert outcomes == {job.job_id: "working"}
+    now = await core.store.get(job.job_id)
+    assert now.status is JobStatus.PROCESSING and now.progress == 55
+    assert now.message == "Diarizing"
+
+
+async def test_original_server_completed_without_offering_the_result_is_callback_lost(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    peer.offer_result = False  # only /jobs/{id}, like the original WhisperX server
+    peer.records[str(job.job_id)] = {"status": "completed"}
+    await asyncio.sleep(0.1)
+    assert await core.recovery.check_silent_jobs() == {job.job_id: "lost"}
+    done = await core.store.get(job.job_id)
+    assert done.error_code is ErrorCode.CALLBACK_LOST
+    assert "never arrived" in (done.error_message or "")
+
+
+async def test_a_failure_the_server_reports_is_recorded_with_its_code(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    peer.records[str(job.job_id)] = {
+        "status": "failed",
+        "error_code": "TRANSCRIPTION_ERROR",
+        "error_message": "decoder crashed",
+    }
+    await asyncio.sleep(0.1)
+    await core.recovery.check_silent_jobs()
+    done = await core.store.get(job.job_id)
+    assert done.error_code is ErrorCode.TRANSCRIPTION_ERROR
+    assert done.error_message == "decoder crashed"
+
+
+async def test_an_unreachable_server_changes_nothing(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    await peer.stop()
+    await asyncio.sleep(0.1)
+    assert await core.recovery.check_silent_jobs() == {job.job_id: "unreachable"}
+    assert (await core.store.get(job.job_id)).status is JobStatus.PROCESSING
+
+
+async def test_an_interrupted_upload_is_never_canceled_and_resumes_at_the_next_start(
+    make_core: CoreFactory, peer: ProtocolPeer, tmp_path: Path, database_url: str
+) -> None:
+    root = tmp_path / "objects"
+    root.mkdir()
+    big = make_silent_video(tmp_path / "long.mp4", duration_s=20.0)
+    slow = SlowDirStorage(root, step_delay_s=0.05, part_size=2048)
+    first = await make_core(storage=slow, database_url=database_url)
+    parts_done = asyncio.Event()
+    first.bus.subscribe(
+        lambda e: (
+            parts_done.set() if isinstance(e, UploadProgress) and e.bytes_done >= 4 * 2048 else None
+        )
+    )
+    job = await first.pipeline.submit_file(big, "auto")
+    await asyncio.wait_for(parts_done.wait(), WAIT_S)
+    await first.close()  # the app quits mid-upload
+
+    fast = SlowDirStorage(root, part_size=2048)
+    second = await make_core(storage=fast, database_url=database_url)
+    interrupted = await second.store.get(job.job_id)
+    assert interrupted.status is JobStatus.PENDING and interrupted.stage is Stage.UPLOADING
+    assert interrupted.upload is not None and len(interrupted.upload.parts) >= 4
+
+    report = await second.recovery.recover()
+    assert report.resumed == [job.job_id]
+    done = await second.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+
+    assert done.status is JobStatus.COMPLETED
+    assert fast.resumed_from[0] is not None
+    total_parts = -(-big.stat().st_size // 2048)
+    assert fast.parts_sent <= total_parts - len(interrupted.upload.parts) + 1
+    assert done.file_key is not None
+    assert sha256_of(root / done.file_key) == sha256_of(big)
+
+
+async def test_an_interrupted_upload_whose_file_is_gone_fails_saying_so(
+    make_core: CoreFactory, peer: ProtocolPeer, tmp_path: Path
+) -> None:
+    root = tmp_path / "objects"
+    root.mkdir()
+    big = make_silent_video(tmp_path / "long.mp4", duration_s=20.0)
+    first = await make_core(storage=SlowDirStorage(root, step_delay_s=0.05, part_size=2048))
+    started = asyncio.Event()
+    first.bus.subscribe(lambda e: started.set() if isinstance(e, UploadProgress) else None)
+    job = await first.pipeline.submit_file(big, "auto")
+    await asyncio.wait_for(started.wait(), WAIT_S)
+    await first.close()
+    big.unlink()
+
+    second = await make_core(storage=SlowDirStorage(root))
+    report = await second.recovery.recover()
+    assert report.failed == [job.job_id]
+    failed = await second.store.get(job.job_id)
+    assert failed.error_code is ErrorCode.UPLOAD_ERROR and "is gone" in (failed.error_message or "")
+
+
+async def test_a_job_analyzing_when_the_app_stopped_is_reconciled_at_start(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.behaviour = "silent"
+    first = await make_core(storage=fake_storage)
+    job = await first.pipeline.submit_file(video, "auto")
+    await _analyzing(first, job.job_id)
+    await first.close()
+    peer.records[str(job.job_id)] = {"status": "completed", "result": RESULT}
+    second = await make_core(storage=fake_storage)
+    await second.start_services()
+    done = await second.store.get(job.job_id)
+    assert done.status is JobStatus.COMPLETED and done.speakers == 2
