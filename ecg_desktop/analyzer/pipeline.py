@@ -225,7 +225,10 @@ def _canonical(transcript: Transcript, turns: Sequence[Turn]) -> dict[str, Any]:
         entry = result["speakers"][stats.speaker_id]
         entry["speaking_time"] = stats.speaking_time
         entry["word_count"] = stats.word_count
-    result["metadata"]["speech_turns"] = len(turns)
+    metadata = result["metadata"]
+    metadata["total_segments"] = len(transcript.segments)
+    metadata["unique_speakers"] = len(transcript.speaker_ids)
+    metadata["speech_turns"] = len(turns)
     return result
 
 

@@ -142,7 +142,7 @@ async def process_video(request: web.Request) -> web.Response:
             "status": "accepted" if new else job.status,
             "message": "Video analysis queued." if new else "This job is already known.",
             "status_url": status_url,
-            "estimated_time": service.estimated_time_s(),
+            "estimated_time": service.estimated_time_s(service.jobs_ahead_of(job.job_id)),
         },
         status=202,
     )

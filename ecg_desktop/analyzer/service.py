@@ -172,12 +172,20 @@ class AnalyzerService:
     def running(self) -> int:
         return self._running
 
+    def jobs_ahead_of(self, job_id: str) -> int:
+        active = [j for j in self._jobs.values() if j.status in ACTIVE]
+        ids = [j.job_id for j in active]
+        return ids.index(job_id) if job_id in ids else 0
+
     def get(self, job_id: str) -> AnalyzerJob | None:
         return self._jobs.get(job_id)
 
-    def estimated_time_s(self) -> int:
+    def estimated_time_s(self, ahead: int | None = None) -> int:
+        """Seconds until a job finishes with ``ahead`` jobs before it (default: all active)."""
         typical = sum(self._recent_times) / len(self._recent_times) if self._recent_times else 60.0
-        waves = (self.queue_length + self._running) // self.config.concurrency + 1
+        if ahead is None:
+            ahead = self.queue_length + self._running
+        waves = ahead // self.config.concurrency + 1
         return round(typical * waves)
 
     # -- submission ----------------------------------------------------------------------
