@@ -56,7 +56,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _load_settings() -> Settings:
     try:  # secrets (webhook secret, API tokens) come from the keyring when that module exists
-        from ecg_desktop.config.secrets import load_settings_with_secrets  # type: ignore[attr-defined]
+        from ecg_desktop.config.secrets import (  # type: ignore[attr-defined,unused-ignore]
+            load_settings_with_secrets,
+        )
     except ImportError:
         from ecg_desktop.config import load_settings
 
@@ -71,24 +73,25 @@ def _fail(message: str) -> int:
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> int:
-    """Build the core, serve until a signal (or ``ready``'s owner cancels us), shut down."""
+    """Build the core, serve until SIGINT/SIGTERM, then shut down gracefully: the server stops
+    accepting, requests in flight finish, background work stops, the store is closed."""
     from ecg_desktop.bootstrap import build_core
-    from ecg_desktop.server.runner import EmbeddedServer, PortInUseError
+    from ecg_desktop.server.runner import PortInUseError
 
     try:
         core = await build_core(settings)
     except ConfigError as exc:
         return _fail(str(exc))
-    except Exception as exc:  # the store or storage cannot be opened: say so in one line
+    except Exception as exc:  # the store, storage or analyzer cannot start: one line
         logger.debug("building the core failed", exc_info=True)
         return _fail(f"cannot start: {exc}")
     try:
-        server = EmbeddedServer(_build_app(core))
         try:
-            await server.start(settings.bind_host, settings.bind_port)
+            base_url = await core.start_server(settings.bind_host, settings.bind_port)
         except PortInUseError as exc:
             return _fail(str(exc))
-        _announce(settings, server.base_url)
+        await core.start_services()
+        _announce(settings, base_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -101,23 +104,10 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             logger.info("shutting down: finishing requests in flight")
-            await server.stop()
     finally:
         await core.close()
-        logger.info("job store closed")
+        logger.info("stopped; job store closed")
     return 0
-
-
-def _build_app(core: Any) -> Any:
-    from ecg_desktop.app.callbacks import CallbackReceiver
-    from ecg_desktop.app.metrics import Metrics
-    from ecg_desktop.server.app import create_app
-
-    metrics = getattr(core, "metrics", None) or Metrics()
-    callbacks = getattr(core, "callbacks", None) or CallbackReceiver(
-        core.store, core.bus, core.settings, metrics
-    )
-    return create_app(core, metrics=metrics, callbacks=callbacks)
 
 
 def _announce(settings: Settings, base_url: str) -> None:

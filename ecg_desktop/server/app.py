@@ -125,12 +125,13 @@ def create_app(
 
 
 def _mount_storage_routes(app: web.Application, storage: ObjectStorage) -> bool:
-    try:
-        from ecg_desktop.server.storage_routes import add_storage_routes
-    except ImportError:
-        logger.warning("local storage routes are not available; signed /storage URLs will 404")
+    """Serve the local store's signed ``/storage`` URLs (only a local store has a filestore)."""
+    filestore = getattr(storage, "filestore", None)
+    if filestore is None:
         return False
-    add_storage_routes(app, storage)
+    from ecg_desktop.server.storage_routes import add_storage_routes
+
+    add_storage_routes(app, filestore)
     return True
 
 

@@ -84,6 +84,8 @@ async def error_mapper(request: web.Request, handler: Handler) -> web.StreamResp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        if exc.content_type == "application/json" and exc.body:  # already a JSON answer
+            return web.Response(status=exc.status, body=exc.body, headers=exc.headers)
         # aiohttp's own errors (unknown route, wrong method, body too large) as JSON too.
         response = error_json(exc.status, exc.reason)
         for name in ("Allow", "Retry-After"):

@@ -387,7 +387,7 @@ PATHS: dict[str, Any] = {
 def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
     paths = dict(PATHS)
     if with_storage_routes:
-        paths["/storage/{file_key}"] = _storage_paths()
+        paths.update(_storage_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -409,38 +409,15 @@ def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
 
 
 def _storage_paths() -> dict[str, Any]:
-    key = {"name": "file_key", "in": "path", "required": True, "schema": {"type": "string"}}
-    signed = [
-        key,
-        {"name": "expires", "in": "query", "required": True, "schema": {"type": "string"}},
-        {"name": "signature", "in": "query", "required": True, "schema": {"type": "string"}},
-    ]
-    refused = {
-        "400": _error("Unsafe key"),
-        "403": _error("Expired or tampered URL"),
-        "404": _error("No such object"),
-        "500": _error("Unexpected server error"),
-    }
-    return {
-        "put": {
-            "summary": "Upload to the local store through a signed URL",
-            "operationId": "storagePut",
-            "security": [],
-            "parameters": signed,
-            "requestBody": {"content": {"*/*": {"schema": {"type": "string",
-                                                            "format": "binary"}}}},
-            "responses": {"200": {"description": "Stored"}, "201": {"description": "Stored"},
-                          "411": _error("Length required"), "413": _error("Too large"),
-                          **refused},
-        },
-        "get": {
-            "summary": "Download from the local store through a signed URL (Range supported)",
-            "operationId": "storageGet",
-            "security": [],
-            "parameters": [*signed, {"name": "Range", "in": "header", "required": False,
-                                     "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "The object"},
-                          "206": {"description": "Part of the object"},
-                          "416": {"description": "Range not satisfiable"}, **refused},
-        },
-    }
+    """The local store's routes, as ``storage_routes`` describes them (plus the 500 answer)."""
+    import copy
+
+    from ecg_desktop.server.storage_routes import OPENAPI_PATHS
+
+    paths: dict[str, Any] = copy.deepcopy(OPENAPI_PATHS)
+    for item in paths.values():
+        for method, operation in item.items():
+            if method in ("get", "put", "delete", "head", "post") and isinstance(operation, dict):
+                operation.setdefault("security", [])
+                operation["responses"].setdefault("500", _error("Unexpected server error"))
+    return paths

@@ -190,3 +190,56 @@ async def make_server(
     yield make
     for client in clients:
         await client.close()
+
+
+# -- a live backend built by bootstrap, with a protocol peer as its ML server ----------------
+
+
+@dataclass
+class Live:
+    core: Any  # bootstrap.Core
+    peer: Any  # tests.app.peer.ProtocolPeer
+    http: Any  # aiohttp.ClientSession
+    base_url: str
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+LiveFactory = Callable[..., Awaitable[Live]]
+
+
+@pytest.fixture
+async def make_live(
+    settings_factory: Callable[..., Settings], database_url: str
+) -> AsyncIterator[LiveFactory]:
+    """``await make_live(**settings)``: ``build_core`` on the real store and the local object
+    store, its server on a free loopback port, a ``ProtocolPeer`` (a WhisperX stand-in
+    speaking the real protocol over HTTP) as the ML server."""
+    import aiohttp
+
+    from ecg_desktop.bootstrap import build_core
+    from tests.app.peer import ProtocolPeer
+
+    started: list[Live] = []
+
+    async def make(*, host: str = "127.0.0.1", **overrides: Any) -> Live:
+        peer = ProtocolPeer(SECRET)
+        await peer.start()
+        values: dict[str, Any] = {
+            "model_server_url": peer.url, "webhook_secret_key": SECRET,
+            "ml_retry_delays": (0.05, 0.1), "ml_api_timeout": 10.0,
+            "database_url": database_url, "bind_host": host, "bind_port": 0, **overrides,
+        }
+        core = await build_core(settings_factory(**values))
+        http = aiohttp.ClientSession()
+        live = Live(core, peer, http, "")
+        started.append(live)
+        live.base_url = await core.start_server(host, 0)
+        return live
+
+    yield make
+    for live in reversed(started):
+        await live.http.close()
+        await live.core.close()
+        await live.peer.stop()
