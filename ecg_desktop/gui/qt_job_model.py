@@ -338,12 +338,20 @@ class JobFilterProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
 
     def set_statuses(self, statuses: Iterable[JobStatus] | None) -> None:
-        self._statuses = None if statuses is None else frozenset(s.value for s in statuses)
-        self.invalidateRowsFilter()
+        self._change_filter(
+            "_statuses", None if statuses is None else frozenset(s.value for s in statuses))
 
     def set_text(self, text: str) -> None:
-        self._text = text.strip().casefold()
-        self.invalidateRowsFilter()
+        self._change_filter("_text", text.strip().casefold())
+
+    def _change_filter(self, attribute: str, value: object) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateRowsFilter is deprecated
+            self.beginFilterChange()
+            setattr(self, attribute, value)
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            setattr(self, attribute, value)
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
         if self._statuses is None and not self._text:

@@ -1,0 +1,165 @@
+"""The window over a real core: drop videos and watch them run, refusals, cancel and retry
+from the context menu, notifications, a taken port, jobs restored after a restart.
+
+The ML server is ``ProtocolPeer`` (real HTTP, real signed callbacks); everything else is
+the app's own: SQLite store, local storage behind the embedded server, the pipeline."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from ecg_desktop.domain import JobStatus, Stage
+from ecg_desktop.gui.qt_job_model import Column
+from tests.gui.conftest import AnsweringPrompts, Runner
+from tests.media import make_silent_video
+
+
+def drop(window: Any, paths: Sequence[Path]) -> None:
+    """Drag ``paths`` over the window and drop them, as a file manager would."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    point = QPointF(window.width() / 2, window.height() / 2)
+    actions = Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point.toPoint(), actions, mime, buttons, modifiers)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    assert window.overlay.isVisible(), "a drop target shows while dragging"
+    QApplication.sendEvent(window, QDropEvent(point, actions, mime, buttons, modifiers))
+    assert not window.overlay.isVisible()
+
+
+def statuses(window: Any) -> list[str]:
+    return [job.status.value for job in window.model.jobs()]
+
+
+def test_dropped_videos_become_jobs_that_run_to_completion(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, prompts: AnsweringPrompts,
+    tmp_path: Path,
+) -> None:
+    desktop = start_desktop(MODEL_SERVER_URL=peer.url)
+    window = desktop.window
+    videos = [make_silent_video(tmp_path / f"clip{i}.mp4", duration_s=1.0) for i in (1, 2)]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    seen: list[str] = []
+    window.model.dataChanged.connect(lambda tl, br, *_: seen.append(
+        str(window.model.index(tl.row(), Column.PROGRESS).data())))
+
+    drop(window, [*videos, notes])
+    run.until(lambda: window.model.rowCount() == 2)
+
+    assert [(r.path, r.reason) for r in prompts.refused] == [(notes, "not a video file (.txt)")]
+    run.until(lambda: statuses(window) == ["completed", "completed"], timeout=60)
+    names = sorted(job.filename for job in window.model.jobs())
+    assert names == ["clip1.mp4", "clip2.mp4"]
+    assert window.model.index(0, Column.SPEAKERS).data() == "2"
+    assert any(text.startswith("40% · Transcribing") for text in seen), seen
+    assert window.tray.last_message is not None and "clip" in window.tray.last_message[1]
+
+
+def test_duplicates_are_asked_about_and_skipped_when_declined(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, prompts: AnsweringPrompts,
+    tmp_path: Path,
+) -> None:
+    peer.behaviour = "silent"
+    window = start_desktop(MODEL_SERVER_URL=peer.url).window
+    video = make_silent_video(tmp_path / "same.mp4", duration_s=1.0)
+    window.add_paths([video])
+    run.until(lambda: window.model.rowCount() == 1)
+
+    prompts.add_duplicates = False
+    assert window.add_paths([video]) == []
+    assert prompts.duplicates == [video]
+    prompts.add_duplicates = True
+    assert window.add_paths([video]) == [video]
+    run.until(lambda: window.model.rowCount() == 2)
+
+
+def menu_action(window: Any, name: str) -> Any:
+    menu = window.queue.build_context_menu()
+    return next(a for a in menu.actions() if a.objectName() == name)
+
+
+def test_cancel_and_retry_from_the_context_menu(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Path,
+) -> None:
+    peer.behaviour = "silent"  # accepts the job and never calls back: it stays analysing
+    window = start_desktop(MODEL_SERVER_URL=peer.url).window
+    window.add_paths([make_silent_video(tmp_path / "long.mp4", duration_s=1.0)])
+    run.until(lambda: window.model.rowCount() == 1
+              and window.model.job_at(0).stage == Stage.ANALYZING)
+    first = window.model.job_at(0)
+
+    assert window.queue.select_job(first.job_id)
+    cancel = menu_action(window, "cancel")
+    assert cancel.isEnabled() and not menu_action(window, "retry").isEnabled()
+    cancel.trigger()
+    run.until(lambda: window.model.job(first.job_id).status == JobStatus.CANCELED)
+    assert window.model.index(0, Column.STATUS).data() == "Canceled"
+
+    peer.behaviour = "complete"
+    window.queue.select_job(first.job_id)
+    retry = menu_action(window, "retry")
+    assert retry.isEnabled()
+    retry.trigger()
+    run.until(lambda: window.model.rowCount() == 2)
+    again = next(j for j in window.model.jobs() if j.job_id != first.job_id)
+    assert again.retry_of == first.job_id
+    run.until(lambda: window.model.job(again.job_id).status == JobStatus.COMPLETED, timeout=60)
+
+
+def test_notification_click_selects_the_job(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Path,
+) -> None:
+    window = start_desktop(MODEL_SERVER_URL=peer.url).window
+    window.add_paths([make_silent_video(tmp_path / f"n{i}.mp4", duration_s=1.0) for i in (1, 2)])
+    run.until(lambda: statuses(window) == ["completed", "completed"], timeout=60)
+    window.queue.clearSelection()
+
+    window.tray.tray.messageClicked.emit()
+
+    selected = window.queue.selected_jobs()
+    assert [j.job_id for j in selected] == [window.tray.last_job_id]
+
+
+def test_jobs_are_restored_after_a_restart_in_their_true_state(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Path,
+) -> None:
+    first = start_desktop(MODEL_SERVER_URL=peer.url)
+    first.window.add_paths([make_silent_video(tmp_path / "done.mp4", duration_s=1.0)])
+    run.until(lambda: statuses(first.window) == ["completed"], timeout=60)
+    peer.behaviour = "fail"
+    first.window.add_paths([make_silent_video(tmp_path / "bad.mp4", duration_s=1.0)])
+    run.until(lambda: sorted(statuses(first.window)) == ["completed", "failed"], timeout=60)
+    before = {j.job_id: (j.status, j.filename, j.error_code) for j in first.window.model.jobs()}
+    run(first.stop())
+    first.window.close()
+
+    second = start_desktop(MODEL_SERVER_URL=peer.url)
+
+    after = {j.job_id: (j.status, j.filename, j.error_code) for j in second.window.model.jobs()}
+    assert after == before
+
+
+def test_a_taken_port_is_reported_with_the_way_to_change_it(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        desktop = start_desktop(MODEL_SERVER_URL=peer.url, ECG_BIND_PORT=str(port))
+
+        banner = desktop.window.banner
+        assert banner.isVisible()
+        assert f"127.0.0.1:{port}" in banner.label.text()
+        assert "ECG_BIND_PORT" in banner.label.text() and "Settings" in banner.label.text()
+        assert desktop.window.core is not None, "the queue still works without the server"
