@@ -36,6 +36,10 @@ class EmbeddedServer:
         self._port = 0
 
     @property
+    def app(self) -> web.Application:
+        return self._app
+
+    @property
     def running(self) -> bool:
         return self._runner is not None
 

@@ -213,15 +213,19 @@ async def test_health_says_when_the_store_is_unreachable(
     database = tmp_path / "damaged.db"
     live = await make_live(database_url=f"sqlite+aiosqlite:///{database}")
     await live.core.store.close()  # drop pooled connections, then damage the file
-    for leftover in tmp_path.glob("damaged.db*"):
-        leftover.unlink()
-    database.write_bytes(b"this is not an SQLite database" * 100)
+    _damage(database)
 
     async with live.http.get(live.url("/health")) as response:
         answer = await response.json()
 
     assert response.status == 503
     assert (answer["status"], answer["store"]["reachable"]) == ("degraded", False)
+
+
+def _damage(database: Path) -> None:
+    for leftover in database.parent.glob(database.name + "*"):
+        leftover.unlink()
+    database.write_bytes(b"this is not an SQLite database" * 100)
 
 
 async def test_metrics_render_prometheus_text(make_live: LiveFactory) -> None:
@@ -253,7 +257,7 @@ async def test_openapi_describes_every_route(make_live: LiveFactory) -> None:
     assert document["openapi"].startswith("3.")
     described = {(path, method) for path, item in document["paths"].items()
                  for method in item if method in ("get", "post", "put", "delete")}
-    app = live.core.server._app  # noqa: SLF001
+    app = live.core.server.app
     served = set()
     for route in app.router.routes():
         if route.method in ("HEAD", "OPTIONS"):
