@@ -15,6 +15,7 @@ working on are reconciled. Admin commands that only need the store may skip the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -79,12 +80,9 @@ class Core:
         )
 
     def storage_base_url(self) -> str:
-        """The embedded server's address, for the local store's signed ``/storage`` URLs."""
-        if self._server_url:
-            return self._server_url
-        if self.settings.fastapi_base_url:
-            return self.settings.fastapi_base_url.rstrip("/")
-        raise CallbackUrlUnknown("the embedded server is not running (local storage needs it)")
+        """The embedded server's address, for the local store's signed ``/storage`` URLs
+        (empty until the server has started)."""
+        return self._server_url or self.settings.fastapi_base_url.rstrip("/")
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -166,7 +164,9 @@ async def build_core(
         if storage is None:
             from ecg_desktop.storage import open_storage
 
-            storage = open_storage(settings, lambda: holder["core"].storage_base_url())
+            storage = await asyncio.to_thread(
+                open_storage, settings, lambda: _storage_base_url(holder)
+            )
             opened.append(storage.close)
         analyzer = None
         if ml_client is None:
@@ -210,6 +210,11 @@ async def build_core(
     )
     holder["core"] = core
     return core
+
+
+def _storage_base_url(holder: dict[str, Core]) -> str:
+    core = holder.get("core")
+    return core.storage_base_url() if core is not None else ""
 
 
 def _ml_url(client: MLClient) -> str:
