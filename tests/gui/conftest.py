@@ -35,7 +35,7 @@ class Runner:
     def until(self, condition: Callable[[], bool], timeout: float = 30.0,
               step: float = 0.02) -> None:
         async def wait() -> None:
-            while not condition():
+            while not condition():  # noqa: ASYNC110 - polls what the widgets show
                 await asyncio.sleep(step)
 
         self(wait(), timeout)
