@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import xml.etree.ElementTree as ET
@@ -34,6 +35,7 @@ from ecg_desktop.config import Settings
 from ecg_desktop.domain import UploadState
 
 from ._transfer import (
+    CHUNK_SIZE,
     FileSnapshot,
     ProgressTicker,
     StateKeeper,
@@ -129,7 +131,7 @@ class S3Storage:
         on_restart: RestartCallback | None = None,
     ) -> None:
         snapshot = await asyncio.to_thread(FileSnapshot.of, path)
-        state = await self._resumable(key, snapshot, resume, on_restart)
+        state = await self._resumable(key, path, snapshot, resume, on_restart)
         if state is None and snapshot.size <= self.part_size:
             await self._put_whole(key, path, content_type, snapshot.size, on_progress)
             return
@@ -157,11 +159,18 @@ class S3Storage:
     async def _resumable(
         self,
         key: str,
+        path: Path,
         snapshot: FileSnapshot,
         resume: UploadState | None,
         on_restart: RestartCallback | None,
     ) -> UploadState | None:
-        """``resume`` keeping only the parts the server confirms, or ``None`` to start over."""
+        """``resume`` keeping only the parts the server confirms, or ``None`` to start over.
+
+        A part counts when the server lists it with the ETag recorded for it, or, for a part
+        that finished just before a crash and so was never recorded, with the MD5 of that
+        region of the file (S3's part ETag): hashing it locally is far cheaper than sending
+        it again.
+        """
         if resume is None or resume.upload_id is None:
             return None
         reason = stale_reason(resume, snapshot)
@@ -186,6 +195,14 @@ class S3Storage:
                 "Resuming %s: %d of %d recorded parts confirmed by the server",
                 key, len(confirmed), len(resume.parts),
             )
+        count = part_count(resume.file_size, resume.part_size)
+        for number, etag in sorted(listed.items()):
+            if number in confirmed or number > count:
+                continue
+            offset, length = part_span(number, resume.file_size, resume.part_size)
+            if await asyncio.to_thread(_md5_of_region, path, offset, length) == etag.strip('"'):
+                logger.info("Resuming %s: part %d was sent but not recorded; kept", key, number)
+                confirmed[number] = etag
         return UploadState(
             upload_id=resume.upload_id,
             part_size=resume.part_size,
@@ -476,6 +493,17 @@ def _first_error(group: ExceptionGroup[Exception]) -> Exception:
     for error in group.exceptions:
         leaves.extend(error.exceptions if isinstance(error, ExceptionGroup) else [error])
     return next((e for e in leaves if isinstance(e, StorageError)), leaves[0])
+
+
+def _md5_of_region(path: Path, offset: int, length: int) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        remaining = length
+        while remaining and (chunk := handle.read(min(CHUNK_SIZE, remaining))):
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest.hexdigest()
 
 
 def _same_etag(listed: str | None, recorded: str) -> bool:
