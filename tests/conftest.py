@@ -47,7 +47,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _session_root = Path(tempfile.mkdtemp(prefix="ecg-test-session-"))
     for variable, value in session_environment(_session_root).items():
         _saved_environment[variable] = os.environ.get(variable)
-        os.environ[variable] = value
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
     import keyring
     from keyring.core import load_keyring
 

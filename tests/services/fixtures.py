@@ -109,10 +109,11 @@ def tmp_settings(settings_factory: SettingsFactory) -> Settings:
     return settings_factory()
 
 
-def session_environment(root: Path) -> dict[str, str]:
-    """Variables set for the whole test session, before any test runs."""
+def session_environment(root: Path) -> dict[str, str | None]:
+    """Variables set (or, for None, removed) for the whole test session, before any test runs."""
     repo_root = Path(__file__).resolve().parents[2]
     python_path = os.pathsep.join(p for p in (str(repo_root), os.environ.get("PYTHONPATH")) if p)
+    no_proxy = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
     return {
         "QT_QPA_PLATFORM": "offscreen",
         "PYTHON_KEYRING_BACKEND": KEYRING_BACKEND,
@@ -123,4 +124,12 @@ def session_environment(root: Path) -> dict[str, str]:
         "ECG_LOG_DIR": str(root / "log"),
         # Child processes (the CLI, servers) can import the test keyring backend too.
         "PYTHONPATH": python_path,
+        # boto3 ignores the developer's ~/.aws files and never probes a cloud metadata service.
+        "AWS_CONFIG_FILE": str(root / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(root / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_PROFILE": None,
+        "AWS_DEFAULT_PROFILE": None,
+        # Loopback traffic never goes through a proxy.
+        "NO_PROXY": ",".join(p for p in ("127.0.0.1,localhost,::1", no_proxy) if p),
     }
