@@ -320,16 +320,28 @@ def _healthy(endpoint_url: str) -> bool:
 
 
 def main() -> None:
-    """Run a server in the foreground for manual poking: ``python -m tests.services.swift_s3``."""
-    import time
+    """Run a server in the foreground to try the app against S3 by hand.
 
-    logging.basicConfig(level=logging.INFO)
+    ``python -m tests.services.swift_s3 [BUCKET]`` (or ``scripts/s3-server``) creates the
+    bucket and prints the settings that point the app at it. Data is deleted on Ctrl-C.
+    """
+    import signal
+    import sys
+
+    logging.basicConfig(level=logging.WARNING)
+    bucket = sys.argv[1] if len(sys.argv) > 1 else "ecg-videos"
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with start_swift_s3() as server:
-        print(f"endpoint {server.endpoint_url} key {server.access_key} secret {server.secret_key}")
-        print(f"region {server.region}; data in {server.root}; Ctrl-C to stop")
+        server.admin_client.create_bucket(Bucket=bucket)
+        print("S3-compatible server (OpenStack Swift + s3api) is running. In another shell:")
+        print(f"  export S3_ENDPOINT_URL={server.endpoint_url}")
+        print(f"  export AWS_ACCESS_KEY_ID={server.access_key}")
+        print(f"  export AWS_SECRET_ACCESS_KEY={server.secret_key}")
+        print(f"  export AWS_REGION={server.region}")
+        print(f"  export S3_BUCKET_NAME={bucket}")
+        print(f"Data in {server.root} (deleted on exit). Ctrl-C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+            signal.pause()
 
 
 if __name__ == "__main__":
