@@ -212,7 +212,7 @@ def _segments_of(raw_segments: Any, errors: _Errors) -> list[Segment]:
         raw_text = raw.get("text")
         text = _clean_text(raw_text) if isinstance(raw_text, str) else ""
         if not text and words:
-            text = " ".join(w.text for w in words)
+            text = _clean_text(" ".join(w.text for w in words))
         if not text and not words:
             continue  # a pure silence segment
         segments.append(Segment(start, end, _speaker_of(raw), text, tuple(words)))
@@ -250,9 +250,9 @@ def normalize(raw: Any) -> Transcript:
         measured = False
     if not measured:
         segments = [_without_features(s) for s in segments]
-    for key in ("duration", "language"):
-        if key in raw and key not in metadata:
-            metadata[key if key != "language" else "language_detected"] = raw[key]
+    for key, target in (("duration", "duration"), ("language", "language_detected")):
+        if key in raw and target not in metadata:
+            metadata[target] = raw[key]
     last_end = max((s.end for s in segments), default=0.0)
     duration = _number(metadata.get("duration"))
     metadata["duration"] = duration if duration is not None and duration >= last_end else last_end
@@ -260,12 +260,16 @@ def normalize(raw: Any) -> Transcript:
     metadata["unique_speakers"] = len({s.speaker_id for s in segments})
     metadata["features_measured"] = measured
 
+    # Names only for speakers who speak: the canonical form lists no one else, and a
+    # name kept for nobody would make normalising twice differ from normalising once.
+    speaking = {s.speaker_id for s in segments}
     names: dict[str, str] = {}
     raw_speakers = raw.get("speakers")
     if isinstance(raw_speakers, Mapping):
         for sid, info in raw_speakers.items():
-            if isinstance(info, Mapping) and isinstance(info.get("name"), str) and info["name"]:
-                names[str(sid)] = info["name"]
+            name = info.get("name") if isinstance(info, Mapping) else None
+            if isinstance(name, str) and name and str(sid) in speaking:
+                names[str(sid)] = name
     return Transcript(tuple(segments), metadata, names, measured)
 
 
