@@ -24,7 +24,8 @@ ensure_venv() {
         if ! "$python" -m venv .venv; then
             # Debian's own python3 needs python3-venv for ensurepip.
             if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-                DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+                DEBIAN_FRONTEND=noninteractive apt-get update -q
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv </dev/null
                 rm -rf .venv
                 "$python" -m venv .venv
             else
