@@ -55,16 +55,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load_settings() -> Settings:
-    try:  # secrets (webhook secret, API tokens) come from the keyring when that module exists
-        from ecg_desktop.config.secrets import (  # type: ignore[attr-defined,unused-ignore]
-            load_settings_with_secrets,
-        )
-    except ImportError:
-        from ecg_desktop.config import load_settings
+    """Environment, config file, and the secrets (webhook secret, API tokens) from the keyring;
+    the first run generates the webhook secret and one API token."""
+    from ecg_desktop.config.secrets import load_settings_with_secrets
 
-        return load_settings()
-    settings: Settings = load_settings_with_secrets()
-    return settings
+    return load_settings_with_secrets()
 
 
 def _fail(message: str) -> int:
@@ -75,6 +70,21 @@ def _fail(message: str) -> int:
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> int:
     """Build the core, serve until SIGINT/SIGTERM, then shut down gracefully: the server stops
     accepting, requests in flight finish, background work stops, the store is closed."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Installed first, so a signal during start-up also ends in a clean shutdown.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await _serve_until(settings, stop, ready)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _serve_until(
+    settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None
+) -> int:
     from ecg_desktop.bootstrap import build_core
     from ecg_desktop.server.runner import PortInUseError
 
@@ -92,18 +102,10 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
             return _fail(str(exc))
         await core.start_services()
         _announce(settings, base_url)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         if ready is not None:
             ready.set()
-        try:
-            await stop.wait()
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
-            logger.info("shutting down: finishing requests in flight")
+        await stop.wait()
+        logger.info("shutting down: finishing requests in flight")
     finally:
         await core.close()
         logger.info("stopped; job store closed")

@@ -17,12 +17,15 @@ class PortInUseError(OSError):
     """The address is taken (another app, or a second copy of this one)."""
 
     def __init__(self, host: str, port: int) -> None:
-        super().__init__(
-            errno.EADDRINUSE,
-            f"{host}:{port} is already in use; stop the other program or choose another port",
+        self.message = (
+            f"{host}:{port} is already in use; stop the other program or choose another port"
         )
+        super().__init__(errno.EADDRINUSE, self.message)
         self.host = host
         self.port = port
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class EmbeddedServer:

@@ -27,7 +27,7 @@ import logging
 import re
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from ecg_desktop.domain.filekeys import is_safe_key
 from ecg_desktop.storage.localfs import (
@@ -104,6 +104,9 @@ async def put_object(request: web.Request) -> web.Response:
         stored = await _receive(request, writer)
     except LocalStoreError as exc:
         return _refusal(exc)
+    except (OSError, ClientPayloadError) as exc:  # the client went away mid-body
+        logger.info("Upload of %s cut short at byte %d: %s", key, writer.position, exc)
+        return _problem(400, "the body was cut short", offset=writer.position)
     finally:
         busy.discard(key)
     if stored is not None:
@@ -131,7 +134,10 @@ async def _receive(request: web.Request, writer: RangeWriter) -> StoredObject | 
         if batch:
             await asyncio.to_thread(writer.write, batch)
     except BaseException:
-        writer.close()  # keeps the bytes written so far for a resume
+        # Keep every byte that arrived, so the client can resume from there. Done inline
+        # (at most one batch): a cancelled handler cannot wait for a thread.
+        writer.write(batch)
+        writer.close()
         raise
     stored = await asyncio.to_thread(writer.close)
     if stored is None and writer.position != writer.end:
