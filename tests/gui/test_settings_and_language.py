@@ -1,0 +1,112 @@
+"""The settings dialog validates as you type, its changes are applied at once and survive a
+restart; the Korean translation loads and can be switched to and from while running."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+from pytestqt.qtbot import QtBot
+
+from ecg_desktop.config import Settings
+from ecg_desktop.gui.app import load_full_settings
+from ecg_desktop.gui.i18n import Translations
+from ecg_desktop.gui.qt_job_model import Column
+from ecg_desktop.gui.qt_settings_dialog import QtSettingsDialog
+from tests.gui.conftest import Runner
+
+
+def test_an_invalid_value_is_named_and_blocks_ok_until_fixed(qtbot: QtBot) -> None:
+    dialog = QtSettingsDialog(Settings(), env={})
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    url = dialog.editors["model_server_url"]
+    assert isinstance(url, QLineEdit)
+
+    url.setText("ftp://gpu-box:9000")
+
+    assert "MODEL_SERVER_URL" in dialog.error_label.text()
+    assert not ok.isEnabled()
+    assert "d64541" in url.styleSheet()  # the field is marked
+    url.setText("http://gpu-box:9000")
+    assert dialog.error_label.text() == "" and ok.isEnabled()
+    assert dialog.candidate.model_server_url == "http://gpu-box:9000"
+
+
+def test_a_setting_from_the_environment_is_read_only(qtbot: QtBot) -> None:
+    dialog = QtSettingsDialog(Settings(bind_port=9100), env={"ECG_BIND_PORT": "9100"})
+    qtbot.addWidget(dialog)
+    port = dialog.editors["bind_port"]
+    assert not port.isEnabled() and "ECG_BIND_PORT" in port.toolTip()
+
+
+def test_unsigned_callbacks_show_their_warning(qtbot: QtBot) -> None:
+    dialog = QtSettingsDialog(Settings(), env={})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)  # "Callback server"
+    assert not dialog.unsigned_warning.isVisible()
+    dialog.editors["allow_unsigned_callbacks"].setChecked(True)  # type: ignore[union-attr]
+    assert dialog.unsigned_warning.isVisible()
+
+
+def test_settings_are_applied_and_survive_a_restart(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any,
+) -> None:
+    desktop = start_desktop(MODEL_SERVER_URL=peer.url)
+    first_core = desktop.services.core
+    desktop.open_settings()
+    dialog = desktop.settings_dialog
+    dialog.editors["ml_api_timeout"].setValue(42.0)
+    dialog.editors["default_language"].setCurrentIndex(
+        dialog.editors["default_language"].findData("ko"))
+    dialog.editors["aws_secret_access_key"].setText("s3-secret-from-the-dialog")
+    dialog.editors["allow_unsigned_callbacks"].setChecked(True)
+
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    run.until(lambda: desktop.services.core is not None
+              and desktop.services.core is not first_core and desktop.window.core is not None)
+    run(desktop.window.wait_idle())
+
+    assert desktop.services.core.settings.ml_api_timeout == 42.0  # applied without a restart
+    assert desktop.window.batch_language() == "ko"
+    assert "unsigned accepted" in desktop.window.status.callback_label.text()
+    run(desktop.stop())
+    desktop.window.close()
+
+    reloaded = load_full_settings()  # what the next start reads: file + keyring
+    assert reloaded.ml_api_timeout == 42.0
+    assert reloaded.default_language == "ko"
+    assert reloaded.allow_unsigned_callbacks is True
+    assert reloaded.aws_secret_access_key == "s3-secret-from-the-dialog"
+    again = start_desktop(MODEL_SERVER_URL=peer.url)
+    again.open_settings()
+    assert again.settings_dialog.editors["ml_api_timeout"].value() == 42.0
+    assert again.window.batch_language() == "ko"
+
+
+def test_the_korean_translation_loads_and_switches_while_running(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any,
+) -> None:
+    window = start_desktop(MODEL_SERVER_URL=peer.url).window
+    translations = Translations()
+    try:
+        assert translations.apply("ko") == "ko" and translations.loaded
+        run(asyncio.sleep(0.05))  # Qt delivers LanguageChange through the event loop
+        assert window.file_menu.title() == "파일(&F)"
+        assert window.add_action.text() == "동영상 추가(&A)…"
+        assert window.model.headerData(Column.FILE, _horizontal()) == "파일"
+        assert window.status.health.text().startswith("ML 서버")
+    finally:
+        translations.apply("en")
+        run(asyncio.sleep(0.05))
+    assert window.file_menu.title() == "&File"
+    assert window.model.headerData(Column.FILE, _horizontal()) == "File"
+
+
+def _horizontal() -> Any:
+    from PySide6.QtCore import Qt
+
+    return Qt.Orientation.Horizontal
