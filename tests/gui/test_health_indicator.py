@@ -68,6 +68,7 @@ def test_indicator_turns_red_after_one_check_and_green_when_the_server_returns(
     indicator.click()  # checks now and shows the full answer
     run.until(lambda: bool(prompts.infos))
     title, summary, details = prompts.infos[-1]
+    assert title == "ML server health"
     assert server.url in summary and "healthy" in summary
     assert '"response_time_ms"' in details and '"model": "test-asr"' in details
     run(server.stop())
