@@ -1,0 +1,177 @@
+"""``PlayerPanel``: the job's video (QtMultimedia) with play/pause, ±5 s, speed and volume.
+
+It reports the playback position in seconds (``positionChanged``), from the player's own
+notifications and, while playing, a 40 ms timer, so the highlighted word moves smoothly.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStackedLayout,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .timeline import format_time
+
+logger = logging.getLogger(__name__)
+
+SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+SKIP_S = 5.0
+TICK_MS = 40
+
+
+class PlayerPanel(QWidget):
+    positionChanged = Signal(float)  # seconds
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.player.setAudioOutput(self.audio)
+        self.video = QVideoWidget(self)
+        self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.video.setMinimumSize(240, 135)
+        self.player.setVideoOutput(self.video)
+        self.no_video = QLabel(self.tr("No video for this job"), self)
+        self.no_video.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.no_video)
+        self._stack.addWidget(self.video)
+
+        self.play_button = QToolButton(self)
+        self.back_button = QToolButton(self)
+        self.forward_button = QToolButton(self)
+        self.back_button.setText(self.tr("−5 s"))
+        self.forward_button.setText(self.tr("+5 s"))
+        self.time_label = QLabel("00:00 / 00:00", self)
+        self.speed = QComboBox(self)
+        for speed in SPEEDS:
+            self.speed.addItem(f"{speed:g}×", speed)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip(self.tr("Playback speed"))
+        self.volume = QSlider(Qt.Orientation.Horizontal, self)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(80)
+        self.volume.setMaximumWidth(90)
+        self.volume.setToolTip(self.tr("Volume"))
+        self.follow = QCheckBox(self.tr("Follow"), self)
+        self.follow.setChecked(True)
+        self.follow.setToolTip(self.tr("Keep the word being played in view"))
+
+        controls = QHBoxLayout()
+        widgets: list[QWidget] = [self.play_button, self.back_button, self.forward_button,
+                                  self.time_label]
+        for widget in widgets:
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        widgets = [self.speed, QLabel(self.tr("Vol."), self), self.volume, self.follow]
+        for widget in widgets:
+            controls.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._stack, 1)
+        layout.addLayout(controls)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._pending_seek: float | None = None
+        self.play_button.clicked.connect(self.toggle)
+        self.back_button.clicked.connect(lambda: self.skip(-SKIP_S))
+        self.forward_button.clicked.connect(lambda: self.skip(SKIP_S))
+        self.speed.currentIndexChanged.connect(
+            lambda i: self.player.setPlaybackRate(float(self.speed.itemData(i)))
+        )
+        self.volume.valueChanged.connect(lambda v: self.audio.setVolume(v / 100))
+        self.audio.setVolume(0.8)
+        self.player.positionChanged.connect(lambda ms: self._report(ms / 1000))
+        self.player.playbackStateChanged.connect(self._on_state)
+        self.player.mediaStatusChanged.connect(self._on_status)
+        self.player.errorOccurred.connect(self._on_error)
+        self._on_state(QMediaPlayer.PlaybackState.StoppedState)
+        self.set_source(None)
+
+    def set_source(self, source: str | None) -> None:
+        """A local path or URL of the video, or ``None`` when there is none."""
+        self.player.stop()
+        self._pending_seek = None
+        if not source:
+            self.player.setSource(QUrl())
+            self._stack.setCurrentWidget(self.no_video)
+            self._enable(False)
+            return
+        path = Path(source)
+        url = QUrl.fromLocalFile(str(path)) if path.exists() else QUrl(source)
+        self.player.setSource(url)
+        self._stack.setCurrentWidget(self.video)
+        self._enable(True)
+
+    def _enable(self, enabled: bool) -> None:
+        for widget in (self.play_button, self.back_button, self.forward_button, self.speed):
+            widget.setEnabled(enabled)
+
+    @property
+    def position(self) -> float:
+        return self.player.position() / 1000
+
+    def seek(self, seconds: float) -> None:
+        if self.player.source().isEmpty():
+            return
+        millis = max(round(seconds * 1000), 0)
+        if self.player.mediaStatus() in (QMediaPlayer.MediaStatus.LoadingMedia,
+                                         QMediaPlayer.MediaStatus.NoMedia):
+            self._pending_seek = seconds  # applied once the media has loaded
+        self.player.setPosition(millis)
+        self._report(millis / 1000)
+
+    def skip(self, seconds: float) -> None:
+        self.seek(max(self.position + seconds, 0.0))
+
+    def toggle(self) -> None:
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.pause()
+        else:
+            self.player.play()
+
+    def _tick(self) -> None:
+        self._report(self.position)
+
+    def _report(self, seconds: float) -> None:
+        duration = self.player.duration() / 1000
+        self.time_label.setText(f"{format_time(seconds)} / {format_time(duration)}")
+        self.positionChanged.emit(seconds)
+
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        self.play_button.setText(self.tr("Pause") if playing else self.tr("Play"))
+        if playing:
+            self._timer.start()
+        else:
+            self._timer.stop()
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_seek is not None:
+            seconds, self._pending_seek = self._pending_seek, None
+            self.player.setPosition(round(seconds * 1000))
+        if status == QMediaPlayer.MediaStatus.InvalidMedia:
+            self._stack.setCurrentWidget(self.no_video)
+            self.no_video.setText(self.tr("The video cannot be played"))
+
+    def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
+        logger.warning("video player: %s (%s)", message, error)
+        self.no_video.setText(self.tr("The video cannot be played: %s") % message)
+        self._stack.setCurrentWidget(self.no_video)

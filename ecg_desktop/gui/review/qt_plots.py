@@ -1,0 +1,139 @@
+"""``FeaturePlots``: pitch and loudness over time (pyqtgraph), one line per speaker in the
+speaker's colour, a cursor at the playback position, click to seek, zoom and pan.
+
+Words are drawn at their midpoints; a gap (NaN) separates segments and unvoiced words, so
+lines never join across silence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+from ecg_desktop.domain import Transcript
+
+from .palette import speaker_colour
+
+FEATURES = (("pitch_hz", "Pitch", "Hz"), ("volume_db", "Loudness", "dB"))
+
+
+class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+    seekRequested = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.cursors: dict[str, pg.InfiniteLine] = {}
+        self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
+        self.legend: pg.LegendItem | None = None
+        self.message = pg.TextItem("", color="#666", anchor=(0.5, 0.5))
+        first: pg.PlotItem | None = None
+        for row, (key, title, unit) in enumerate(FEATURES):
+            plot = self.addPlot(row=row, col=0)
+            plot.setLabel("left", self.tr(title), units=unit)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setMouseEnabled(x=True, y=False)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            if first is None:
+                first = plot
+                self.legend = plot.addLegend(offset=(10, 5), labelTextColor="#222")
+            else:
+                plot.setXLink(first)
+                plot.setLabel("bottom", self.tr("Time"), units="s")
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#d62728", width=2))
+            plot.addItem(cursor, ignoreBounds=True)
+            self.plots[key] = plot
+            self.cursors[key] = cursor
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self._duration = 0.0
+
+    def set_transcript(self, transcript: Transcript) -> None:
+        for curves in self.curves.values():
+            for key, curve in curves.items():
+                self.plots[key].removeItem(curve)
+        self.curves.clear()
+        if self.legend is not None:
+            self.legend.clear()
+        self._duration = transcript.duration
+        for speaker_id, arrays in _series(transcript).items():
+            colour = speaker_colour(speaker_id)
+            name = transcript.display_name(speaker_id)
+            self.curves[speaker_id] = {}
+            for key, _title, _unit in FEATURES:
+                x, y = arrays["t"], arrays[key]
+                curve = pg.PlotDataItem(
+                    x, y, pen=pg.mkPen(colour, width=2), connect="finite",
+                    symbol="o", symbolSize=3, symbolPen=None, symbolBrush=colour,
+                    name=name if key == FEATURES[0][0] else None,
+                )
+                self.plots[key].addItem(curve)
+                self.curves[speaker_id][key] = curve
+        if not transcript.features_measured:
+            self.plots[FEATURES[0][0]].setTitle(self.tr("Loudness and pitch: not measured"))
+        else:
+            self.plots[FEATURES[0][0]].setTitle(None)
+        self.show_range(0.0, min(max(self._duration, 1.0), 60.0))
+
+    def legend_names(self) -> list[str]:
+        """The names the legend shows, in order (what a renamed speaker changes)."""
+        if self.legend is None:
+            return []
+        return [label.text for _sample, label in self.legend.items]
+
+    def set_names(self, transcript: Transcript) -> None:
+        if self.legend is None:
+            return
+        self.legend.clear()
+        for speaker_id, curves in self.curves.items():
+            self.legend.addItem(curves[FEATURES[0][0]], transcript.display_name(speaker_id))
+
+    def set_cursor(self, seconds: float) -> None:
+        for cursor in self.cursors.values():
+            cursor.setValue(seconds)
+
+    def show_range(self, start: float, end: float) -> None:
+        self.plots[FEATURES[0][0]].setXRange(start, end, padding=0.02)
+
+    def follow(self, start: float, end: float) -> None:
+        """Keep the view's width, centred on ``start``-``end`` if that is not in view."""
+        (left, right), _ = self.plots[FEATURES[0][0]].viewRange()
+        width = max(right - left, end - start + 2.0)
+        if start < left or end > right:
+            centre = (start + end) / 2
+            self.show_range(max(centre - width / 2, 0.0), max(centre - width / 2, 0.0) + width)
+
+    def _on_click(self, event: object) -> None:
+        scene_pos = event.scenePos()  # type: ignore[attr-defined]
+        for plot in self.plots.values():
+            if plot.vb.sceneBoundingRect().contains(scene_pos):
+                seconds = float(plot.vb.mapSceneToView(scene_pos).x())
+                if event.button() == 1 and 0 <= seconds <= max(self._duration, 0.0) + 1:  # type: ignore[attr-defined]
+                    self.seekRequested.emit(max(seconds, 0.0))
+                return
+
+
+def _series(transcript: Transcript) -> dict[str, dict[str, np.ndarray]]:
+    columns: dict[str, dict[str, list[float]]] = defaultdict(
+        lambda: {"t": [], "pitch_hz": [], "volume_db": []}
+    )
+    for segment in transcript.segments:
+        data = columns[segment.speaker_id]
+        for word in segment.words:
+            data["t"].append((word.start + word.end) / 2)
+            data["pitch_hz"].append(math.nan if word.pitch_hz is None else word.pitch_hz)
+            data["volume_db"].append(math.nan if word.volume_db is None else word.volume_db)
+        if segment.words:  # a gap after each segment (x stays sorted for clipping)
+            data["t"].append(data["t"][-1])
+            data["pitch_hz"].append(math.nan)
+            data["volume_db"].append(math.nan)
+    return {
+        speaker: {key: np.asarray(values, dtype=float) for key, values in data.items()}
+        for speaker, data in columns.items()
+    }

@@ -1,0 +1,460 @@
+"""``ReviewPane``: a completed job's transcript, speakers, video and feature plots.
+
+It composes small parts (model, delegate, view, speaker panel, player, plots, find bar) and
+keeps them in step. Edits go through ``TranscriptEditor`` (app/review.py) as undoable
+commands; the pane never writes to the store itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.ports import JobStore
+from ecg_desktop.app.review import TranscriptEditor
+from ecg_desktop.domain import Event, Job, JobDeleted, Transcript, TranscriptChanged
+
+from .commands import EditWordCommand, RenameSpeakerCommand, SegmentSpeakerCommand
+from .palette import Colouring
+from .pyside_refcount import protect_singletons
+from .qt_legend import ColourLegend
+from .qt_player import PlayerPanel
+from .qt_plots import FeaturePlots
+from .qt_search import SearchBar
+from .qt_segment_delegate import SegmentDelegate
+from .qt_segment_model import SegmentFilterProxy, SegmentTableModel
+from .qt_speakers import SpeakerPanel, SpeakerTableModel
+from .qt_transcript_view import TranscriptView
+from .timeline import format_time
+
+logger = logging.getLogger(__name__)
+
+
+class ReviewCore(Protocol):
+    store: JobStore
+    bus: EventBus
+
+
+class ReviewPane(QWidget):
+    def __init__(self, core: ReviewCore, parent: QWidget | None = None) -> None:
+        protect_singletons()  # before any painting: see pyside_refcount.py
+        super().__init__(parent)
+        self.editor = TranscriptEditor(core.store, core.bus)
+        self.job: Job | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._own_writes = 0
+        self._load_serial = 0
+
+        self.model = SegmentTableModel(self)
+        self.proxy = SegmentFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.delegate = SegmentDelegate(self.model, self)
+        self.view = TranscriptView(self.delegate, self)
+        self.view.setModel(self.proxy)
+        self.speakers = SpeakerTableModel(self)
+        self.speaker_panel = SpeakerPanel(self.speakers, self)
+        self.player = PlayerPanel(self)
+        self.plots = FeaturePlots(self)
+        self.search = SearchBar(self)
+        self.undo_stack = QUndoStack(self)
+
+        self.title = QLabel(self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice = QLabel(self)
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #a33;")
+        self.notice.hide()
+        self.colouring = QComboBox(self)
+        self.colouring.addItem(self.tr("Plain words"), Colouring.NONE)
+        self.colouring.addItem(self.tr("Colour by loudness"), Colouring.LOUDNESS)
+        self.colouring.addItem(self.tr("Colour by pitch"), Colouring.PITCH)
+        self.legend = ColourLegend(self)
+        self.legend.set_scale(None)
+        self.undo_button = QToolButton(self)
+        self.undo_button.setDefaultAction(self.undo_stack.createUndoAction(self, self.tr("Undo")))
+        self.redo_button = QToolButton(self)
+        self.redo_button.setDefaultAction(self.undo_stack.createRedoAction(self, self.tr("Redo")))
+        self._build_layout()
+        self._connect()
+        self._unsubscribe: Callable[[], None] | None = core.bus.subscribe(self._on_event)
+        self.destroyed.connect(lambda *_: self._drop_subscription())
+        self.clear()
+
+    # -- construction --------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.colouring)
+        header.addWidget(self.legend)
+        header.addWidget(self.undo_button)
+        header.addWidget(self.redo_button)
+        text_side = QWidget(self)
+        text_layout = QVBoxLayout(text_side)
+        text_layout.setContentsMargins(0, 0, 0, 0)
+        text_layout.addWidget(self.search)
+        text_layout.addWidget(self.view, 1)
+        side = QSplitter(Qt.Orientation.Vertical, self)
+        side.addWidget(self.player)
+        side.addWidget(self.speaker_panel)
+        side.setStretchFactor(0, 3)
+        side.setStretchFactor(1, 2)
+        top = QSplitter(Qt.Orientation.Horizontal, self)
+        top.addWidget(text_side)
+        top.addWidget(side)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        main = QSplitter(Qt.Orientation.Vertical, self)
+        main.addWidget(top)
+        main.addWidget(self.plots)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 1)
+        main.setSizes([620, 260])
+        top.setSizes([760, 520])
+        side.setSizes([330, 250])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.notice)
+        layout.addWidget(main, 1)
+
+    def _connect(self) -> None:
+        self.view.wordClicked.connect(self._on_word_clicked)
+        self.view.segmentClicked.connect(
+            lambda row: self.player.seek(self.model.segment(row).start))
+        self.view.wordMenuRequested.connect(self._show_menu)
+        self.view.selectionModel().currentChanged.connect(self._on_current_segment)
+        self.player.positionChanged.connect(self.on_position)
+        self.plots.seekRequested.connect(self.player.seek)
+        self.colouring.currentIndexChanged.connect(
+            lambda i: self.set_colouring(Colouring(self.colouring.itemData(i))))
+        self.speakers.renameRequested.connect(self.rename_speaker)
+        self.speakers.visibilityChanged.connect(
+            lambda: self.proxy.set_hidden_speakers(self.speakers.hidden))
+        self.speaker_panel.mergeRequested.connect(self.merge_speakers)
+        self.search.changed.connect(self._on_search_changed)
+        self.search.nextRequested.connect(lambda: self.step_hit(1))
+        self.search.previousRequested.connect(lambda: self.step_hit(-1))
+        self.model.segmentResized.connect(self._on_segment_resized)
+        undo = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo.activated.connect(self.undo_stack.undo)
+        redo = QShortcut(QKeySequence.StandardKey.Redo, self)
+        redo.activated.connect(self.undo_stack.redo)
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.activated.connect(self.search.field.setFocus)
+
+    def _drop_subscription(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # -- showing a job -------------------------------------------------------------------
+
+    async def show_job(self, job: Job) -> None:
+        """Load and show ``job``'s transcript (with edits) and video."""
+        self._load_serial += 1
+        serial = self._load_serial
+        self.job = job
+        self.undo_stack.clear()
+        self.title.setText(self.tr("Loading %s…") % (job.filename or job.job_id))
+        try:
+            transcript = await self.editor.load(job.job_id)
+        except Exception as error:
+            logger.exception("cannot load the transcript of job %s", job.job_id)
+            if serial == self._load_serial:
+                self._show_notice(self.tr("The transcript cannot be loaded: %s") % error)
+            return
+        if serial != self._load_serial:
+            return  # another job was selected meanwhile
+        if transcript is None:
+            self.clear()
+            self.job = job
+            self.title.setText(self.tr("%s has no transcript yet") % (job.filename or job.job_id))
+            return
+        self.show_transcript(transcript, job)
+        self.player.set_source(job.local_path or job.video_url)
+
+    def show_transcript(self, transcript: Transcript, job: Job | None = None) -> None:
+        self.job = job if job is not None else self.job
+        self.notice.hide()
+        self.model.set_transcript(transcript)
+        self.speakers.set_transcript(transcript)
+        self.proxy.set_hidden_speakers(self.speakers.hidden)
+        self.plots.set_transcript(transcript)
+        self.legend.set_scale(self.model.scale)
+        self._update_title()
+        if not transcript.features_measured:
+            self._show_notice(self.tr(
+                "The server sent placeholder loudness and pitch values: they are shown as "
+                "\u201cnot measured\u201d."))
+        if self.search.query.strip():
+            self._on_search_changed()
+
+    def clear(self) -> None:
+        self._load_serial += 1
+        self.job = None
+        self.undo_stack.clear()
+        self.model.set_transcript(Transcript(()))
+        self.speakers.set_transcript(Transcript(()))
+        self.plots.set_transcript(Transcript(()))
+        self.player.set_source(None)
+        self.legend.set_scale(None)
+        self.notice.hide()
+        self.title.setText(self.tr("Select a completed job to review its transcript"))
+
+    def _update_title(self) -> None:
+        transcript = self.model.transcript
+        name = self.job.filename if self.job is not None and self.job.filename else ""
+        language = transcript.metadata.get("language_detected") or ""
+        parts = [name, format_time(transcript.duration),
+                 self.tr("%d speakers") % len(transcript.speaker_ids),
+                 self.tr("%d segments") % len(transcript.segments)]
+        if language:
+            parts.append(str(language))
+        self.title.setText("  ·  ".join(p for p in parts if p))
+
+    def _show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.show()
+
+    # -- playback ------------------------------------------------------------------------
+
+    def on_position(self, seconds: float) -> None:
+        """Highlight the word at ``seconds`` (binary search) and keep it in view."""
+        location = self.model.timeline.locate(seconds)
+        if self.model.set_current(location) and location is not None \
+                and self.player.follow.isChecked():
+            index = self.proxy.mapFromSource(self.model.index(location.segment, 0))
+            if index.isValid():
+                self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        self.plots.set_cursor(seconds)
+
+    def _on_word_clicked(self, row: int, word: int) -> None:
+        segment = self.model.segment(row)
+        start = segment.words[word].start if word < len(segment.words) else segment.start
+        self.player.seek(start)
+
+    def _on_current_segment(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            segment = self.model.segment(self.proxy.mapToSource(current).row())
+            self.plots.follow(segment.start, segment.end)
+
+    def select_segment(self, row: int) -> None:
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    # -- colouring and search ------------------------------------------------------------
+
+    def set_colouring(self, colouring: Colouring) -> None:
+        self.model.set_colouring(colouring)
+        self.legend.set_scale(self.model.scale)
+        index = self.colouring.findData(colouring)
+        if index >= 0 and index != self.colouring.currentIndex():
+            self.colouring.setCurrentIndex(index)
+
+    def _on_search_changed(self) -> None:
+        query, options = self.search.query, self.search.options
+        total = self.model.search(query, options)
+        self.proxy.set_text_filter(query if self.search.only.isChecked() else "", options)
+        self.search.show_count(self.model.current_hit, total)
+        if total:
+            self._reveal_hit()
+
+    def step_hit(self, step: int) -> None:
+        total = len(self.model.hits)
+        if not total:
+            return
+        current = self.model.current_hit
+        number = 0 if current is None else (current + step) % total
+        self.model.set_current_hit(number)
+        self.search.show_count(number, total)
+        self._reveal_hit()
+
+    def _reveal_hit(self) -> None:
+        number = self.model.current_hit
+        if number is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(self.model.hits[number].segment, 0))
+        if index.isValid():
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+
+    # -- edits ---------------------------------------------------------------------------
+
+    def edit_word(self, row: int, word: int, text: str) -> None:
+        text = " ".join(text.split())
+        old = self.model.segment(row).words[word].text
+        if text and text != old:
+            self.undo_stack.push(EditWordCommand(self, row, word, old, text))
+
+    def set_segment_speaker(self, row: int, speaker_id: str) -> None:
+        old = self.model.segment(row).speaker_id
+        if speaker_id and speaker_id != old:
+            self.undo_stack.push(SegmentSpeakerCommand(self, row, old, speaker_id))
+
+    def rename_speaker(self, speaker_id: str, name: str) -> None:
+        old = self.model.transcript.display_name(speaker_id)
+        if name and name != old:
+            self.undo_stack.push(RenameSpeakerCommand(self, speaker_id, old, name))
+
+    def merge_speakers(self, source_id: str, target_id: str) -> None:
+        """Not undoable: the merged speaker's segments can no longer be told apart."""
+        if self.job is None or source_id == target_id:
+            return
+        self.undo_stack.clear()
+        job_id = self.job.job_id
+        self._write(self.editor.merge_speakers(job_id, source_id, target_id), reload=True)
+
+    def apply_word_text(self, row: int, word: int, text: str) -> None:
+        self.model.set_word_text(row, word, text)
+        if self._on_search_changed_needed():
+            self._on_search_changed()
+        if self.job is not None:
+            self._write(self.editor.set_word_text(self.job.job_id, row, word, text))
+
+    def apply_segment_speaker(self, row: int, speaker_id: str) -> None:
+        self.model.set_segment_speaker(row, speaker_id)
+        self._refresh_speakers()
+        self.plots.set_transcript(self.model.transcript)
+        if self.job is not None:
+            self._write(self.editor.set_segment_speaker(self.job.job_id, row, speaker_id))
+
+    def apply_speaker_name(self, speaker_id: str, name: str) -> None:
+        names = dict(self.model.transcript.speaker_names)
+        names[speaker_id] = name
+        self.model.set_speaker_names(names)
+        self._refresh_speakers()
+        self.plots.set_names(self.model.transcript)
+        if self.job is not None:
+            self._write(self.editor.rename_speaker(self.job.job_id, speaker_id, name))
+
+    def _on_search_changed_needed(self) -> bool:
+        return bool(self.search.query.strip())
+
+    def _refresh_speakers(self) -> None:
+        self.speakers.set_transcript(self.model.transcript)
+        self.proxy.set_hidden_speakers(self.speakers.hidden)
+
+    def _on_segment_resized(self, row: int) -> None:
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.delegate.sizeHintChanged.emit(index)
+
+    def _show_menu(self, row: int, word: int, where: QPoint) -> None:
+        menu = QMenu(self)
+        segment = self.model.segment(row)
+        if 0 <= word < len(segment.words):
+            menu.addAction(self.tr("Correct word…"), lambda: self._ask_word(row, word))
+            menu.addAction(self.tr("Play from this word"),
+                           lambda: self._play_from(segment.words[word].start))
+        else:
+            menu.addAction(self.tr("Play this segment"), lambda: self._play_from(segment.start))
+        speakers = menu.addMenu(self.tr("Speaker of this segment"))
+        for speaker_id in self.model.transcript.speaker_ids:
+            action = speakers.addAction(self.model.transcript.display_name(speaker_id))
+            action.setCheckable(True)
+            action.setChecked(speaker_id == segment.speaker_id)
+            action.triggered.connect(
+                lambda _=False, s=speaker_id: self.set_segment_speaker(row, s))
+        speakers.addSeparator()
+        speakers.addAction(self.tr("New speaker"), lambda: self.set_segment_speaker(
+            row, self._new_speaker_id()))
+        menu.exec(where)
+
+    def _new_speaker_id(self) -> str:
+        known = set(self.model.transcript.speaker_ids)
+        number = len(known)
+        while f"SPEAKER_{number:02d}" in known:
+            number += 1
+        return f"SPEAKER_{number:02d}"
+
+    def _ask_word(self, row: int, word: int) -> None:
+        old = self.model.segment(row).words[word].text
+        text, ok = QInputDialog.getText(self, self.tr("Correct word"), self.tr("Word:"), text=old)
+        if ok:
+            self.edit_word(row, word, text)
+
+    def _play_from(self, seconds: float) -> None:
+        self.player.seek(seconds)
+        self.player.player.play()
+
+    # -- writes and events ---------------------------------------------------------------
+
+    def _write(self, coroutine: Coroutine[Any, Any, None], *, reload: bool = False) -> None:
+        job_id = self.job.job_id if self.job is not None else None
+
+        async def run() -> None:
+            self._own_writes += 1
+            try:
+                await coroutine
+            except Exception as error:
+                logger.exception("an edit could not be stored")
+                self._show_notice(self.tr("The edit could not be saved: %s") % error)
+                reload_needed = True
+            else:
+                reload_needed = reload
+            finally:
+                self._own_writes -= 1
+            if reload_needed and job_id is not None:
+                await self._reload(job_id)
+
+        self._spawn(run())
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self) -> None:
+        """Wait until every pending write (and reload) has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _reload(self, job_id: uuid.UUID) -> None:
+        if self.job is None or self.job.job_id != job_id:
+            return
+        transcript = await self.editor.load(job_id)
+        if transcript is None or self.job is None or self.job.job_id != job_id:
+            return
+        same_shape = len(transcript.segments) == len(self.model.transcript.segments)
+        if same_shape:
+            self.model.replace_transcript(transcript)
+            self.speakers.set_transcript(transcript)
+            self.proxy.set_hidden_speakers(self.speakers.hidden)
+            self.plots.set_transcript(transcript)
+            self._update_title()
+        else:
+            self.show_transcript(transcript)
+
+    def _on_event(self, event: Event) -> None:
+        if self.job is None:
+            return
+        if isinstance(event, JobDeleted) and event.job_id == self.job.job_id:
+            self.clear()
+        elif (isinstance(event, TranscriptChanged) and event.job_id == self.job.job_id
+              and self._own_writes == 0):  # changed elsewhere (another window, the CLI, ...)
+            self._spawn(self._reload(event.job_id))
+
+
+__all__ = ["ReviewPane"]

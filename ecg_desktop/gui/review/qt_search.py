@@ -1,0 +1,63 @@
+"""The find bar: a query, case and whole-word options, the hit count, next/previous, and a
+switch that filters the pane to matching segments."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+
+from .search import SearchOptions
+
+
+class SearchBar(QWidget):
+    changed = Signal()  # query or options changed
+    nextRequested = Signal()
+    previousRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = QLineEdit(self)
+        self.field.setPlaceholderText(self.tr("Find in transcript"))
+        self.field.setClearButtonEnabled(True)
+        self.case = QCheckBox(self.tr("Aa"), self)
+        self.case.setToolTip(self.tr("Match case"))
+        self.whole = QCheckBox(self.tr("Whole words"), self)
+        self.only = QCheckBox(self.tr("Only matching segments"), self)
+        self.previous = QToolButton(self)
+        self.previous.setText("▲")
+        self.previous.setToolTip(self.tr("Previous match (Shift+Enter)"))
+        self.next = QToolButton(self)
+        self.next.setText("▼")
+        self.next.setToolTip(self.tr("Next match (Enter)"))
+        self.count = QLabel(self)
+        self.count.setMinimumWidth(90)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.field, self.count, self.previous, self.next, self.case, self.whole,
+                       self.only):
+            layout.addWidget(widget)
+        layout.setStretch(0, 1)
+        self.field.textChanged.connect(self.changed)
+        self.case.toggled.connect(self.changed)
+        self.whole.toggled.connect(self.changed)
+        self.only.toggled.connect(self.changed)
+        self.field.returnPressed.connect(self.nextRequested)
+        self.next.clicked.connect(self.nextRequested)
+        self.previous.clicked.connect(self.previousRequested)
+
+    @property
+    def query(self) -> str:
+        return self.field.text()
+
+    @property
+    def options(self) -> SearchOptions:
+        return SearchOptions(self.case.isChecked(), self.whole.isChecked())
+
+    def show_count(self, current: int | None, total: int) -> None:
+        if not self.query.strip():
+            self.count.setText("")
+        elif total == 0:
+            self.count.setText(self.tr("No matches"))
+        else:
+            shown = "–" if current is None else str(current + 1)
+            self.count.setText(self.tr("%s of %d") % (shown, total))

@@ -1,0 +1,72 @@
+"""Pure helpers for the review pane: where a playback time falls among the words, and
+time formatting. No Qt here, so these are unit-tested without a display.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from ecg_desktop.domain import Transcript
+from ecg_desktop.domain.transcript import word_starts
+
+
+@dataclass(frozen=True, slots=True)
+class WordLocation:
+    segment: int
+    word: int
+
+
+class WordTimeline:
+    """Flat arrays of every word's start, end and place, for ``bisect`` during playback.
+
+    Built once per transcript (O(words)); ``locate`` is O(log words), so a playback tick
+    never scans the transcript.
+    """
+
+    def __init__(self, transcript: Transcript) -> None:
+        self.starts: list[float] = word_starts(transcript)
+        self.ends: list[float] = []
+        self.places: list[WordLocation] = []
+        for segment_index, segment in enumerate(transcript.segments):
+            for word_index, word in enumerate(segment.words):
+                self.ends.append(word.end)
+                self.places.append(WordLocation(segment_index, word_index))
+        self._segment_starts = [s.start for s in transcript.segments]
+        self._segment_ends = [s.end for s in transcript.segments]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def locate(self, seconds: float) -> WordLocation | None:
+        """The word being spoken at ``seconds``: the last one started, while its segment
+        lasts; ``None`` between segments and before the first word."""
+        position = bisect_right(self.starts, seconds) - 1
+        if position < 0:
+            return None
+        place = self.places[position]
+        if seconds > max(self.ends[position], self._segment_ends[place.segment]):
+            return None
+        return place
+
+    def segment_at(self, seconds: float) -> int | None:
+        position = bisect_right(self._segment_starts, seconds) - 1
+        if position < 0 or seconds > self._segment_ends[position]:
+            return None
+        return position
+
+
+def format_time(seconds: float, *, precise: bool = False) -> str:
+    """``1:02:03`` or ``02:03``; with ``precise``, tenths (``02:03.4``)."""
+    seconds = max(seconds, 0.0)
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    if precise:
+        text += f".{int((seconds - whole) * 10)}"
+    return text
+
+
+def format_span(start: float, end: float) -> str:
+    return f"{format_time(start, precise=True)} – {format_time(end, precise=True)}"
