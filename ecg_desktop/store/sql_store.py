@@ -361,20 +361,28 @@ class SqlJobStore:
                     .order_by(t.segments.c.idx)
                 )
             ).all()
-            words = (
-                await conn.execute(
-                    sa.select(
-                        t.words.c.segment_idx, t.words.c.text, t.words.c.start_s, t.words.c.end_s,
-                        t.words.c.volume_db, t.words.c.pitch_hz, t.words.c.spectral_centroid,
-                        t.words.c.confidence,
-                    )
-                    .where(t.words.c.job_id == job_id)
-                    .order_by(t.words.c.segment_idx, t.words.c.idx)
-                )
-            ).all()
+            words = await self._fetch_words(conn, job_id)
         return await asyncio.to_thread(
             rows_to_transcript, head[0], bool(head[1]), speakers, segments, words
         )
+
+    async def _fetch_words(
+        self, conn: AsyncConnection, job_id: uuid.UUID
+    ) -> Sequence[Sequence[Any]]:
+        """Every word row of a job as plain tuples, fetched by the driver itself: making
+        SQLAlchemy rows of 40,000 words would hold the event loop."""
+        sql = (
+            "SELECT segment_idx, text, start_s, end_s, volume_db, pitch_hz, spectral_centroid,"
+            " confidence FROM words WHERE job_id = {} ORDER BY segment_idx, idx"
+        )
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        if self.is_postgresql:
+            async with driver.cursor() as cursor:
+                await cursor.execute(sql.format("%s"), (job_id,))
+                rows: Sequence[Sequence[Any]] = await cursor.fetchall()
+                return rows
+        rows = await driver.execute_fetchall(sql.format("?"), (job_id.hex,))
+        return rows
 
     async def get_raw_result(self, job_id: uuid.UUID) -> Mapping[str, Any] | None:
         async with self._transaction(write=False) as conn:
@@ -540,9 +548,28 @@ async def _copy_rows(
 def _prepare_result(job_key: object, result: ResultRecord) -> _PreparedResult:
     """JSON and rows of a result, built off the event loop (a big transcript takes a while)."""
     return _PreparedResult(
-        raw_json=json.dumps(result.raw, ensure_ascii=False, default=str),
+        raw_json=_dumps_in_pieces(result.raw),
         rows=TranscriptRows(job_key, result.transcript),
     )
+
+
+def _dumps_in_pieces(raw: Mapping[str, Any]) -> str:
+    """``json.dumps(raw)``, one segment at a time.
+
+    The C encoder holds the GIL for a whole call: one call over a 40,000-word result would
+    stall the event loop for a good part of a second although it runs in a worker thread.
+    """
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    parts = []
+    for key, value in raw.items():
+        if isinstance(value, list) and len(value) > 1:
+            encoded = "[" + ", ".join(dumps(item) for item in value) + "]"
+        else:
+            encoded = dumps(value)
+        parts.append(f"{dumps(str(key))}: {encoded}")
+    return "{" + ", ".join(parts) + "}"
 
 
 async def _transcript_of_raw(raw_json: str) -> Transcript | None:

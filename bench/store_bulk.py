@@ -1,0 +1,122 @@
+"""Storing and loading a 40,000-word transcript in the job store.
+
+Baseline, measured in the same run: ``json.loads`` of the same result payload (what any
+receiver pays just to read the callback). Also reports the longest stall of the event loop
+while storing, since the GUI shares that loop.
+
+    python bench/store_bulk.py                         # SQLite in a temporary folder
+    python bench/store_bulk.py postgresql+psycopg://user:pw@127.0.0.1/db   # also PostgreSQL
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ecg_desktop.app.ports import ResultRecord
+from ecg_desktop.domain import Job, normalize
+from ecg_desktop.store import open_store
+
+SEGMENTS, WORDS_PER_SEGMENT, ROUNDS = 2000, 20, 5
+
+
+def make_result() -> dict[str, Any]:
+    segments, clock = [], 0.0
+    for s in range(SEGMENTS):
+        start, words = clock, []
+        for w in range(WORDS_PER_SEGMENT):
+            words.append({"word": f"word{s}_{w}", "start": round(clock, 3),
+                          "end": round(clock + 0.2, 3), "volume_db": -18.5 - w % 7,
+                          "pitch_hz": 110.0 + w, "spectral_centroid": 1450.0 + w,
+                          "confidence": 0.91})
+            clock += 0.25
+        segments.append({"start": round(start, 3), "end": round(clock, 3),
+                         "speaker": {"speaker_id": f"SPEAKER_{s % 4:02d}"},
+                         "text": " ".join(str(w["word"]) for w in words), "words": words})
+    return {"metadata": {"filename": "bench.mp4"}, "segments": segments}
+
+
+async def max_stall(work: Callable[[], Awaitable[None]]) -> tuple[float, float]:
+    """(seconds ``work`` took, longest gap between 1 ms ticks of the loop meanwhile)."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    start = time.perf_counter()
+    await work()
+    elapsed = time.perf_counter() - start
+    done.set()
+    await task
+    return elapsed, max(gaps, default=0.0)
+
+
+async def bench(url: str, payload: bytes) -> None:
+    raw = json.loads(payload)
+    record = ResultRecord(raw, normalize(raw))
+    store = await open_store(url)
+    stores, loads, stalls = [], [], []
+    try:
+        for _ in range(ROUNDS):
+            job = Job.new(filename="bench.mp4")
+            await store.add(job)
+            await store.update(job.job_id, lambda j: j.start_dispatch())
+
+            async def save(job: Job = job) -> None:
+                await store.update(job.job_id, lambda j: j.complete(4), result=record)
+
+            elapsed, stall = await max_stall(save)
+            stores.append(elapsed)
+            stalls.append(stall)
+            start = time.perf_counter()
+            transcript = await store.get_transcript(job.job_id)
+            loads.append(time.perf_counter() - start)
+            assert transcript == record.transcript
+    finally:
+        await store.close()
+    baseline = _json_loads_time(payload)
+    name = store.describe().split()[0]
+    print(f"{name:10s} store  median {statistics.median(stores) * 1000:7.1f} ms  "
+          f"({statistics.median(stores) / baseline:4.1f}x json.loads)  "
+          f"max loop stall {max(stalls) * 1000:5.1f} ms")
+    print(f"{name:10s} load   median {statistics.median(loads) * 1000:7.1f} ms  "
+          f"({statistics.median(loads) / baseline:4.1f}x json.loads)")
+
+
+def _json_loads_time(payload: bytes) -> float:
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        json.loads(payload)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    payload = json.dumps(make_result()).encode()
+    words = SEGMENTS * WORDS_PER_SEGMENT
+    print(f"transcript: {words} words, {SEGMENTS} segments, {len(payload) / 1e6:.1f} MB JSON; "
+          f"median of {ROUNDS} rounds")
+    print(f"baseline   json.loads  median {_json_loads_time(payload) * 1000:7.1f} ms")
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(bench(f"sqlite+aiosqlite:///{Path(folder) / 'jobs.db'}", payload))
+    for url in sys.argv[1:]:
+        asyncio.run(bench(url, payload))
+
+
+if __name__ == "__main__":
+    main()
