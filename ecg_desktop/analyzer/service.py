@@ -9,6 +9,7 @@ backend gives a final answer. Progress callbacks are sent at most once per
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -68,6 +69,7 @@ class ProgressReporter:
         self._dirty = False
         self._closed = False
         self._last_sent = 0.0
+        self._sending = False
         self._task: asyncio.Task[None] | None = None
 
     def update(self, percent: float, message: str) -> None:
@@ -95,13 +97,22 @@ class ProgressReporter:
             body = callback_body(
                 job.job_id, "processing", progress=job.progress, message=job.message
             )
-            await self._service.sender.send_once(callback_url(job.fastapi_base_url), body)
+            self._sending = True
+            try:
+                await self._service.sender.send_once(callback_url(job.fastapi_base_url), body)
+            finally:
+                self._sending = False
 
     async def close(self) -> None:
         """Stop; waits for a callback in flight so the terminal one is never overtaken."""
         self._closed = True
-        if self._task is not None:
-            await self._task
+        task = self._task
+        if task is None or task.done():
+            return
+        if not self._sending:
+            task.cancel()  # it is only waiting for the next slot
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class AnalyzerService:
