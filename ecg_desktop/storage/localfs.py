@@ -157,7 +157,8 @@ class LocalFileStore:
             expires = int(expires_text)
         except ValueError:
             return "the URL's expiry is malformed"
-        if not hmac.compare_digest(signature, self._signature(method, key, expires)):
+        expected = self._signature(method, key, expires).encode()
+        if not hmac.compare_digest(signature.encode(), expected):  # bytes: any text compares
             return "the URL's signature does not match"
         if (time.time() if now is None else now) > expires:
             return "the URL has expired"
