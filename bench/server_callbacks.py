@@ -1,0 +1,332 @@
+"""Callback ingest of the embedded backend.
+
+(a) Small signed ``processing`` callbacks per second through ``POST /api/upload-video/result``
+    (verify, validate, one locked store update, publish) on SQLite and on PostgreSQL, against
+    the ceiling measured in the same run on the same aiohttp server: a route that reads the
+    body, verifies the same signature and answers (no store). Goal: at least 50 % of it.
+    The server runs in a child process; the load comes from this one.
+(b) One ``completed`` callback carrying a generated three-hour transcript (40,000 words,
+    4 speakers, about 8 MB of JSON) verified, normalised and stored on SQLite, timed from the
+    request to the answer, while a 1 ms ticker on the server's loop records the loop's
+    longest stall (the GUI shares that loop). Goal: under 1 s, stall at most 16 ms. The same
+    run times each phase alone, with the stall it causes, to show where a stall comes from.
+
+    python bench/server_callbacks.py                      # SQLite; PostgreSQL via the test
+                                                          # service when it can start
+    python bench/server_callbacks.py postgresql+psycopg://user:pw@127.0.0.1/db
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callbacks import CallbackReceiver, parse_json_yielding
+from ecg_desktop.app.metrics import Metrics
+from ecg_desktop.app.ports import JobStore, ResultRecord
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import Job, normalize
+from ecg_desktop.domain.signatures import Verdict, sign_headers, verify
+from ecg_desktop.mlclient import HttpMLClient
+from ecg_desktop.server.app import create_app
+from ecg_desktop.server.runner import EmbeddedServer, free_port
+from ecg_desktop.store import open_store
+
+SECRET = "bench-webhook-secret"
+JOBS = 64
+REQUESTS = 1500
+CONCURRENCY = 16
+ROUNDS = 3
+WORDS, SPEAKERS, WORDS_PER_SEGMENT = 40_000, 4, 20
+
+
+# -- the server side -----------------------------------------------------------------------
+
+
+class _NoStorage:
+    def describe(self) -> str:
+        return "none (benchmark)"
+
+
+@dataclass
+class _BenchCore:
+    settings: Settings
+    store: JobStore
+    storage: Any
+    ml_client: Any
+    bus: EventBus
+
+
+async def build_app(url: str, data_dir: Path) -> tuple[web.Application, JobStore, HttpMLClient]:
+    settings = Settings(webhook_secret_key=SECRET, data_dir=data_dir)
+    store = await open_store(url)
+    metrics, bus = Metrics(), EventBus()
+    ml_client = HttpMLClient(settings)
+    receiver = CallbackReceiver(store, bus, settings, metrics)
+    app = create_app(_BenchCore(settings, store, _NoStorage(), ml_client, bus),
+                     metrics=metrics, callbacks=receiver)
+
+    async def noop(request: web.Request) -> web.Response:
+        body = await request.read()
+        verdict, _ = verify([SECRET], body, request.headers, now=time.time())
+        ok = verdict is Verdict.VALID
+        return web.json_response({"status": "received"}, status=200 if ok else 401)
+
+    app.router.add_post("/bench/noop", noop)
+    return app, store, ml_client
+
+
+async def add_running_jobs(store: JobStore, count: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        job = Job.new(filename="bench.mp4", file_key="videos/bench/x.mp4")
+        job.start_dispatch()
+        job.mark_dispatched("http://storage.invalid/x.mp4")
+        await store.add(job)
+        ids.append(str(job.job_id))
+    return ids
+
+
+async def serve_child(url: str, port: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        app, store, ml_client = await build_app(url, Path(folder))
+        ids = await add_running_jobs(store, JOBS)
+        server = EmbeddedServer(app)
+        await server.start("127.0.0.1", port)
+        print(json.dumps(ids), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until EOF
+        await server.stop()
+        await ml_client.close()
+        await store.close()
+
+
+# -- (a) throughput ------------------------------------------------------------------------
+
+
+def _signed(job_id: str, progress: int) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"job_id": job_id, "status": "processing", "progress": progress,
+                       "message": "Transcribing", "result": None, "error_message": None,
+                       "error_code": None}).encode()
+    headers = {"Content-Type": "application/json",
+               **sign_headers(SECRET, body, msg_id="", timestamp=0, compat_only=True)}
+    return body, headers
+
+
+async def load(base: str, path: str, ids: list[str]) -> float:
+    """Callbacks per second for ``REQUESTS`` requests, ``CONCURRENCY`` at a time."""
+    requests = [_signed(ids[i % len(ids)], min(99, i // len(ids))) for i in range(REQUESTS)]
+    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            while not queue.empty():
+                body, headers = queue.get_nowait()
+                async with session.post(base + path, data=body, headers=headers) as response:
+                    await response.read()
+                    assert response.status == 200, (response.status, await response.text())
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return REQUESTS / (time.perf_counter() - start)
+
+
+def throughput(url: str, name: str) -> None:
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", url, str(port)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        ids = json.loads(child.stdout.readline())
+        base = f"http://127.0.0.1:{port}"
+
+        async def rounds() -> tuple[list[float], list[float]]:
+            ceiling, real = [], []
+            await load(base, "/bench/noop", ids)  # warm-up
+            for _ in range(ROUNDS):
+                ceiling.append(await load(base, "/bench/noop", ids))
+                real.append(await load(base, "/api/upload-video/result", ids))
+            return ceiling, real
+
+        ceiling, real = asyncio.run(rounds())
+    finally:
+        if child.stdin:
+            child.stdin.close()
+        child.wait(30)
+    top, got = statistics.median(ceiling), statistics.median(real)
+    print(f"(a) {name:10s} signed processing callbacks {got:7.0f}/s   "
+          f"signed no-op ceiling {top:7.0f}/s   ratio {got / top:5.1%}   (median of {ROUNDS})")
+
+
+# -- (b) a three-hour result -----------------------------------------------------------------
+
+
+def three_hour_result() -> dict[str, Any]:
+    segments, clock, spoken = [], 0.0, 0
+    step = 3 * 3600 / WORDS
+    vocabulary = ("so", "the", "analysis", "shows", "that", "speakers", "overlap", "rarely",
+                  "when", "they", "disagree", "about", "numbers", "yes", "exactly", "right")
+    while spoken < WORDS:
+        start, words = clock, []
+        for w in range(WORDS_PER_SEGMENT):
+            words.append({
+                "word": vocabulary[(spoken + w) % len(vocabulary)],
+                "start": round(clock, 3), "end": round(clock + step * 0.8, 3),
+                "confidence": 0.912,
+                "acoustic_features": {"volume_db": round(-18.5 - (w % 9) * 0.731, 2),
+                                      "pitch_hz": round(110.0 + (spoken % 97) * 1.37, 2),
+                                      "spectral_centroid": round(1450.0 + w * 13.1, 1)},
+            })
+            clock += step
+        spoken += WORDS_PER_SEGMENT
+        segments.append({"start_time": round(start, 3), "end_time": round(clock, 3),
+                         "speaker": {"speaker_id": f"SPEAKER_{len(segments) % SPEAKERS:02d}"},
+                         "text": " ".join(str(w["word"]) for w in words), "words": words})
+    return {"metadata": {"filename": "three-hours.mp4", "duration": round(clock, 3),
+                         "language_detected": "en"},
+            "segments": segments,
+            "word_segments": [{"word": w["word"], "start": w["start"], "end": w["end"],
+                               "speaker_id": s["speaker"]["speaker_id"], "confidence": 0.912}
+                              for s in segments for w in s["words"]]}
+
+
+async def measured(work: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
+    """(seconds ``work`` took, longest gap between 1 ms ticks of the loop meanwhile)."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    await work()
+    elapsed = time.perf_counter() - start
+    done.set()
+    await task
+    return elapsed, max(gaps, default=0.0) - 0.001
+
+
+def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", "/api/upload-video/result", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+async def big_result(folder: Path) -> None:
+    result = three_hour_result()
+    url = f"sqlite+aiosqlite:///{folder / 'jobs.db'}"
+    app, store, ml_client = await build_app(url, folder)
+    server = EmbeddedServer(app)
+    await server.start("127.0.0.1", 0)
+    totals, stalls = [], []
+    try:
+        for _ in range(ROUNDS):
+            [job_id] = await add_running_jobs(store, 1)
+            body = json.dumps({"job_id": job_id, "status": "completed", "progress": 100,
+                               "message": "done", "result": result, "error_message": None,
+                               "error_code": None}).encode()
+            headers = {"Content-Type": "application/json",
+                       **sign_headers(SECRET, body, msg_id=f"msg_{uuid.uuid4().hex}",
+                                      timestamp=int(time.time()))}
+
+            async def send(body: bytes = body, headers: dict[str, str] = headers) -> None:
+                status, answer = await asyncio.to_thread(_post, server.port, body, headers)
+                assert status == 200, answer
+
+            elapsed, stall = await measured(send)
+            totals.append(elapsed)
+            stalls.append(stall)
+        print(f"(b) three-hour result: {WORDS} words, {SPEAKERS} speakers, "
+              f"{len(body) / 1e6:.1f} MB JSON, SQLite")
+        print(f"    end to end (request -> 200): median {statistics.median(totals) * 1000:6.0f} ms"
+              f"  (goal < 1000 ms)   longest loop stall {max(stalls) * 1000:5.1f} ms"
+              f"  (goal <= 16 ms)   over {ROUNDS} rounds")
+        await phases(body, headers, store)
+    finally:
+        await server.stop()
+        await ml_client.close()
+        await store.close()
+
+
+async def phases(body: bytes, headers: dict[str, str], store: JobStore) -> None:
+    """Each step alone, off the loop as the receiver runs it, with the stall it causes."""
+    raw = json.loads(body)["result"]
+    transcript = normalize(raw)
+    [job_id] = await add_running_jobs(store, 1)
+    steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+        ("verify (thread)", lambda: asyncio.to_thread(
+            verify, [SECRET], body, headers, now=time.time())),
+        ("json.loads, C decoder (thread)", lambda: asyncio.to_thread(json.loads, body)),
+        ("parse with a Python hook (thread)", lambda: asyncio.to_thread(
+            parse_json_yielding, body)),
+        ("normalize (thread)", lambda: asyncio.to_thread(normalize, raw)),
+        ("JobStore.update with the result", lambda: store.update(
+            uuid.UUID(job_id), lambda j: j.complete(4),
+            result=ResultRecord(raw=raw, transcript=transcript))),
+    ]
+    for name, step in steps:
+        elapsed, stall = await measured(step)
+        print(f"    {name:36s} {elapsed * 1000:6.0f} ms   "
+              f"longest loop stall {stall * 1000:6.1f} ms")
+
+
+def _postgres_url() -> str | None:
+    if len(sys.argv) > 1:
+        return sys.argv[1]
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.services.postgres import start_postgres
+
+        server = start_postgres()
+        return server.url(server.create_database())
+    except Exception as exc:
+        print(f"(PostgreSQL not measured: {exc})")
+        return None
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        asyncio.run(serve_child(sys.argv[2], int(sys.argv[3])))
+        return
+    print(f"machine load average: {os.getloadavg()[0]:.1f} (2 cores)")
+    with tempfile.TemporaryDirectory() as folder:
+        throughput(f"sqlite+aiosqlite:///{Path(folder) / 'jobs.db'}", "SQLite")
+    postgres = _postgres_url()
+    if postgres:
+        throughput(postgres, "PostgreSQL")
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(big_result(Path(folder)))
+
+
+if __name__ == "__main__":
+    main()
