@@ -13,7 +13,7 @@ import pytest
 from ecg_desktop.domain import JobStatus
 from ecg_desktop.domain.signatures import sign_headers
 
-from .conftest import SECRET, Server, ServerFactory, callback_body, seed_result
+from .conftest import SECRET, LiveFactory, Server, ServerFactory, callback_body, seed_result
 
 
 async def _server_with_jobs(make_server: ServerFactory, **overrides: Any) -> tuple[Server, Any]:
@@ -210,3 +210,33 @@ async def test_unknown_language_is_400(make_server: ServerFactory) -> None:
         json={"fileKey": "videos/anonymous/x.mp4", "language": "klingon"})
 
     assert response.status == 400
+
+
+async def test_storage_urls_refuse_expired_tampered_and_escaping_keys(
+    make_live: LiveFactory,
+) -> None:
+    live = await make_live()
+    filestore = live.core.storage.filestore
+    key = "videos/anonymous/20240101_000000_abcd1234_clip.mp4"
+    put = filestore.sign_url("PUT", key, 600, base_url=live.base_url)
+    async with live.http.put(put, data=b"the video") as response:
+        assert response.status in (200, 201)
+    expired = filestore.sign_url("GET", key, 60, base_url=live.base_url, now=time.time() - 120)
+    good = filestore.sign_url("GET", key, 60, base_url=live.base_url)
+    other_key = good.replace("clip.mp4", "other.mp4")
+    put_with_get_url = good
+
+    async with live.http.get(expired) as response:
+        assert response.status == 403
+    async with live.http.get(other_key) as response:
+        assert response.status == 403
+    async with live.http.put(put_with_get_url, data=b"overwritten") as response:
+        assert response.status == 403
+    for escaping in ("/storage/%2e%2e/%2e%2e/etc/passwd", "/storage/videos/%00x.mp4",
+                     "/storage//etc/passwd"):
+        async with live.http.get(live.base_url + escaping + "?expires=9999999999&signature=0",
+                                 allow_redirects=False) as response:
+            assert response.status in (400, 403, 404), escaping
+    async with live.http.get(good) as response:
+        assert response.status == 200
+        assert await response.read() == b"the video"
