@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -297,21 +298,37 @@ def _self_check(verbose: bool) -> int:
     outcome: dict[str, Any] = {}
 
     async def check() -> None:
+        timings: list[str] = []
+        mark = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings.append(f"{name} {(now - mark) * 1000:.0f} ms")
+            mark = now
+
         outcome["problem"] = await desktop.run(until_ready=True)
         await desktop.window.wait_idle()
-        report = await desktop.window._check_health()
-        outcome["health"] = report
-        outcome["jobs"] = desktop.window.model.rowCount()
+        lap("start")
+        outcome["callback"] = desktop.services.callback_url
+        outcome["health"] = await desktop.window._check_health()
+        lap("health check")
         outcome["translation"] = desktop.translations.apply("ko") == "ko" and \
             desktop.translations.loaded
         await desktop.stop()
+        lap("stop")
+        outcome["timings"] = ", ".join(timings)
 
-    qasync.run(check())
+    try:
+        qasync.run(check())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     health = outcome.get("health")
     print(f"window: ok ({desktop.window.windowTitle()})")
     print(f"services: {outcome.get('problem') or 'ok'}")
-    print(f"callback server: {desktop.services.callback_url or 'stopped'}")
+    print(f"callback server: {outcome.get('callback') or 'not running'}")
     print(f"ML server: {health.status if health else 'not checked'}")
     print(f"Korean translation: {'ok' if outcome.get('translation') else 'missing'}")
+    print(f"timings: {outcome.get('timings')}")
     ok = outcome.get("problem") is None and health is not None and outcome.get("translation")
     return 0 if ok else 1
