@@ -68,7 +68,7 @@ async def _export(args: argparse.Namespace) -> int:
     from ecg_desktop.config import load_settings
 
     job_ids = _parse_ids(args.job_ids)
-    settings = load_settings()
+    settings = load_settings()  # the job store's URL is not a keyring secret
     store = await _open_store(settings.effective_database_url)
     try:
         output: Path | None = args.output
@@ -92,8 +92,14 @@ async def _export(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ecg_desktop.config import ConfigError
+    from ecg_desktop.store import StoreError
+
     try:
         return asyncio.run(_export(args))
+    except (ConfigError, StoreError) as error:
+        print(f"ecg-desktop export: {error}", file=sys.stderr)
+        return 2
     except (ExportError, JobNotFound) as error:
         print(f"ecg-desktop export: {error}", file=sys.stderr)
         return 1

@@ -6,13 +6,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-WORDS = (
+_ENGLISH = (
     "we should all go see a musical tonight because the tickets are cheap and the show is "
     "supposed to be wonderful I think my sister saw it last week she said the songs were "
     "great but the second act was a little long what do you think about that idea maybe "
     "after dinner we could walk there it is not far from the station"
-).split()
-KOREAN = "우리 모두 오늘 밤 뮤지컬을 보러 가면 좋겠어요 표가 싸고 공연이 정말 훌륭하대요".split()
+)
+_KOREAN = "우리 모두 오늘 밤 뮤지컬을 보러 가면 좋겠어요 표가 싸고 공연이 정말 훌륭하대요"
+WORDS = tuple(_ENGLISH.split(" "))
+KOREAN = tuple(_KOREAN.split(" "))
 
 
 def analyzer_result(

@@ -68,6 +68,8 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.curves[speaker_id] = {}
             for key, _title, _unit in FEATURES:
                 x, y = arrays["t"], arrays[key]
+                if not np.isfinite(y).any():  # not measured: a legend entry, no line
+                    x, y = x[:0], y[:0]
                 curve = pg.PlotDataItem(
                     x, y, pen=pg.mkPen(colour, width=2), connect="finite",
                     symbol="o", symbolSize=3, symbolPen=None, symbolBrush=colour,

@@ -64,6 +64,7 @@ class SegmentDelegate(QStyledItemDelegate):
         self._layout_width = -1
         self._word_widths: dict[str, float] = {}
         self.set_font(QFont())
+        model.modelReset.connect(self._layouts.clear)  # rows now mean other segments
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)

@@ -239,16 +239,22 @@ class SegmentFilterProxy(QSortFilterProxyModel):
         self._pattern: re.Pattern[str] | None = None
 
     def set_hidden_speakers(self, speaker_ids: Iterable[str]) -> None:
-        self._hidden_speakers = frozenset(speaker_ids)
-        self.invalidateFilter()
+        hidden = frozenset(speaker_ids)
+        if hidden != self._hidden_speakers:
+            self.beginFilterChange()
+            self._hidden_speakers = hidden
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     @property
     def hidden_speakers(self) -> frozenset[str]:
         return self._hidden_speakers
 
     def set_text_filter(self, query: str, options: SearchOptions | None = None) -> None:
-        self._pattern = compile_query(query, options or SearchOptions())
-        self.invalidateFilter()
+        pattern = compile_query(query, options or SearchOptions())
+        if pattern != self._pattern:
+            self.beginFilterChange()
+            self._pattern = pattern
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         model = self.sourceModel()
