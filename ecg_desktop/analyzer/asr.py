@@ -73,6 +73,13 @@ class BackendPaths:
     vosk_model: str = ""
 
 
+def _dithered(audio: np.ndarray) -> np.ndarray:
+    """The audio with noise at -80 dBFS: pocketsphinx's search goes astray on digital silence
+    (an aligner then drops the last words), and real recordings are never exactly zero."""
+    noise = np.random.default_rng(0).normal(0.0, 1e-4, len(audio)).astype(np.float32)
+    return audio + noise
+
+
 def _pcm16(audio: np.ndarray) -> bytes:
     pcm: bytes = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
     return pcm
@@ -101,6 +108,7 @@ class PocketSphinxRecognizer:
         self, audio: np.ndarray, regions: Sequence[tuple[float, float]], progress: Progress
     ) -> Recognition:
         decoder = self._decoder()
+        audio = _dithered(audio)
         spans = _padded_spans(regions, len(audio) / SAMPLE_RATE, UTTERANCE_PAD_S)
         _warm_up(decoder, audio, spans)
         total = sum(b - a for a, b in spans) or 1.0
@@ -124,11 +132,19 @@ class PocketSphinxRecognizer:
         tokens = text.split()
         decoder = self._decoder(beam=1e-80, wbeam=1e-60, pbeam=1e-80)
         spoken: list[int] = []  # index into tokens of each word given to the aligner
+        guessed: list[str] = []
         for index, token in enumerate(tokens):
             key = _dictionary_form(token)
+            if key and decoder.lookup_word(key) is None:
+                phones = guess_phones(key)
+                if phones:
+                    decoder.add_word(key, phones, True)
+                    guessed.append(token)
             if key and decoder.lookup_word(key) is not None:
                 spoken.append(index)
         notes: list[str] = []
+        if guessed:
+            notes.append("pronunciation guessed from the spelling: " + ", ".join(guessed[:20]))
         if len(spoken) < len(tokens):
             missing = [t for i, t in enumerate(tokens) if i not in set(spoken)]
             notes.append(
@@ -141,7 +157,7 @@ class PocketSphinxRecognizer:
             )
         decoder.set_align_text(" ".join(_dictionary_form(tokens[i]) for i in spoken))
         pad = np.zeros(int(ALIGN_PAD_S * SAMPLE_RATE), dtype=np.float32)
-        padded = np.concatenate([pad, audio, pad])
+        padded = _dithered(np.concatenate([pad, audio, pad]))
         chunk = int(CHUNK_S * SAMPLE_RATE)
         decoder.start_utt()
         for offset in range(0, len(padded), chunk):
@@ -182,6 +198,69 @@ def _warm_up(decoder: Any, audio: np.ndarray, spans: Sequence[tuple[float, float
         decoder.start_utt()
         decoder.process_raw(_pcm16(np.concatenate(pieces)), False, True)
         decoder.end_utt()
+
+
+_DIGRAPHS = {
+    "th": "TH",
+    "sh": "SH",
+    "ch": "CH",
+    "ph": "F",
+    "ng": "NG",
+    "ck": "K",
+    "ee": "IY",
+    "oo": "UW",
+    "ou": "AW",
+    "ai": "EY",
+    "ay": "EY",
+    "oa": "OW",
+    "qu": "K W",
+}
+_LETTERS = {
+    "a": "AE",
+    "b": "B",
+    "c": "K",
+    "d": "D",
+    "e": "EH",
+    "f": "F",
+    "g": "G",
+    "h": "HH",
+    "i": "IH",
+    "j": "JH",
+    "k": "K",
+    "l": "L",
+    "m": "M",
+    "n": "N",
+    "o": "AA",
+    "p": "P",
+    "q": "K",
+    "r": "R",
+    "s": "S",
+    "t": "T",
+    "u": "AH",
+    "v": "V",
+    "w": "W",
+    "x": "K S",
+    "y": "IY",
+    "z": "Z",
+}
+
+
+def guess_phones(word: str) -> str:
+    """A rough pronunciation from the spelling, so the aligner gives an unknown word its
+    share of time instead of stretching its neighbours over it."""
+    phones: list[str] = []
+    index = 0
+    while index < len(word):
+        pair = word[index : index + 2]
+        if pair in _DIGRAPHS:
+            phones.extend(_DIGRAPHS[pair].split())
+            index += 2
+            continue
+        letter = word[index]
+        if letter in _LETTERS and not (index > 0 and word[index - 1] == letter):
+            phones.extend(_LETTERS[letter].split())
+        index += 1
+    return " ".join(phones)
 
 
 def _dictionary_form(token: str) -> str:

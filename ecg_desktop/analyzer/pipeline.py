@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
 SEGMENT_PAUSE_S = 1.0
+EDGE_S = 0.05
 MAX_SEGMENT_S = 30.0
 
 # Percent ranges of each stage (the download, done by the server, takes 0-10).
@@ -121,7 +122,9 @@ def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> 
     turns: list[Turn] = stages.run("diarization", find_speakers)
 
     def assemble(report: Callable[[float], None]) -> dict[str, Any]:
-        segments = build_segments(recognition.words, turns, frames)
+        segments = build_segments(
+            recognition.words, turns, frames, clip_to_speech=recognition.mode != "alignment"
+        )
         metadata: dict[str, Any] = {
             "filename": options.filename,
             "duration": round(duration, 3),
@@ -161,7 +164,8 @@ def _speaker_of(word: RecognizedWord, turns: Sequence[Turn]) -> int:
 
 
 def _inside_speech(word: RecognizedWord, turns: Sequence[Turn]) -> RecognizedWord:
-    """The word clipped to the speech turn it overlaps most (recognisers pad with silence)."""
+    """The word clipped to the speech turn it overlaps most, give or take ``EDGE_S`` (a free
+    recogniser stretches words over silence; the energy detector misses soft onsets)."""
     best: Turn | None = None
     best_overlap = 0.0
     for turn in turns:
@@ -170,22 +174,27 @@ def _inside_speech(word: RecognizedWord, turns: Sequence[Turn]) -> RecognizedWor
             best, best_overlap = turn, overlap
     if best is None:
         return word
-    start = max(word.start, best.start)
-    end = min(word.end, best.end)
+    start = max(word.start, best.start - EDGE_S)
+    end = min(word.end, best.end + EDGE_S)
     return RecognizedWord(word.text, round(start, 3), round(max(start, end), 3), word.confidence)
 
 
 def build_segments(
-    words: Sequence[RecognizedWord], turns: Sequence[Turn], frames: FrameAnalysis
+    words: Sequence[RecognizedWord],
+    turns: Sequence[Turn],
+    frames: FrameAnalysis,
+    *,
+    clip_to_speech: bool = True,
 ) -> list[Segment]:
-    """Words grouped by speaker, split at speaker changes and long pauses."""
+    """Words grouped by speaker, split at speaker changes and long pauses. Aligned words
+    (``clip_to_speech=False``) keep the aligner's times."""
     if not words:
         return []
     if not turns:
         turns = [Turn(0.0, len(frames.audio) / SAMPLE_RATE, 0)]
     groups: list[tuple[int, list[Word]]] = []
     for raw in sorted(words, key=lambda w: (w.start, w.end)):
-        word = _inside_speech(raw, turns)
+        word = _inside_speech(raw, turns) if clip_to_speech else raw
         speaker = _speaker_of(word, turns)
         measured = word_features(frames, word.start, word.end)
         item = Word(

@@ -43,6 +43,7 @@ _Callback = ctypes.CFUNCTYPE(
 @dataclass(frozen=True)
 class WordTime:
     word: str
+    index: int  # position of the word in ``text.split()`` (espeak may fuse short words)
     start: float  # seconds from the start of the file
 
 
@@ -57,9 +58,10 @@ def _library() -> ctypes.CDLL:
 
 
 @functools.lru_cache(maxsize=64)
-def _word_events(voice: str, text: str) -> tuple[tuple[str, int], ...]:
+def _word_events(voice: str, text: str) -> tuple[tuple[int, int], ...]:
+    """(character offset, sample) of each word event."""
     lib = _library()
-    events: list[tuple[str, int]] = []
+    events: list[tuple[int, int]] = []
     encoded = text.encode()
 
     def on_audio(wav: object, count: int, event_list: ctypes.Array[_Event]) -> int:
@@ -67,9 +69,7 @@ def _word_events(voice: str, text: str) -> tuple[tuple[str, int], ...]:
         while event_list[index].type != _EVENT_LIST_TERMINATED:
             event = event_list[index]
             if event.type == _EVENT_WORD:
-                first = event.text_position - 1  # 1-based character position
-                word = encoded[first : first + event.length].decode(errors="replace")
-                events.append((word, event.sample))
+                events.append((event.text_position - 1, event.sample))  # 1-based position
             index += 1
         return 0
 
@@ -86,7 +86,12 @@ def word_times(turn: TurnTruth) -> list[WordTime]:
     """espeak-ng's own start time of every word of ``turn`` in the generated file."""
     samples = synthesize(turn.voice, turn.text)
     lead = int(np.flatnonzero(np.abs(samples) > _SILENCE_THRESHOLD)[0])
-    return [
-        WordTime(word, turn.start + max(0, sample - lead) / SAMPLE_RATE)
-        for word, sample in _word_events(turn.voice, turn.text)
-    ]
+    encoded = turn.text.encode()
+    times: list[WordTime] = []
+    for offset, sample in _word_events(turn.voice, turn.text):
+        index = len(encoded[:offset].split())  # words wholly before this one
+        if times and index <= times[-1].index:
+            continue  # espeak repeats a clause's word event at the end of the sentence
+        word = turn.text.split()[index]
+        times.append(WordTime(word, index, turn.start + max(0, sample - lead) / SAMPLE_RATE))
+    return times
