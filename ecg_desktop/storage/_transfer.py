@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +57,13 @@ def stale_reason(state: UploadState, snapshot: FileSnapshot) -> str | None:
     return None
 
 
+def resumable_bytes(resume: UploadState | None, snapshot: FileSnapshot) -> int:
+    """Bytes a resume will probably keep: the first progress report, before the server says."""
+    if resume is None or resume.upload_id is None or stale_reason(resume, snapshot):
+        return 0
+    return resume.bytes_done
+
+
 def part_count(size: int, part_size: int) -> int:
     return max(1, -(-size // part_size))
 
@@ -73,6 +81,19 @@ def open_for_reading(path: Path) -> int:
         raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+_seek_lock = threading.Lock()
+
+
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """``os.pread`` where it exists; elsewhere (Windows) a seek and a read under a lock,
+    since the parts in flight share one descriptor."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    with _seek_lock:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
+
+
 async def stream_region(
     fd: int, offset: int, length: int, on_bytes: Callable[[int], None]
 ) -> AsyncGenerator[bytes, None]:
@@ -82,7 +103,7 @@ async def stream_region(
     """
     position, end = offset, offset + length
     while position < end:
-        chunk = await asyncio.to_thread(os.pread, fd, min(CHUNK_SIZE, end - position), position)
+        chunk = await asyncio.to_thread(read_at, fd, min(CHUNK_SIZE, end - position), position)
         if not chunk:
             raise StorageError("the file became shorter while it was being uploaded")
         position += len(chunk)

@@ -33,6 +33,7 @@ from ._transfer import (
     open_for_reading,
     part_count,
     part_span,
+    resumable_bytes,
     stale_reason,
     stream_region,
     with_retries,
@@ -115,19 +116,21 @@ class LocalStorage:
         on_restart: RestartCallback | None = None,
     ) -> None:
         snapshot = await asyncio.to_thread(FileSnapshot.of, path)
-        state = await self._resumable(key, snapshot, resume, on_restart)
-        if state is None and snapshot.size <= self.part_size:
-            await self._send_whole(key, path, content_type, snapshot.size, on_progress)
-            return
-        if state is None:
-            state = UploadState(None, self.part_size, snapshot.size, snapshot.mtime_ns)
-        keeper = StateKeeper(state, on_part)
-        await self._send_parts(key, path, content_type, keeper, on_progress)
-        now = await asyncio.to_thread(FileSnapshot.of, path)
-        if now != snapshot:
-            await self.abort(key, keeper.state)
-            await asyncio.to_thread(self.filestore.delete, key)
-            raise StorageError(f"{path.name} changed while it was being uploaded; try again")
+        done = resumable_bytes(resume, snapshot)
+        async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
+            state = await self._resumable(key, snapshot, resume, on_restart)
+            if state is None and snapshot.size <= self.part_size:
+                await self._send_whole(key, path, content_type, snapshot.size, ticker)
+                return
+            if state is None:
+                state = UploadState(None, self.part_size, snapshot.size, snapshot.mtime_ns)
+            ticker.done = state.bytes_done
+            keeper = StateKeeper(state, on_part)
+            await self._send_parts(key, path, content_type, keeper, ticker)
+            now = await asyncio.to_thread(FileSnapshot.of, path)
+            if now != snapshot:
+                await self._on_store(self.filestore.delete, key)
+                raise StorageError(f"{path.name} changed while it was being uploaded; try again")
 
     async def _resumable(
         self,
@@ -179,23 +182,17 @@ class LocalStorage:
         return response.headers["Upload-Id"], int(response.headers["Upload-Offset"])
 
     async def _send_whole(
-        self,
-        key: str,
-        path: Path,
-        content_type: str,
-        size: int,
-        on_progress: ProgressCallback | None,
+        self, key: str, path: Path, content_type: str, size: int, ticker: ProgressTicker
     ) -> None:
         fd = await asyncio.to_thread(open_for_reading, path)
+
+        async def attempt() -> str:
+            headers = {"Content-Type": content_type}
+            response = await self._put(key, fd, 0, size, ticker, headers)
+            return str(response.headers.get("Upload-Id", ""))
+
         try:
-            async with ProgressTicker(size, on_progress) as ticker:
-
-                async def attempt() -> str:
-                    headers = {"Content-Type": content_type}
-                    response = await self._put(key, fd, 0, size, ticker, headers)
-                    return str(response.headers.get("Upload-Id", ""))
-
-                await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
+            await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
         finally:
             os.close(fd)
 
@@ -205,38 +202,44 @@ class LocalStorage:
         path: Path,
         content_type: str,
         keeper: StateKeeper,
-        on_progress: ProgressCallback | None,
+        ticker: ProgressTicker,
     ) -> None:
+        """Send the missing parts in order, as ranges of one resumable upload."""
         state = keeper.state
-        total = state.file_size
-        missing = [
-            n for n in range(1, part_count(total, state.part_size) + 1) if n not in state.parts
-        ]
+        count = part_count(state.file_size, state.part_size)
         fd = await asyncio.to_thread(open_for_reading, path)
         try:
-            async with ProgressTicker(total, on_progress, state.bytes_done) as ticker:
-                for number in missing:
-                    offset, length = part_span(number, total, state.part_size)
-                    headers = {
-                        "Content-Type": content_type,
-                        "Content-Range": f"bytes {offset}-{offset + length - 1}/{total}",
-                    }
-
-                    async def attempt(offset: int = offset, length: int = length,
-                                      headers: dict[str, str] = headers) -> str:
-                        response = await self._put(key, fd, offset, length, ticker, headers)
-                        return str(response.headers.get("Upload-Id", ""))
-
-                    upload_id = await with_retries(
-                        attempt, retryable=_retryable, what=f"part {number} of {key}"
-                    )
-                    if keeper.state.upload_id is None:
-                        keeper.state = replace(keeper.state, upload_id=upload_id)
-                    elif upload_id != keeper.state.upload_id:
-                        raise StorageError(f"the local store restarted the upload of {key}")
-                    await keeper.record(number, _etag(upload_id, number))
+            for number in (n for n in range(1, count + 1) if n not in state.parts):
+                upload_id = await self._send_part(key, fd, number, content_type, state, ticker)
+                if keeper.state.upload_id is None:
+                    keeper.state = replace(keeper.state, upload_id=upload_id)
+                elif upload_id != keeper.state.upload_id:
+                    raise StorageError(f"the local store restarted the upload of {key}")
+                await keeper.record(number, _etag(upload_id, number))
         finally:
             os.close(fd)
+
+    async def _send_part(
+        self,
+        key: str,
+        fd: int,
+        number: int,
+        content_type: str,
+        state: UploadState,
+        ticker: ProgressTicker,
+    ) -> str:
+        """Send part ``number``; returns the upload id the store answers with."""
+        offset, length = part_span(number, state.file_size, state.part_size)
+        headers = {
+            "Content-Type": content_type,
+            "Content-Range": f"bytes {offset}-{offset + length - 1}/{state.file_size}",
+        }
+
+        async def attempt() -> str:
+            response = await self._put(key, fd, offset, length, ticker, headers)
+            return str(response.headers.get("Upload-Id", ""))
+
+        return await with_retries(attempt, retryable=_retryable, what=f"part {number} of {key}")
 
     async def _put(
         self,

@@ -42,6 +42,7 @@ from ._transfer import (
     open_for_reading,
     part_count,
     part_span,
+    resumable_bytes,
     stale_reason,
     stream_region,
     with_retries,
@@ -131,30 +132,38 @@ class S3Storage:
         on_restart: RestartCallback | None = None,
     ) -> None:
         snapshot = await asyncio.to_thread(FileSnapshot.of, path)
-        state = await self._resumable(key, path, snapshot, resume, on_restart)
-        if state is None and snapshot.size <= self.part_size:
-            await self._put_whole(key, path, content_type, snapshot.size, on_progress)
-            return
-        if state is None:
-            created = await self._call(
-                "Starting the multipart upload",
-                "create_multipart_upload",
-                Bucket=self.bucket,
-                Key=key,
-                ContentType=content_type,
-            )
-            state = UploadState(
-                upload_id=created["UploadId"],
-                part_size=self.part_size,
-                file_size=snapshot.size,
-                file_mtime_ns=snapshot.mtime_ns,
-            )
-            keeper = StateKeeper(state, on_part)
-            await keeper.publish()  # the upload id is known before any byte is sent
-        else:
-            keeper = StateKeeper(state, on_part)
-        await self._put_parts(key, path, keeper, on_progress)
-        await self._finish_multipart(key, path, snapshot, keeper.state)
+        done = resumable_bytes(resume, snapshot)
+        async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
+            state = await self._resumable(key, path, snapshot, resume, on_restart)
+            if state is None and snapshot.size <= self.part_size:
+                await self._put_whole(key, path, content_type, snapshot.size, ticker)
+                return
+            if state is None:
+                state = await self._create_multipart(key, content_type, snapshot)
+                keeper = StateKeeper(state, on_part)
+                await keeper.publish()  # the upload id is known before any byte is sent
+            else:
+                keeper = StateKeeper(state, on_part)
+            ticker.done = state.bytes_done
+            await self._put_parts(key, path, keeper, ticker)
+            await self._finish_multipart(key, path, snapshot, keeper.state)
+
+    async def _create_multipart(
+        self, key: str, content_type: str, snapshot: FileSnapshot
+    ) -> UploadState:
+        created = await self._call(
+            "Starting the multipart upload",
+            "create_multipart_upload",
+            Bucket=self.bucket,
+            Key=key,
+            ContentType=content_type,
+        )
+        return UploadState(
+            upload_id=created["UploadId"],
+            part_size=self.part_size,
+            file_size=snapshot.size,
+            file_mtime_ns=snapshot.mtime_ns,
+        )
 
     async def _resumable(
         self,
@@ -236,11 +245,7 @@ class S3Storage:
             marker = int(page["NextPartNumberMarker"])
 
     async def _put_parts(
-        self,
-        key: str,
-        path: Path,
-        keeper: StateKeeper,
-        on_progress: ProgressCallback | None,
+        self, key: str, path: Path, keeper: StateKeeper, ticker: ProgressTicker
     ) -> None:
         state = keeper.state
         assert state.upload_id is not None
@@ -249,20 +254,17 @@ class S3Storage:
         missing = [n for n in range(1, count + 1) if n not in state.parts]
         queue = iter(missing)
         fd = await asyncio.to_thread(open_for_reading, path)
+
+        async def worker() -> None:
+            for number in queue:
+                offset, length = part_span(number, state.file_size, state.part_size)
+                etag = await self._send_part(key, upload_id, number, fd, offset, length, ticker)
+                await keeper.record(number, etag)
+
         try:
-            async with ProgressTicker(state.file_size, on_progress, state.bytes_done) as ticker:
-
-                async def worker() -> None:
-                    for number in queue:
-                        offset, length = part_span(number, state.file_size, state.part_size)
-                        etag = await self._send_part(
-                            key, upload_id, number, fd, offset, length, ticker
-                        )
-                        await keeper.record(number, etag)
-
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(min(self.concurrency, len(missing))):
-                        group.create_task(worker())
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.concurrency, len(missing))):
+                    group.create_task(worker())
         except ExceptionGroup as errors:
             raise _first_error(errors) from None
         finally:
@@ -292,27 +294,20 @@ class S3Storage:
         return await with_retries(attempt, retryable=_retryable, what=f"part {number} of {key}")
 
     async def _put_whole(
-        self,
-        key: str,
-        path: Path,
-        content_type: str,
-        size: int,
-        on_progress: ProgressCallback | None,
+        self, key: str, path: Path, content_type: str, size: int, ticker: ProgressTicker
     ) -> None:
         fd = await asyncio.to_thread(open_for_reading, path)
+
+        async def attempt() -> str:
+            url = await self._presign(
+                "put_object", {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
+            )
+            headers = {"Content-Type": content_type}
+            response = await self._stream_put(url, fd, 0, size, ticker, headers)
+            return str(response.headers.get("ETag", ""))
+
         try:
-            async with ProgressTicker(size, on_progress) as ticker:
-
-                async def attempt() -> str:
-                    url = await self._presign(
-                        "put_object",
-                        {"Bucket": self.bucket, "Key": key, "ContentType": content_type},
-                    )
-                    headers = {"Content-Type": content_type}
-                    response = await self._stream_put(url, fd, 0, size, ticker, headers)
-                    return str(response.headers.get("ETag", ""))
-
-                await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
+            await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
         finally:
             os.close(fd)
 
