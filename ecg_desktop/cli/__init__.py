@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from ecg_desktop import __version__
 
 SUBCOMMANDS = ("gui", "serve", "ml_server", "process", "jobs", "db", "export")
+# Command names as typed (a module ``ml_server`` registers ``ml-server``).
+COMMAND_NAMES = frozenset({*SUBCOMMANDS, *(name.replace("_", "-") for name in SUBCOMMANDS)})
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] = SUBCOMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecg-desktop",
         description="Transcribe videos with speakers and per-word loudness and pitch.",
@@ -24,19 +26,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecg-desktop {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in only:
         importlib.import_module(f"ecg_desktop.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    known = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     first_positional = next((a for a in args_list if not a.startswith("-")), None)
     asks_for_help = any(a in ("-h", "--help", "--version") for a in args_list)
-    if (first_positional is None or first_positional not in known) and not asks_for_help:
+    opens_window = first_positional is None or first_positional not in COMMAND_NAMES
+    if opens_window and not asks_for_help:
         args_list = ["gui", *args_list]  # `ecg-desktop` and `ecg-desktop FILE...` open the window
+    if args_list[:1] == ["gui"] or (first_positional == "gui" and not asks_for_help):
+        # the window's start-up must not pay for importing every other subcommand
+        parser = build_parser(only=("gui",))
+    else:
+        parser = build_parser()
     args = parser.parse_args(args_list)
     if not getattr(args, "handler", None):
         parser.print_help()
