@@ -23,7 +23,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ecg_desktop.app.ports import JobQuery, ResultRecord
-from ecg_desktop.domain import Job, JobNotFound, Transcript, normalize
+from ecg_desktop.domain import (
+    TERMINAL_STATUSES,
+    IllegalTransition,
+    Job,
+    JobNotFound,
+    JobStatus,
+    Stage,
+    Transcript,
+    normalize,
+)
 from ecg_desktop.domain.job import utcnow
 
 from . import schema as t
@@ -280,6 +289,51 @@ class SqlJobStore:
             await conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
             await self._notify(conn, job_id)
         return job
+
+    async def claim(
+        self,
+        change: Callable[[Job], None],
+        *,
+        status: JobStatus | None = None,
+        stage: Stage | None = None,
+        limit: int = 1,
+    ) -> builtins.list[Job]:
+        """Take up to ``limit`` jobs (oldest first) that no other transaction holds and apply
+        ``change`` to each: a shared work queue. On PostgreSQL rows locked by another
+        claimer are skipped (``FOR UPDATE SKIP LOCKED``); on SQLite claimers take turns.
+        Terminal jobs never match; a job whose ``change`` raises ``IllegalTransition`` is left
+        as it was (pick ``status``/``stage`` so that such jobs do not match)."""
+        statement = (
+            sa.select(t.jobs)
+            .where(t.jobs.c.status.not_in([s.value for s in TERMINAL_STATUSES]))
+            .order_by(t.jobs.c.created_at, t.jobs.c.job_id)
+            .limit(limit)
+        )
+        if status is not None:
+            statement = statement.where(t.jobs.c.status == status.value)
+        if stage is not None:
+            statement = statement.where(t.jobs.c.stage == stage.value)
+        claimed: builtins.list[Job] = []
+        async with self._transaction(write=True) as conn:
+            rows = (
+                await conn.execute(statement.with_for_update(skip_locked=True))
+            ).mappings().all()
+            for row in rows:
+                job = row_to_job(row)
+                try:
+                    change(job)
+                except IllegalTransition:
+                    continue
+                job.updated_at = max(job.updated_at, utcnow())
+                values = job_to_row(job)
+                del values["job_id"]
+                values["version"] = row["version"] + 1
+                await conn.execute(
+                    t.jobs.update().where(t.jobs.c.job_id == job.job_id).values(**values)
+                )
+                await self._notify(conn, job.job_id)
+                claimed.append(job)
+        return claimed
 
     async def delete(self, job_id: uuid.UUID) -> None:
         async with self._transaction(write=True) as conn:

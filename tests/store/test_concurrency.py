@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -70,6 +71,37 @@ async def test_conflicting_updates_end_in_one_legal_terminal_state(database_url:
             assert await stores[2].get_transcript(job.job_id) is None
         # Every progress callback that lost the race came after the terminal one.
         assert all(m.progress is not None for m in done if m.terminal is None)
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_claimers_share_a_queue_without_taking_a_job_twice(database_url: str) -> None:
+    from ecg_desktop.domain import Stage
+
+    stores: list[SqlJobStore] = [await open_store(database_url) for _ in range(3)]
+    try:
+        queued = [Job.new(filename=f"q{i}.mp4", stage=Stage.UPLOADED) for i in range(12)]
+        for job in queued:
+            await stores[0].add(job)
+        done = Job.new(filename="done.mp4", stage=Stage.UPLOADED)
+        done.cancel()
+        await stores[0].add(done)
+
+        async def worker(store: SqlJobStore) -> list[uuid.UUID]:
+            taken: list[uuid.UUID] = []
+            while batch := await store.claim(lambda j: j.start_dispatch(),
+                                             stage=Stage.UPLOADED, limit=2):
+                taken.extend(j.job_id for j in batch)
+                await asyncio.sleep(0)
+            return taken
+
+        results = await asyncio.gather(*(worker(s) for s in stores))
+        everything = [job_id for taken in results for job_id in taken]
+        assert sorted(everything) == sorted(j.job_id for j in queued)  # each exactly once
+        for job in queued:
+            assert (await stores[1].get(job.job_id)).stage is Stage.DISPATCHING
+        assert (await stores[1].get(done.job_id)).status is JobStatus.CANCELED
     finally:
         for store in stores:
             await store.close()
