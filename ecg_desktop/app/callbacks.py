@@ -258,6 +258,7 @@ class CallbackReceiver:
         self._clock = clock
         self._slots = asyncio.Semaphore(max_concurrent)
         self._seen = _SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
+        self._progress = _ProgressWriter(store, on_written=lambda job: bus.publish(JobChanged(job)))
 
     @property
     def body_limit(self) -> int:
@@ -327,7 +328,7 @@ class CallbackReceiver:
             return self._reject(422, "schema", "invalid callback", errors=errors, misuse=front_end)
         try:
             if message.status == "processing":
-                job = await self._store.update(message.job_id, _progress_change(message))
+                job = await self._progress.record(message)
             elif message.status == "completed":
                 answer_or_job = await self._complete(message)
                 if not isinstance(answer_or_job, Job):
@@ -341,8 +342,9 @@ class CallbackReceiver:
             self._metrics.inc("callbacks_total", result="ignored", reason="terminal")
             return 200, {"status": f"already_{terminal.status.value}"}
         self._metrics.inc("callbacks_total", result="accepted", reason=message.status)
-        self._count_outcome(job)
-        self._bus.publish(JobChanged(job))
+        if message.status != "processing":  # the progress writer publishes its own writes
+            self._count_outcome(job)
+            self._bus.publish(JobChanged(job))
         return 200, {"status": "received"}
 
     async def _complete(self, message: CallbackMessage) -> Answer | Job:
@@ -397,13 +399,64 @@ _SIGNATURE_PROBLEMS = {
 }
 
 
-def _progress_change(message: CallbackMessage) -> Callable[[Job], None]:
-    def change(job: Job) -> None:
-        _ensure_open(job)
-        progress = job.progress if message.progress is None else message.progress
-        job.report_progress(progress, message.message)
+class _ProgressBatch:
+    """``processing`` callbacks for one job, merged: applying them one by one would give the
+    highest progress and the last stage message, and so does applying the batch once."""
 
-    return change
+    def __init__(self) -> None:
+        self.progress: int | None = None
+        self.message: str | None = None
+        self.written: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
+
+    def merge(self, message: CallbackMessage) -> None:
+        if message.progress is not None:
+            self.progress = max(self.progress or 0, message.progress)
+        if message.message is not None:
+            self.message = message.message
+
+    def change(self, job: Job) -> None:
+        _ensure_open(job)
+        job.report_progress(max(job.progress, self.progress or 0), self.message)
+
+
+class _ProgressWriter:
+    """Group commit of ``processing`` callbacks per job.
+
+    While one write for a job is in flight, the callbacks that arrive for it are merged into
+    the next write; each callback is answered once the write that includes it has committed.
+    A burst of progress for one job costs two transactions instead of one each.
+    """
+
+    def __init__(self, store: JobStore, on_written: Callable[[Job], None]) -> None:
+        self._store = store
+        self._on_written = on_written
+        self._pending: dict[uuid.UUID, _ProgressBatch] = {}
+        self._writers: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    async def record(self, message: CallbackMessage) -> Job:
+        batch = self._pending.get(message.job_id)
+        if batch is None:
+            batch = self._pending[message.job_id] = _ProgressBatch()
+        batch.merge(message)
+        if message.job_id not in self._writers:
+            self._writers[message.job_id] = asyncio.create_task(self._write(message.job_id))
+        return await asyncio.shield(batch.written)
+
+    async def _write(self, job_id: uuid.UUID) -> None:
+        try:
+            while (batch := self._pending.pop(job_id, None)) is not None:
+                try:
+                    job = await self._store.update(job_id, batch.change)
+                except asyncio.CancelledError:
+                    batch.written.cancel()
+                    raise
+                except Exception as exc:
+                    batch.written.set_exception(exc)
+                else:
+                    batch.written.set_result(job)
+                    self._on_written(job)  # one event per write, not per callback
+        finally:
+            del self._writers[job_id]
 
 
 def _completion_change(message: CallbackMessage, transcript: Transcript) -> Callable[[Job], None]:

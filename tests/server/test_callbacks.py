@@ -300,3 +300,23 @@ async def test_metrics_count_accepted_and_rejected_callbacks_by_reason(
     assert 'callbacks_total{reason="processing",result="accepted"} 1' in text
     assert 'callbacks_total{reason="signature_invalid",result="rejected"} 1' in text
     assert 'callbacks_total{reason="signature_missing",result="rejected"} 1' in text
+
+
+async def test_a_burst_of_progress_for_one_job_is_written_in_few_transactions(
+    make_server: ServerFactory,
+) -> None:
+    server = await make_server()
+    job = await server.add_job()
+    burst = [callback_body(job.job_id, progress=p, message="Transcribing")
+             for p in (5, 40, 10, 35, 20, 25, 30, 15, 45, 0) * 2]
+
+    responses = await asyncio.gather(*(server.callback(b) for b in burst))
+
+    assert [r.status for r in responses] == [200] * len(burst)
+    stored = await server.store.get(job.job_id)
+    assert (stored.progress, stored.message) == (45, "Transcribing")
+    writes = [e for e in server.events if isinstance(e, JobChanged)]
+    assert 0 < len(writes) < len(burst)
+    assert writes[-1].job.progress == 45
+    assert server.metrics.value("callbacks_total", result="accepted",
+                                reason="processing") == len(burst)
