@@ -14,6 +14,32 @@ import av
 
 from ecg_desktop.domain.filekeys import VIDEO_EXTENSIONS, looks_like_video
 
+# FFmpeg demuxers of video containers. Random or damaged bytes are sometimes "recognised" as
+# a raw stream (lyrics, H.263, game audio): those are refused as unreadable.
+VIDEO_CONTAINERS = frozenset(
+    {
+        "mov",
+        "mp4",
+        "m4a",
+        "3gp",
+        "3g2",
+        "mj2",
+        "matroska",
+        "webm",
+        "avi",
+        "mpeg",
+        "mpegts",
+        "asf",
+        "flv",
+        "ogg",
+        "mxf",
+        "nut",
+        "rm",
+        "dv",
+        "wtv",
+    }
+)
+
 
 class InvalidInputFile(ValueError):
     """A file the pipeline refuses; the message is meant for the user."""
@@ -57,11 +83,20 @@ def probe_video(path: Path) -> VideoInfo:
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise InvalidInputFile(path, f"not a readable video ({_reason(exc)})") from None
     with container:
+        if not set(container.format.name.split(",")) & VIDEO_CONTAINERS:
+            raise InvalidInputFile(
+                path, f"not a readable video (the data looks like {container.format.long_name})"
+            )
+        if not container.streams.video and not container.streams.audio:
+            raise InvalidInputFile(path, "not a readable video (no video or audio stream found)")
         audio = container.streams.audio
         if not audio:
+            if not _video_decodes(container):
+                raise InvalidInputFile(path, "not a readable video (its data cannot be decoded)")
             raise InvalidInputFile(
                 path, "the video has no audio track, so there is nothing to transcribe"
             )
+        _decode_first_audio_frame(path, container)
         duration = _duration_s(container)
         has_video = bool(container.streams.video)
         codec = audio[0].codec_context.name if audio[0].codec_context else "unknown"
@@ -74,6 +109,27 @@ def probe_video(path: Path) -> VideoInfo:
         has_video=has_video,
         audio_codec=codec,
     )
+
+
+def _video_decodes(container: av.container.InputContainer) -> bool:
+    try:
+        for _frame in container.decode(video=0):
+            return True
+    except (av.FFmpegError, ValueError):
+        return False
+    return False
+
+
+def _decode_first_audio_frame(path: Path, container: av.container.InputContainer) -> None:
+    """A damaged file can still look like a container; decoding one audio frame tells."""
+    try:
+        for _frame in container.decode(audio=0):
+            return
+    except (av.FFmpegError, ValueError) as exc:
+        raise InvalidInputFile(
+            path, f"the audio track cannot be decoded ({_reason(exc)})"
+        ) from None
+    raise InvalidInputFile(path, "the audio track is empty, so there is nothing to transcribe")
 
 
 def content_type_of(path: Path) -> str:

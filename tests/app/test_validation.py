@@ -44,3 +44,12 @@ def test_bad_files_are_refused_with_a_clear_message(
         probe_video(path)
     assert problem in str(caught.value)
     assert caught.value.path.name in str(caught.value)
+
+
+def test_random_bytes_under_a_video_name_are_never_accepted(tmp_path: Path) -> None:
+    # FFmpeg "recognises" about one random file in a thousand as some raw stream.
+    path = tmp_path / "damaged.mp4"
+    for _ in range(500):
+        make_corrupt_file(path, size_bytes=16 * 1024)
+        with pytest.raises(InvalidInputFile, match="not a readable video"):
+            probe_video(path)
