@@ -118,13 +118,15 @@ async def test_a_large_file_goes_in_parts_several_at_once_and_arrives_intact(
     assert unfinished_uploads(s3_admin, s3_bucket) == []
 
 
-async def test_progress_rises_to_the_total_and_comes_about_every_quarter_second(
+async def test_progress_rises_to_the_total_and_keeps_coming_while_stalled(
     s3_storage: S3Storage, request_log: RequestLog, tmp_path: Path
 ) -> None:
     size = 4 * PART
     video = tmp_path / "v.mp4"
     write_random_file(video, size)
-    request_log.delay_before_sending_s = 0.3  # make the upload last long enough to watch it
+    # Every request waits 1 s before it goes out: parts 1-3, then part 4, so for two long
+    # stretches no byte moves, the second one with three parts done.
+    request_log.delay_before_sending_s = 1.0
     recorder = Recorder()
 
     await s3_storage.upload(KEY, video, "video/mp4", **recorder.callbacks())
@@ -132,12 +134,13 @@ async def test_progress_rises_to_the_total_and_comes_about_every_quarter_second(
     done = [d for _, d, _ in recorder.progress]
     assert all(total == size for _, _, total in recorder.progress)
     assert done == sorted(done)
-    assert done[-1] == size
-    assert len(set(done)) >= 3  # intermediate values, not just 0 and the total
+    assert done[0] == 0 and done[-1] == size
+    assert 3 * PART in done  # the bytes of the parts finished so far, while part 4 waits
     times = [t for t, _, _ in recorder.progress]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(gaps) >= 3
-    assert max(gaps) < 0.4  # promised: at least every 250 ms (slack for a busy machine)
+    # Promised: a report at least every 250 ms, stalled or not. The bound leaves room for a
+    # busy machine but not for reports that only come when bytes move (1 s gaps here).
+    assert max(gaps) < 0.6, gaps
 
 
 async def test_cancel_then_abort_leaves_no_unfinished_upload(
