@@ -278,3 +278,33 @@ async def test_submit_object_dispatches_without_upload(
     assert done.status is JobStatus.COMPLETED
     assert fake_storage.uploads == []
     assert peer.jobs[str(job.job_id)].request["language"] == "ko"
+
+
+async def test_retry_after_an_upload_failure_uploads_and_completes(
+    make_core: CoreFactory, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    fake_storage.fail_with = "503 SlowDown"
+    core = await make_core(storage=fake_storage)
+    first = await core.pipeline.submit_file(video, "auto")
+    failed = await core.pipeline.wait_for(first.job_id, timeout_s=WAIT_S)
+    assert failed.error_code is ErrorCode.UPLOAD_ERROR
+    fake_storage.fail_with = None
+    second = await core.pipeline.retry(first.job_id)
+    done = await core.pipeline.wait_for(second.job_id, timeout_s=WAIT_S)
+    assert done.status is JobStatus.COMPLETED
+    assert len(fake_storage.uploads) == 2
+
+
+async def test_deleting_a_failed_job_keeps_the_video_its_retry_uses(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    peer.dispatch_statuses = [422]
+    core = await make_core(storage=fake_storage)
+    first = await core.pipeline.submit_file(video, "auto")
+    failed = await core.pipeline.wait_for(first.job_id, timeout_s=WAIT_S)
+    second = await core.pipeline.retry(first.job_id)
+    await core.pipeline.wait_for(second.job_id, timeout_s=WAIT_S)
+    await core.pipeline.delete(first.job_id, delete_object=True)
+    assert failed.file_key is not None and await fake_storage.exists(failed.file_key)
+    await core.pipeline.delete(second.job_id, delete_object=True)
+    assert not await fake_storage.exists(failed.file_key)
