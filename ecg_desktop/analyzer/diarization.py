@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.spatial.distance import pdist, squareform
 
 from .features import HOP, FrameAnalysis
 from .media import SAMPLE_RATE
@@ -21,7 +20,10 @@ FRAME_S = HOP / SAMPLE_RATE
 WINDOW_S = 1.5
 WINDOW_HOP_S = 0.25
 MIN_TURN_S = 0.8
-MIN_SILHOUETTE = 0.2
+SPEAKER_DISTANCE = 4.5  # average distance between clusters of windows that are two voices
+MIN_WINDOWS = 4  # a speaker needs about 1.5 s + 3 hops of speech
+MIN_MFCC_SPREAD = 2.0  # floor of the MFCC scale: steady synthetic tones have almost none
+PITCH_UNIT = 0.1  # log-Hz
 DEFAULT_MAX_SPEAKERS = 6
 
 
@@ -66,7 +68,13 @@ def _fill_short_runs(mask: np.ndarray, *, value: bool, max_frames: int) -> np.nd
 
 
 def _embeddings(frames: FrameAnalysis, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Window centres (frame indices) and one standardised embedding per window."""
+    """Window centres (frame indices) and one embedding per window.
+
+    MFCCs are measured in units of their frame-to-frame spread over the recording's speech
+    (mostly phonetic variation, which a 1.5 s window averages out), log-pitch in tenths
+    (about 1.7 semitones). Fixed units make distances comparable between recordings, so one
+    threshold can say whether two groups of windows are different voices.
+    """
     width = int(WINDOW_S / FRAME_S)
     step = int(WINDOW_HOP_S / FRAME_S)
     count = len(mask)
@@ -77,6 +85,8 @@ def _embeddings(frames: FrameAnalysis, mask: np.ndarray) -> tuple[np.ndarray, np
     if len(starts) == 0:
         return np.empty(0, dtype=int), np.empty((0, 0))
     mfcc = frames.mfcc[:, 1:].astype(np.float64)
+    spread = np.maximum(mfcc[mask].std(axis=0), MIN_MFCC_SPREAD)
+    mfcc = (mfcc - mfcc[mask].mean(axis=0)) / spread
     log_f0 = np.log(frames.f0)
     voiced = ~np.isnan(log_f0) & mask
     speech = mask.astype(np.float64)
@@ -98,44 +108,42 @@ def _embeddings(frames: FrameAnalysis, mask: np.ndarray) -> tuple[np.ndarray, np
     pitch_std = np.sqrt(np.maximum(pitch_sq - pitch_mean**2, 0.0))
     median_pitch = float(np.median(pitch_mean[n_voiced > 0])) if (n_voiced > 0).any() else 0.0
     pitch_mean = np.where(n_voiced > 0, pitch_mean, median_pitch)
-    pitch = np.stack([pitch_mean, pitch_mean, pitch_mean, pitch_std], axis=1)  # pitch weighs 3x
-    raw = np.concatenate([mfcc_mean, mfcc_std, pitch], axis=1)
-    spread = raw.std(axis=0)
-    standard = (raw - raw.mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
-    return starts + width // 2, standard
-
-
-def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
-    clusters = np.unique(labels)
-    if len(clusters) < 2:
-        return -1.0
-    own = np.zeros(len(labels))
-    other = np.full(len(labels), np.inf)
-    for cluster in clusters:
-        members = labels == cluster
-        mean_to = distances[:, members].sum(axis=1)
-        size = members.sum()
-        own = np.where(members, mean_to / max(size - 1, 1), own)
-        other = np.where(members, other, np.minimum(other, mean_to / size))
-    score = (other - own) / np.maximum(np.maximum(own, other), 1e-12)
-    singleton = np.array([np.sum(labels == label) == 1 for label in labels])
-    return float(np.mean(np.where(singleton, 0.0, score)))
+    pitch = np.stack([pitch_mean, pitch_std], axis=1) / PITCH_UNIT
+    return starts + width // 2, np.concatenate([mfcc_mean, mfcc_std, pitch], axis=1)
 
 
 def _cluster(embeddings: np.ndarray, min_speakers: int, max_speakers: int) -> np.ndarray:
+    """Average-linkage clusters: as many as stay ``SPEAKER_DISTANCE`` apart, within bounds.
+
+    A cluster of fewer than ``MIN_WINDOWS`` windows (a cough, a laugh) joins its nearest one.
+    """
     count = len(embeddings)
-    if count < 4 or max_speakers <= 1:
+    if count < 2 or max_speakers <= 1:
         return np.zeros(count, dtype=int)
-    tree = linkage(embeddings, method="ward")
-    distances = squareform(pdist(embeddings))
-    best_labels = np.zeros(count, dtype=int)
-    best_score = MIN_SILHOUETTE if min_speakers <= 1 else -np.inf
-    for k in range(max(2, min_speakers), min(max_speakers, count - 1) + 1):
-        labels = fcluster(tree, k, criterion="maxclust") - 1
-        score = _silhouette(distances, labels)
-        if score > best_score:
-            best_score, best_labels = score, labels
-    return best_labels
+    tree = linkage(embeddings, method="average")
+    heights = tree[:, 2]
+    natural = int(np.sum(heights > SPEAKER_DISTANCE)) + 1
+    wanted = int(np.clip(natural, min_speakers, min(max_speakers, count)))
+    labels = fcluster(tree, wanted, criterion="maxclust") - 1
+    if wanted > min_speakers:
+        labels = _absorb_small_clusters(embeddings, labels, min_speakers)
+    _, labels = np.unique(labels, return_inverse=True)
+    return np.asarray(labels, dtype=int)
+
+
+def _absorb_small_clusters(
+    embeddings: np.ndarray, labels: np.ndarray, keep_at_least: int
+) -> np.ndarray:
+    labels = labels.copy()
+    while True:
+        clusters, sizes = np.unique(labels, return_counts=True)
+        if len(clusters) <= max(1, keep_at_least) or sizes.min() >= MIN_WINDOWS:
+            return labels
+        small = clusters[np.argmin(sizes)]
+        others = [c for c in clusters if c != small]
+        centre = embeddings[labels == small].mean(axis=0)
+        distances = [np.linalg.norm(embeddings[labels == c].mean(axis=0) - centre) for c in others]
+        labels[labels == small] = others[int(np.argmin(distances))]
 
 
 def diarize(
@@ -160,8 +168,31 @@ def diarize(
     )
     frame_labels = np.full(len(mask), -1)
     frame_labels[speech_frames] = labels[np.where(closer_before, before, nearest)]
+    frame_labels = _settle_regions(frame_labels, mask, int(MIN_TURN_S / FRAME_S))
     frame_labels = _absorb_short_turns(frame_labels, int(MIN_TURN_S / FRAME_S))
     return _turns(frame_labels)
+
+
+def _settle_regions(labels: np.ndarray, mask: np.ndarray, min_frames: int) -> np.ndarray:
+    """Inside one stretch of speech, a short run of another speaker is the window straddling
+    a pause, not a turn: it takes the label of its longer neighbour in the stretch."""
+    labels = labels.copy()
+    for a, b in _runs(mask, True):
+        while True:
+            values = labels[a:b]
+            bounds = [0, *(np.flatnonzero(np.diff(values)) + 1).tolist(), b - a]
+            pieces = list(itertools.pairwise(bounds))
+            if len(pieces) < 2:
+                break
+            lengths = [end - start for start, end in pieces]
+            shortest = int(np.argmin(lengths))
+            if lengths[shortest] >= min_frames:
+                break
+            neighbours = [i for i in (shortest - 1, shortest + 1) if 0 <= i < len(pieces)]
+            target = max(neighbours, key=lambda i: lengths[i])
+            start, end = pieces[shortest]
+            labels[a + start : a + end] = values[pieces[target][0]]
+    return labels
 
 
 def _absorb_short_turns(labels: np.ndarray, min_frames: int) -> np.ndarray:
