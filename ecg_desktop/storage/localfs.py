@@ -4,11 +4,16 @@ Used when no S3 bucket is configured. The embedded server serves it (see
 ``ecg_desktop.server.storage_routes``); this module is the file side and the URL signing, with
 no HTTP and no event loop (the routes call it in a worker thread).
 
-Layout under ``root``::
+Layout under ``root`` (``<h>`` is the sha256 of the key, ``<h2>`` its first two characters)::
 
-    objects/<key>             finished objects, only ever created by an atomic rename
-    meta/<key>.json           their size, sha256 and content type
-    partial/<hash>.data/.json an unfinished upload: the bytes so far, the total, the upload id
+    objects/<h2>/<h>          finished objects, only ever created by an atomic rename
+    meta/<h2>/<h>.json        their key, size, sha256 and content type
+    partial/<h>.data/.json    an unfinished upload: the bytes so far, the total, the upload id
+
+Files are named by the key's hash, not the key: a key is valid whatever its length or
+script (a Korean file name of 150 characters is over 255 bytes, too long for one path
+component on most file systems), its case, or the names Windows reserves, and no key can
+lead out of the folder.
 
 An upload is written to ``partial/`` in byte ranges (``write_range``); a range that starts at 0
 begins a new upload, a later one continues it (it may start anywhere up to the bytes already
@@ -106,7 +111,6 @@ class LocalFileStore:
         self._partial = self.root / "partial"
         for folder in (self._objects, self._meta, self._partial):
             folder.mkdir(parents=True, exist_ok=True)
-        self._resolved_root = self.root.resolve()
         # sha256 of an unfinished upload, kept while this process lives so a finished upload
         # need not be read again; after a restart the whole file is hashed once at the end.
         self._hashers: dict[str, tuple[str, int, Any]] = {}
@@ -171,7 +175,8 @@ class LocalFileStore:
     # -- finished objects -----------------------------------------------------------------
 
     def object_path(self, key: str) -> Path:
-        return self._inside(self._objects, key)
+        name = _hashed(key)
+        return self._objects / name[:2] / name
 
     def stat(self, key: str) -> StoredObject | None:
         path = self.object_path(key)
@@ -181,8 +186,8 @@ class LocalFileStore:
             return None
         if not path.is_file():
             return None
-        meta = _read_json(self._inside(self._meta, key + ".json"))
-        sha = meta.get("sha256") if meta.get("size") == size else None
+        meta = _read_json(self._meta_path(key))
+        sha = meta.get("sha256") if (meta.get("key"), meta.get("size")) == (key, size) else None
         content_type = str(meta.get("content_type") or "application/octet-stream")
         return StoredObject(key, path, size, sha, content_type)
 
@@ -192,7 +197,7 @@ class LocalFileStore:
     def delete(self, key: str) -> None:
         """Remove the object, its metadata and any unfinished upload of ``key``."""
         self.abort(key)
-        for path in (self.object_path(key), self._inside(self._meta, key + ".json")):
+        for path in (self.object_path(key), self._meta_path(key)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
@@ -285,7 +290,7 @@ class LocalFileStore:
         data, info = self._partial_paths(key)
         digest = hasher.hexdigest() if hasher is not None else _sha256_of(data)
         target = self.object_path(key)
-        meta_path = self._inside(self._meta, key + ".json")
+        meta_path = self._meta_path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
@@ -305,17 +310,12 @@ class LocalFileStore:
         if not is_safe_key(key):
             raise UnsafeKey("the storage key is not a safe relative path")
 
-    def _inside(self, folder: Path, key: str) -> Path:
-        self._check_key(key)
-        path = folder / key
-        # A symlink inside the store could still point outside it.
-        if not path.resolve().is_relative_to(self._resolved_root):
-            raise UnsafeKey("the storage key leads outside the store")
-        return path
+    def _meta_path(self, key: str) -> Path:
+        name = _hashed(key)
+        return self._meta / name[:2] / f"{name}.json"
 
     def _partial_paths(self, key: str) -> tuple[Path, Path]:
-        self._check_key(key)
-        name = hashlib.sha256(key.encode()).hexdigest()
+        name = _hashed(key)
         return self._partial / f"{name}.data", self._partial / f"{name}.json"
 
     def _check_free_space(self, needed: int) -> None:
@@ -374,6 +374,13 @@ class RangeWriter:
         self._handle.close()
         self._store._keep_hasher(self.key, self.upload_id, self.position, self._hasher)
         return None
+
+
+def _hashed(key: str) -> str:
+    """The file name of ``key``'s object; refuses a key that is not a safe relative path."""
+    if not is_safe_key(key):
+        raise UnsafeKey("the storage key is not a safe relative path")
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _sha256_of(path: Path) -> str:
