@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -41,12 +42,24 @@ def run_server(args: argparse.Namespace, *, webhook_secret: str | None = None) -
     return asyncio.run(_main(config))
 
 
+async def _stop_with_parent(task: asyncio.Task[None], parent_pid: int) -> None:
+    """An embedded analyzer ends with the app that started it, even if the app crashed."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event tells us the parent died
+        await asyncio.sleep(2.0)
+    logging.getLogger(__name__).warning("the parent process is gone; stopping")
+    task.cancel()
+
+
 async def _main(config: AnalyzerConfig) -> int:
     task = asyncio.create_task(serve(config))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, task.cancel)
+    parent = os.environ.get("ECG_ANALYZER_PARENT_PID", "")
+    watcher = (
+        asyncio.create_task(_stop_with_parent(task, int(parent))) if parent.isdigit() else None
+    )
     try:
         await task
     except asyncio.CancelledError:
@@ -54,6 +67,9 @@ async def _main(config: AnalyzerConfig) -> int:
     except OSError as exc:
         print(f"ecg-desktop ml-server: cannot listen: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     return 0
 
 
