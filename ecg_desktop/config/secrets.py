@@ -62,17 +62,29 @@ class SecretStore:
         return self._keyring is not None
 
     def get(self, name: str) -> str | None:
+        """From the keyring, else from the file (where a refused keyring write went)."""
         _check_name(name)
         if self._keyring is not None:
-            return self._keyring.get_password(SERVICE, name)
-        value = self._read_file().get(name)
-        return value if isinstance(value, str) else None
+            try:
+                value = self._keyring.get_password(SERVICE, name)
+            except keyring.errors.KeyringError as exc:
+                log.warning("cannot read %s from the keyring: %s", name, exc)
+            else:
+                if value:
+                    return value
+        stored = self._read_file().get(name)
+        return stored if isinstance(stored, str) else None
 
     def set(self, name: str, value: str) -> None:
         _check_name(name)
         if self._keyring is not None:
-            self._keyring.set_password(SERVICE, name, value)
-            return
+            try:
+                self._keyring.set_password(SERVICE, name, value)
+            except keyring.errors.KeyringError as exc:
+                log.warning("the keyring refused %s (%s); keeping it in %s instead",
+                            name, exc, self._file)
+            else:
+                return
         values = self._read_file()
         values[name] = value
         self._write_file(values)

@@ -7,7 +7,9 @@ import stat
 from collections.abc import Callable
 
 import pytest
+from keyring.backend import KeyringBackend
 from keyring.backends import fail
+from keyring.errors import KeyringLocked
 
 from ecg_desktop.config import Settings, config_dir
 from ecg_desktop.config import secrets as secrets_module
@@ -101,3 +103,30 @@ def test_no_secret_reaches_the_log(
                    *settings.api_tokens):
         assert secret not in caplog.text
         assert secret not in repr(settings)
+
+
+class _LockedKeyring(KeyringBackend):
+    """A keyring that answers reads but refuses writes (a locked login keyring)."""
+
+    priority = 1
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise KeyringLocked("the keyring is locked")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise KeyringLocked("the keyring is locked")
+
+
+def test_a_keyring_that_refuses_writes_falls_back_to_the_file(
+    tmp_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(secrets_module.keyring, "get_keyring", _LockedKeyring)
+    first = load_settings_with_secrets(env=_env())
+    path = config_dir() / "secrets.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "the keyring refused webhook_secret_key" in caplog.text
+    assert first.webhook_secret_key not in caplog.text
+    assert load_settings_with_secrets(env=_env()).webhook_secret_key == first.webhook_secret_key
