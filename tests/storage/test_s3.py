@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -399,3 +400,42 @@ async def test_describe_and_repr_name_the_bucket_and_hide_the_secret(
     aws = S3Storage(s3_settings.with_changes(s3_endpoint_url="", aws_region="eu-west-3"))
     assert aws.describe() == f"S3 bucket {s3_settings.s3_bucket_name} (eu-west-3)"
     await aws.close()
+
+
+async def test_a_part_that_hits_a_connection_error_is_sent_again(
+    s3_storage: S3Storage, request_log: RequestLog, s3_admin: Any, s3_bucket: str, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    digest = write_random_file(video, 3 * PART)
+    failed: list[int] = []
+
+    def drop_part_2_once(request: httpx.Request) -> None:
+        if request.url.params.get("partNumber") == "2" and not failed:
+            failed.append(2)
+            raise httpx.ConnectError("connection reset by the test", request=request)
+
+    request_log.before_sending = drop_part_2_once
+    await s3_storage.upload(KEY, video, "video/mp4")
+
+    assert sorted(request_log.part_numbers()) == [1, 2, 2, 3]
+    assert sha256_of_object(s3_admin, s3_bucket, KEY) == digest
+
+
+async def test_an_unreachable_endpoint_is_a_storage_error(
+    s3_settings: Settings, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    write_random_file(video, 2 * PART)
+    closed_port = free_port()
+    storage = S3Storage(s3_settings.with_changes(s3_endpoint_url=f"http://127.0.0.1:{closed_port}"))
+    try:
+        with pytest.raises(StorageError, match="Could not connect to the endpoint"):
+            await storage.upload(KEY, video, "video/mp4")
+    finally:
+        await storage.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
