@@ -95,3 +95,32 @@ async def test_a_damaged_database_is_reported_and_left_alone(tmp_path: Path) -> 
         await open_store(f"sqlite+aiosqlite:///{path}")
     assert "move it aside" in str(caught.value)
     assert path.read_bytes() == data
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "jobs.db"
+    store = await open_store(f"sqlite+aiosqlite:///{path}")
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_connections_dropped_by_the_server_are_replaced(postgres_url: str) -> None:
+    import psycopg
+
+    store = await open_store(postgres_url)
+    try:
+        job = Job.new(filename="a.mp4")
+        await store.add(job)
+        admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+            cursor = await admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert (await cursor.fetchone()) == (1,)  # the store's pooled connection
+        assert (await store.get(job.job_id)).filename == "a.mp4"
+    finally:
+        await store.close()
