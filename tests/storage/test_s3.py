@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -439,3 +440,27 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def test_boto3_never_runs_on_the_event_loop_thread(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    write_random_file(video, 2 * PART + 1)
+    loop_thread = threading.get_ident()
+    seen: list[tuple[str, int]] = []
+
+    def note(event_name: str, **_: Any) -> None:
+        seen.append((event_name, threading.get_ident()))
+
+    client = await s3_storage._client()
+    client.meta.events.register("before-parameter-build.s3", note)  # calls and presigning
+
+    await s3_storage.upload(KEY, video, "video/mp4")
+    assert await s3_storage.exists(KEY)
+    await s3_storage.presign_get(KEY, 60)
+
+    operations = {name.rsplit(".", 1)[-1] for name, _ in seen}
+    assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
+            "HeadObject", "GetObject"} <= operations
+    assert all(thread != loop_thread for _, thread in seen)
