@@ -196,7 +196,7 @@ def three_hour_result() -> dict[str, Any]:
             words.append({
                 "word": vocabulary[(spoken + w) % len(vocabulary)],
                 "start": round(clock, 3), "end": round(clock + step * 0.8, 3),
-                "confidence": 0.912,
+                "confidence": 0.912, "score": 0.912,
                 "acoustic_features": {"volume_db": round(-18.5 - (w % 9) * 0.731, 2),
                                       "pitch_hz": round(110.0 + (spoken % 97) * 1.37, 2),
                                       "spectral_centroid": round(1450.0 + w * 13.1, 1)},
@@ -208,10 +208,7 @@ def three_hour_result() -> dict[str, Any]:
                          "text": " ".join(str(w["word"]) for w in words), "words": words})
     return {"metadata": {"filename": "three-hours.mp4", "duration": round(clock, 3),
                          "language_detected": "en"},
-            "segments": segments,
-            "word_segments": [{"word": w["word"], "start": w["start"], "end": w["end"],
-                               "speaker_id": s["speaker"]["speaker_id"], "confidence": 0.912}
-                              for s in segments for w in s["words"]]}
+            "segments": segments}
 
 
 async def measured(work: Callable[[], Awaitable[Any]]) -> tuple[float, float]:

@@ -29,6 +29,7 @@ the GIL back between objects.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import logging
 import math
@@ -179,8 +180,14 @@ def _pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json_yielding(body: bytes) -> Any:
-    """``json.loads`` that does not hold the GIL for the whole document (for worker threads)."""
-    return json.loads(body, object_pairs_hook=_pairs_to_dict)
+    """``json.loads`` that does not hold the GIL for the whole document (for worker threads):
+    the text is decoded in slices and objects are built through a Python hook, so the loop's
+    thread gets the GIL back between slices and between objects."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 256 * 1024
+    text = "".join(decoder.decode(body[i:i + step]) for i in range(0, len(body), step))
+    text += decoder.decode(b"", final=True)
+    return json.loads(text, object_pairs_hook=_pairs_to_dict)
 
 
 class _TerminalJob(Exception):
@@ -289,7 +296,7 @@ class CallbackReceiver:
             payload = await asyncio.to_thread(parse_json_yielding, body) if large else (
                 json.loads(body)
             )
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return self._reject(400, "not_json", "the body is not valid JSON")
         front_end = looks_like_front_end(headers, payload)
 
