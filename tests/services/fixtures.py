@@ -44,7 +44,13 @@ def s3_service() -> Iterator[SwiftS3Server]:
 @pytest.fixture
 def s3_bucket(s3_service: SwiftS3Server) -> str:
     """The name of a fresh, empty bucket on ``s3_service``."""
-    return s3_service.create_bucket()
+    try:
+        s3_service.check_alive()
+    except ServiceError as exc:
+        problem = str(exc)
+    else:
+        return s3_service.create_bucket()
+    pytest.fail(f"the S3 test server stopped during the session: {problem}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

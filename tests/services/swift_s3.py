@@ -171,6 +171,15 @@ class SwiftS3Server:
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes]
 
+    def check_alive(self) -> None:
+        """Raise ``ServiceError`` with the log of any server process that has died."""
+        for child in self.processes:
+            if child.exited():
+                raise ServiceError(
+                    f"{child.name} (pid {child.pid}) exited with code {child.popen.returncode}; "
+                    f"last log lines:\n{child.log_tail()}"
+                )
+
     def client(self, **overrides: Any) -> S3Client:
         """A new boto3 S3 client for this server (path style, SigV4); ``overrides`` replace
         client arguments, e.g. ``aws_secret_access_key="wrong"``."""

@@ -5,6 +5,8 @@ the keyring are isolated from the user's."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -22,6 +24,7 @@ from ecg_desktop.config.settings import Settings
 from .fixtures import SettingsFactory
 from .keyring_backend import FileKeyring
 from .postgres import PostgresServer
+from .processes import ServiceError, start_process
 from .swift_s3 import SwiftS3Server
 
 MIB = 1024 * 1024
@@ -202,3 +205,27 @@ def test_keyring_is_a_file_under_tmp_path(tmp_settings: Settings, tmp_path: Path
 
 def test_qt_runs_offscreen() -> None:
     assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_child_processes_use_the_test_keyring(tmp_settings: Settings, tmp_path: Path) -> None:
+    keyring.set_password("ecg-desktop", "webhook", "from-the-parent")
+    script = "import keyring; print(keyring.get_password('ecg-desktop', 'webhook'))"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+
+    assert result.stdout.strip() == "from-the-parent"
+
+
+def test_a_dead_server_process_is_reported_with_its_log(tmp_path: Path) -> None:
+    crashing = start_process(
+        "swift-account-server", ["sh", "-c", "echo boom; exit 3"], tmp_path / "account.log"
+    )
+    crashing.popen.wait(10)
+    server = SwiftS3Server(
+        root=tmp_path / "gone", proxy_port=1, endpoint_url="http://x", processes=[crashing]
+    )
+
+    with pytest.raises(ServiceError, match=r"swift-account-server .* code 3(.|\n)*boom"):
+        server.check_alive()
