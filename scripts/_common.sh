@@ -1,4 +1,45 @@
-# Shared by scripts/test and scripts/run (sourced, not run): make .venv and install the app.
+# Shared by the scripts (sourced, not run): system packages, .venv and the app's install.
+
+# Qt's X11/EGL libraries, which the PySide6 wheels need on a minimal Debian.
+QT_RUNTIME_PACKAGES=(
+    libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+    libxkbcommon-x11-0 libxcb-xinerama0 libegl1 libgl1 libfontconfig1 libdbus-1-3
+)
+
+# install_apt_packages MODE PACKAGE...: apt-get install the packages that are missing (none
+# missing: no apt-get at all). MODE "strict" fails when it cannot install; "lenient" warns.
+install_apt_packages() {
+    local mode="$1" missing=() package level=warning
+    shift
+    [[ "$mode" == strict ]] && level=error
+    if ! command -v dpkg-query >/dev/null; then
+        echo "warning: not a Debian system; make sure these (or equivalents) are installed: $*" >&2
+        return 0
+    fi
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$package")
+    done
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if ! command -v sudo >/dev/null; then
+            echo "$level: run as root to install: ${missing[*]}" >&2
+            [[ "$mode" == strict ]] && return 1
+            return 0
+        fi
+        sudo=(sudo)
+    fi
+    echo "==> apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { "${sudo[@]}" apt-get update -q && "${sudo[@]}" apt-get install -y -q "${missing[@]}"; }; then
+        echo "$level: could not install ${missing[*]}" >&2
+        [[ "$mode" == strict ]] && return 1
+    fi
+    return 0
+}
 
 # A Python >= 3.11: $PYTHON if set, else the first suitable one on PATH.
 find_python() {
