@@ -8,17 +8,17 @@ lines never join across silence.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from ecg_desktop.domain import Transcript
 
 from .palette import speaker_colour
 
+CURSOR_MS = 100
 FEATURES = (("pitch_hz", "Pitch", "Hz"), ("volume_db", "Loudness", "dB"))
 
 
@@ -53,6 +53,11 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.cursors[key] = cursor
         self.scene().sigMouseClicked.connect(self._on_click)
         self._duration = 0.0
+        self._cursor_target: float | None = None
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setInterval(CURSOR_MS)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.timeout.connect(self._apply_cursor)
 
     def set_transcript(self, transcript: Transcript) -> None:
         for curves in self.curves.values():
@@ -70,9 +75,10 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 x, y = arrays["t"], arrays[key]
                 if not np.isfinite(y).any():  # not measured: a legend entry, no line
                     x, y = x[:0], y[:0]
+                # Lines only: symbols would make pyqtgraph draw every word; the plot clips
+                # lines to the view and downsamples them (setClipToView/setDownsampling).
                 curve = pg.PlotDataItem(
                     x, y, pen=pg.mkPen(colour, width=2), connect="finite",
-                    symbol="o", symbolSize=3, symbolPen=None, symbolBrush=colour,
                     name=name if key == FEATURES[0][0] else None,
                 )
                 self.plots[key].addItem(curve)
@@ -97,8 +103,19 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.legend.addItem(curves[FEATURES[0][0]], transcript.display_name(speaker_id))
 
     def set_cursor(self, seconds: float) -> None:
+        """Move the playback cursor, at most every ``CURSOR_MS``: redrawing the plots on
+        every playback tick would cost more than the tick itself."""
+        self._cursor_target = seconds
+        if not self._cursor_timer.isActive():
+            self._apply_cursor()
+            self._cursor_timer.start()
+
+    def _apply_cursor(self) -> None:
+        if self._cursor_target is None:
+            return
         for cursor in self.cursors.values():
-            cursor.setValue(seconds)
+            cursor.setValue(self._cursor_target)
+        self._cursor_target = None
 
     def show_range(self, start: float, end: float) -> None:
         self.plots[FEATURES[0][0]].setXRange(start, end, padding=0.02)
@@ -122,20 +139,34 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
 
 
 def _series(transcript: Transcript) -> dict[str, dict[str, np.ndarray]]:
-    columns: dict[str, dict[str, list[float]]] = defaultdict(
-        lambda: {"t": [], "pitch_hz": [], "volume_db": []}
-    )
-    for segment in transcript.segments:
-        data = columns[segment.speaker_id]
-        for word in segment.words:
-            data["t"].append((word.start + word.end) / 2)
-            data["pitch_hz"].append(math.nan if word.pitch_hz is None else word.pitch_hz)
-            data["volume_db"].append(math.nan if word.volume_db is None else word.volume_db)
-        if segment.words:  # a gap after each segment (x stays sorted for clipping)
-            data["t"].append(data["t"][-1])
-            data["pitch_hz"].append(math.nan)
-            data["volume_db"].append(math.nan)
-    return {
-        speaker: {key: np.asarray(values, dtype=float) for key, values in data.items()}
-        for speaker, data in columns.items()
+    """Per speaker: word midpoints and features, with a NaN gap after each segment."""
+    count = sum(len(s.words) for s in transcript.segments)
+    if count == 0:
+        return {sid: {"t": np.empty(0), "pitch_hz": np.empty(0), "volume_db": np.empty(0)}
+                for sid in transcript.speaker_ids}
+    words = [w for s in transcript.segments for w in s.words]
+    segment_of = np.fromiter(
+        (i for i, s in enumerate(transcript.segments) for _ in s.words), dtype=np.int64,
+        count=count)
+    middle = np.fromiter(((w.start + w.end) * 0.5 for w in words), dtype=float, count=count)
+    features = {
+        key: np.fromiter((math.nan if (v := getattr(w, key)) is None else v for w in words),
+                         dtype=float, count=count)
+        for key in ("pitch_hz", "volume_db")
     }
+    speaker_ids = transcript.speaker_ids
+    speaker_number = {sid: n for n, sid in enumerate(speaker_ids)}
+    speaker_of_segment = np.array(
+        [speaker_number[s.speaker_id] for s in transcript.segments], dtype=np.int64)
+    speaker_of_word = speaker_of_segment[segment_of]
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for number, speaker_id in enumerate(speaker_ids):
+        mask = speaker_of_word == number
+        segments = segment_of[mask]
+        # where a new segment starts: put a gap before it (x repeated, so x stays sorted)
+        cuts = np.flatnonzero(np.diff(segments)) + 1
+        x = middle[mask]
+        out[speaker_id] = {"t": np.insert(x, cuts, x[cuts - 1])}
+        for key, values in features.items():
+            out[speaker_id][key] = np.insert(values[mask], cuts, math.nan)
+    return out

@@ -154,7 +154,6 @@ class ReviewPane(QWidget):
         self.search.changed.connect(self._on_search_changed)
         self.search.nextRequested.connect(lambda: self.step_hit(1))
         self.search.previousRequested.connect(lambda: self.step_hit(-1))
-        self.model.segmentResized.connect(self._on_segment_resized)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.activated.connect(self.undo_stack.undo)
         redo = QShortcut(QKeySequence.StandardKey.Redo, self)
@@ -197,6 +196,7 @@ class ReviewPane(QWidget):
         self.job = job if job is not None else self.job
         self.notice.hide()
         self.model.set_transcript(transcript)
+        self.view.viewport().repaint()  # the text first; the speakers and plots follow
         self.speakers.set_transcript(transcript)
         self.proxy.set_hidden_speakers(self.speakers.hidden)
         self.plots.set_transcript(transcript)
@@ -355,11 +355,6 @@ class ReviewPane(QWidget):
     def _refresh_speakers(self) -> None:
         self.speakers.set_transcript(self.model.transcript)
         self.proxy.set_hidden_speakers(self.speakers.hidden)
-
-    def _on_segment_resized(self, row: int) -> None:
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if index.isValid():
-            self.delegate.sizeHintChanged.emit(index)
 
     def _show_menu(self, row: int, word: int, where: QPoint) -> None:
         menu = QMenu(self)

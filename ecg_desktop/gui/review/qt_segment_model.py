@@ -22,7 +22,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    Signal,
 )
 
 from ecg_desktop.domain import Segment, Transcript
@@ -48,8 +47,6 @@ _EMPTY = Transcript(())
 
 
 class SegmentTableModel(QAbstractTableModel):
-    segmentResized = Signal(int)  # a row whose words changed: its height may differ
-
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.transcript: Transcript = _EMPTY
@@ -149,8 +146,8 @@ class SegmentTableModel(QAbstractTableModel):
         self.transcript = replace(self.transcript, segments=tuple(segments))
         self.texts.set(row, segment)
         self.revisions[row] += 1
+        # the view re-measures this row's height on dataChanged
         self.dataChanged.emit(self.index(row, 0), self.index(row, Column.TEXT))
-        self.segmentResized.emit(row)  # its height may have changed
 
     def set_speaker_names(self, names: dict[str, str]) -> None:
         self.transcript = self.transcript.with_speaker_names(names)

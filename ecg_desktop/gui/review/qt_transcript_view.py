@@ -1,4 +1,9 @@
-"""``TranscriptView``: the list of segments, painted by ``SegmentDelegate``.
+"""``TranscriptView``: the segments as a flat list, painted by ``SegmentDelegate``.
+
+A ``QTreeView`` rather than a ``QListView``: on ``dataChanged`` a tree view re-measures only
+the rows named, while a list view lays out every row again, which on a long transcript would
+make each playback tick cost a pass over the whole transcript. Row heights are cached by the
+view and by the delegate.
 
 It turns clicks into ``wordClicked(row, word)`` / ``segmentClicked(row)`` (rows are
 transcript segment indices, not proxy rows) and asks for a context menu with
@@ -7,15 +12,15 @@ transcript segment indices, not proxy rows) and asks for a context menu with
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
 from .qt_segment_delegate import SegmentDelegate
 from .qt_segment_model import ROW_ROLE
 
 
-class TranscriptView(QListView):
+class TranscriptView(QTreeView):
     wordClicked = Signal(int, int)
     segmentClicked = Signal(int)
     wordMenuRequested = Signal(int, int, QPoint)  # row, word (-1: none), global position
@@ -24,21 +29,39 @@ class TranscriptView(QListView):
         super().__init__(parent)
         self._delegate = delegate
         self.setItemDelegate(delegate)
-        self.setUniformItemSizes(False)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(200)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformRowHeights(False)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(False)
+        self.setIndentation(0)
+        self.setHeaderHidden(True)
+        self.setAllColumnsShowFocus(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A scroll bar that came and went would change the width, and so every row's height.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMouseTracking(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
         self.verticalScrollBar().setSingleStep(24)
 
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        if model is not None:
+            for column in range(1, model.columnCount()):
+                header.hideSection(column)  # the delegate paints the whole segment in column 0
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._delegate.width = max(self.viewport().width(), 200)
+        width = max(self.viewport().width(), 200)
+        if width != self._delegate.width:
+            self._delegate.width = width
+            self.scheduleDelayedItemsLayout()  # rows wrap differently: heights change
         super().resizeEvent(event)
 
     def hit(self, point: QPoint) -> tuple[QModelIndex, int | None]:
@@ -46,6 +69,7 @@ class TranscriptView(QListView):
         index = self.indexAt(point)
         if not index.isValid():
             return index, None
+        index = index.siblingAtColumn(0)
         return index, self._delegate.word_at(self.visualRect(index), index, QPointF(point))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

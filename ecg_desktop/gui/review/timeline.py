@@ -26,12 +26,13 @@ class WordTimeline:
 
     def __init__(self, transcript: Transcript) -> None:
         self.starts: list[float] = word_starts(transcript)
-        self.ends: list[float] = []
-        self.places: list[WordLocation] = []
+        self.ends: list[float] = [w.end for _, w in transcript.words()]
+        self._segment_of: list[int] = []
+        self._word_in_segment: list[int] = []
         for segment_index, segment in enumerate(transcript.segments):
-            for word_index, word in enumerate(segment.words):
-                self.ends.append(word.end)
-                self.places.append(WordLocation(segment_index, word_index))
+            count = len(segment.words)
+            self._segment_of.extend([segment_index] * count)
+            self._word_in_segment.extend(range(count))
         self._segment_starts = [s.start for s in transcript.segments]
         self._segment_ends = [s.end for s in transcript.segments]
 
@@ -44,10 +45,10 @@ class WordTimeline:
         position = bisect_right(self.starts, seconds) - 1
         if position < 0:
             return None
-        place = self.places[position]
-        if seconds > max(self.ends[position], self._segment_ends[place.segment]):
+        segment = self._segment_of[position]
+        if seconds > max(self.ends[position], self._segment_ends[segment]):
             return None
-        return place
+        return WordLocation(segment, self._word_in_segment[position])
 
     def segment_at(self, seconds: float) -> int | None:
         position = bisect_right(self._segment_starts, seconds) - 1
