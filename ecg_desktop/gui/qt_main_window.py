@@ -57,7 +57,7 @@ from ecg_desktop.domain import Event, Job, JobChanged, JobStatus
 
 from .adding import paths_from_text, sort_paths
 from .prompts import Prompts
-from .qt_job_model import STATUS_GROUPS, QtJobModel, marked
+from .qt_job_model import STATUS_GROUPS, Column, QtJobModel, marked
 from .qt_queue_view import QtQueueView
 from .qt_status_bar import QtStatusBar
 from .qt_tray import QtTray
@@ -67,7 +67,8 @@ logger = logging.getLogger(__name__)
 
 HEALTH_INTERVAL_MS = 15_000
 HEALTH_TIMEOUT_S = 10.0
-LOAD_LIMIT = 1_000_000
+FIRST_PAGE = 200  # shown at once; the rest follows in pages
+PAGE = 2000
 LANGUAGE_NAMES = {
     "auto": "Detect automatically", "ko": "Korean", "en": "English", "ja": "Japanese",
     "zh": "Chinese",
@@ -403,17 +404,31 @@ class QtMainWindow(QMainWindow):
         self.banner.show_message(text, action)
 
     async def load_jobs(self) -> None:
-        """Show the stored jobs; events arriving meanwhile are applied after the load."""
+        """Show the stored jobs: the newest page at once, the rest in pages after it.
+
+        Events that arrive while the first page is read are applied after it; later pages
+        skip jobs an event has already brought in (the event's state is the newer one).
+        """
         core = self.core
         self._loading = True
         try:
-            jobs = await core.store.list(JobQuery(limit=LOAD_LIMIT))
-            self.model.set_jobs(jobs)
+            page = await core.store.list(JobQuery(limit=FIRST_PAGE))
+            self.model.set_jobs(page)
         finally:
             self._loading = False
             held, self._held_events = self._held_events, []
             for event in held:
                 self.model.apply_event(event)
+        offset, size = len(page), FIRST_PAGE
+        while len(page) == size and core is self.core:  # a full page: there may be more
+            size = PAGE
+            page = await core.store.list(JobQuery(limit=size, offset=offset))
+            self.model.append_jobs(page)
+            offset += len(page)
+        if (self.model.sort_column, self.model.sort_order) != (
+            Column.CREATED, Qt.SortOrder.DescendingOrder
+        ):
+            self.model.sort(self.model.sort_column, self.model.sort_order)
 
     def _on_event(self, event: Event) -> None:
         if self._loading:

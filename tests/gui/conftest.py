@@ -23,14 +23,28 @@ T = TypeVar("T")
 
 class Runner:
     """Runs coroutines on a qasync loop, so Qt events and asyncio tasks interleave as they
-    do in the app."""
+    do in the app.
+
+    In the app the loop runs from start to exit. Here it stops between steps of a test, and
+    Qt may still deliver the loop's queued callbacks then (qasync's ``run_until_complete``
+    processes events once more after it stops, and pytest-qt processes events between test
+    phases). So the loop stays registered as the running loop between steps, as it would be
+    in the app, and steps use ``run_forever`` rather than ``run_until_complete``.
+    """
 
     def __init__(self, app: QApplication) -> None:
         self.loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(self.loop)
+        asyncio.events._set_running_loop(self.loop)
 
     def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        future = asyncio.ensure_future(asyncio.wait_for(coro, timeout), loop=self.loop)
+        future.add_done_callback(lambda _: self.loop.stop())
+        try:
+            self.loop.run_forever()
+        finally:
+            asyncio.events._set_running_loop(self.loop)
+        return future.result()
 
     def until(self, condition: Callable[[], bool], timeout: float = 30.0,
               step: float = 0.02) -> None:
@@ -45,7 +59,8 @@ class Runner:
         for task in pending:
             task.cancel()
         if pending:
-            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self(asyncio.gather(*pending, return_exceptions=True))
+        asyncio.events._set_running_loop(None)
         self.loop.close()
         asyncio.set_event_loop(None)
 

@@ -3,6 +3,10 @@ filters and sorting work, the column layout is remembered."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QSignalSpy
 from pytestqt.qtbot import QtBot
@@ -21,6 +25,7 @@ from ecg_desktop.gui.qt_queue_view import QtQueueView
 
 
 def _jobs() -> list[Job]:
+    """Four jobs, oldest first (the model shows the newest first)."""
     uploading = Job.new(filename="interview.mp4", size_bytes=120_000_000)
     uploading.stage = Stage.UPLOADING
     analysing = Job.new(filename="meeting.mov", size_bytes=50_000_000)
@@ -31,7 +36,14 @@ def _jobs() -> list[Job]:
     done.complete(speakers=3)
     failed = Job.new(filename="broken.mp4", size_bytes=1000)
     failed.fail(ErrorCode.AUDIO_EXTRACTION_ERROR, "The video has no audio stream")
-    return [uploading, analysing, done, failed]
+    jobs = [uploading, analysing, done, failed]
+    for minute, job in enumerate(jobs):
+        job.created_at = datetime(2026, 1, 1, 9, minute, tzinfo=UTC)
+    return jobs
+
+
+def _names(model: Any) -> list[str]:
+    return [model.index(r, Column.FILE).data() for r in range(model.rowCount())]
 
 
 def test_a_job_change_updates_only_its_row() -> None:
@@ -41,26 +53,29 @@ def test_a_job_change_updates_only_its_row() -> None:
     changed = QSignalSpy(model.dataChanged)
     reset = QSignalSpy(model.modelReset)
 
-    later = jobs[1]
+    later = replace(jobs[1])  # events carry snapshots
     later.report_progress(70, "Finding speakers")
     model.apply_event(JobChanged(later))
 
-    assert changed.count() == 1
-    top_left, bottom_right = changed.at(0)[0], changed.at(0)[1]
-    assert top_left.row() == bottom_right.row() == 1
+    row = model.row_of(later.job_id)
+    cells = [(changed.at(i)[0].row(), changed.at(i)[0].column(), changed.at(i)[1].column())
+             for i in range(changed.count())]
+    # only the cells that show something new: progress and "updated"
+    assert cells == [(row, Column.PROGRESS, Column.PROGRESS), (row, Column.UPDATED, Column.UPDATED)]
     assert reset.count() == 0 and model.rowCount() == 4
-    assert model.index(1, Column.PROGRESS).data() == "70% · Finding speakers"
+    assert model.index(row, Column.PROGRESS).data() == "70% · Finding speakers"
 
 
 def test_new_and_deleted_jobs_insert_and_remove_rows() -> None:
     model = QtJobModel()
     jobs = _jobs()
-    model.set_jobs(jobs[:2])
-    model.apply_event(JobChanged(jobs[2]))
-    assert model.rowCount() == 3 and model.row_of(jobs[2].job_id) == 2
-    model.apply_event(JobDeleted(jobs[0].job_id))
-    assert model.rowCount() == 2
-    assert model.row_of(jobs[2].job_id) == 1 and model.job_at(1).filename == "lecture.mkv"
+    model.set_jobs([jobs[0], jobs[3]])
+    assert _names(model) == ["broken.mp4", "interview.mp4"]  # newest first
+    model.apply_event(JobChanged(jobs[2]))  # goes where the sort puts it
+    assert _names(model) == ["broken.mp4", "lecture.mkv", "interview.mp4"]
+    model.apply_event(JobDeleted(jobs[3].job_id))
+    assert _names(model) == ["lecture.mkv", "interview.mp4"]
+    assert model.row_of(jobs[0].job_id) == 1 and model.job_at(1) is jobs[0]
 
 
 def test_upload_progress_shows_bytes_speed_and_time_left() -> None:
@@ -83,11 +98,11 @@ def test_status_and_failure_reason_are_shown() -> None:
     model = QtJobModel()
     model.set_jobs(_jobs())
     statuses = [model.index(r, Column.STATUS).data() for r in range(4)]
-    assert statuses == ["Uploading", "Analysing", "Completed", "Failed"]
-    assert model.index(3, Column.PROGRESS).data() == "The video has no audio stream"
-    assert "AUDIO_EXTRACTION_ERROR" in model.index(3, Column.STATUS).data(
+    assert statuses == ["Failed", "Completed", "Analysing", "Uploading"]
+    assert model.index(0, Column.PROGRESS).data() == "The video has no audio stream"
+    assert "AUDIO_EXTRACTION_ERROR" in model.index(0, Column.STATUS).data(
         Qt.ItemDataRole.ToolTipRole)
-    assert model.index(2, Column.SPEAKERS).data() == "3"
+    assert model.index(1, Column.SPEAKERS).data() == "3"
 
 
 def test_filter_by_status_and_text_and_sort_by_size(qtbot: QtBot) -> None:
@@ -105,9 +120,18 @@ def test_filter_by_status_and_text_and_sort_by_size(qtbot: QtBot) -> None:
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["meeting.mov"]
     proxy.set_text("")
 
+    view.selectRow(proxy.mapFromSource(model.index(model.row_of(_job(model, "meeting.mov")), 0))
+                   .row())
     view.sortByColumn(Column.SIZE, Qt.SortOrder.AscendingOrder)
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == [
         "broken.mp4", "meeting.mov", "interview.mp4", "lecture.mkv"]
+    assert [j.filename for j in view.selected_jobs()] == ["meeting.mov"]  # selection follows
+    view.sortByColumn(Column.FILE, Qt.SortOrder.DescendingOrder)
+    assert _names(model)[0] == "meeting.mov"
+
+
+def _job(model: QtJobModel, name: str) -> Any:
+    return next(j.job_id for j in model.jobs() if j.filename == name)
 
 
 def test_column_layout_survives_a_new_view(qtbot: QtBot, qsettings: QSettings) -> None:
