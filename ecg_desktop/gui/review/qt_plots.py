@@ -34,9 +34,10 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.legend: pg.LegendItem | None = None
         self.message = pg.TextItem("", color="#666", anchor=(0.5, 0.5))
         first: pg.PlotItem | None = None
-        for row, (key, title, unit) in enumerate(FEATURES):
+        titles = {"pitch_hz": self.tr("Pitch"), "volume_db": self.tr("Loudness")}
+        for row, (key, _title, unit) in enumerate(FEATURES):
             plot = self.addPlot(row=row, col=0)
-            plot.setLabel("left", self.tr(title), units=unit)
+            plot.setLabel("left", titles[key], units=unit)
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMouseEnabled(x=True, y=False)
             plot.setClipToView(True)

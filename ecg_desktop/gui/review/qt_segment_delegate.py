@@ -44,7 +44,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 PADDING = 6
 GUTTER = 150
 COLOUR_BAR = 4
-PLAYING = QColor("#ffb000")
+PLAYING = QColor("#1f5fbf")  # the word being played: white on blue, unlike search hits
 HIT = QColor("#fff3a0")
 CURRENT_HIT = QColor("#ff8c42")
 
@@ -144,7 +144,9 @@ class SegmentDelegate(QStyledItemDelegate):
         painter.save()
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected:
-            painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight).lighter(170))
+            tint = QColor(palette.color(QPalette.ColorRole.Highlight))
+            tint.setAlpha(45)
+            painter.fillRect(rect, tint)
         colour = speaker_colour(segment.speaker_id)
         painter.fillRect(QRect(rect.left(), rect.top() + 2, COLOUR_BAR, rect.height() - 4), colour)
         self._paint_gutter(painter, rect, segment.start, segment.end,
@@ -191,7 +193,9 @@ class SegmentDelegate(QStyledItemDelegate):
         scale = model.scale
         for number, (x, y, _width) in enumerate(layout.words):
             colour = None
-            if scale is not None:
+            if number == playing:
+                colour = QColor(Qt.GlobalColor.white)
+            elif scale is not None:
                 colour = scale.colour(model.word_colour_value(row, number))
             painter.setPen(colour if colour is not None else text_colour)
             painter.drawText(QPointF(left + x, top + y + ascent), tokens[number])

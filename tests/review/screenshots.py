@@ -1,0 +1,115 @@
+"""Screenshots of the review pane for the docs (not a test).
+
+A two-speaker video spoken by espeak-ng voices is analysed by the reference analyzer (forced
+alignment to its known text), stored in a temporary SQLite job store and opened in the pane
+with the video, the plots and the pitch colouring on; one picture in English, one in Korean.
+
+    Xvfb :98 -screen 0 1400x900x24 &
+    DISPLAY=:98 QT_QPA_PLATFORM=xcb .venv/bin/python -m tests.review.screenshots [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import qasync
+from PySide6.QtCore import QTranslator
+from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtWidgets import QApplication
+
+from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.gui.i18n import Translations
+from ecg_desktop.gui.review import ReviewPane
+from ecg_desktop.gui.review.i18n import review_translator
+from ecg_desktop.gui.review.palette import Colouring
+from ecg_desktop.store import open_store
+from tests.media import make_speech_video
+from tests.review.conftest import add_completed
+
+TURNS = [
+    ("en-us", "Good morning everyone, thanks for joining the weekly review.", 0.0),
+    ("en-us+f3", "Thanks. Should we start with the numbers from last quarter?", 0.0),
+    ("en-us", "Yes. Sales grew by twelve percent, mostly in the northern region.", -3.0),
+    ("en-us+f3", "That is great news. What about the new store downtown?", 0.0),
+    ("en-us", "It opened in May and it is already ahead of our plan.", 0.0),
+    ("en-us+f3", "Wonderful. Let us look at the costs next, then the hiring plan.", -2.0),
+]
+
+
+async def capture(app: QApplication, out: Path, folder: Path) -> None:
+    video = folder / "weekly-review.mp4"
+    make_speech_video(video, TURNS)
+    text = " ".join(t for _, t, _ in TURNS)
+    raw = await asyncio.to_thread(
+        analyse_file, video,
+        AnalysisOptions(language="en", transcript=text, filename=video.name),
+        lambda percent, message: None,
+    )
+    store = await open_store(f"sqlite+aiosqlite:///{folder / 'jobs.db'}")
+    job = await add_completed(store, raw, filename=video.name, local_path=str(video))
+    translations = Translations()
+    for language in ("en", "ko"):
+        translations.apply(language)
+        extra: QTranslator | None = review_translator(language)
+        if extra is not None:
+            app.installTranslator(extra)
+        if language == "ko":
+            speakers = (await store.get_transcript(job.job_id)).speaker_ids
+            await store.rename_speaker(job.job_id, speakers[0], "김민준")
+            await store.rename_speaker(job.job_id, speakers[1], "이서연")
+        pane = ReviewPane(SimpleNamespace(store=store, bus=EventBus()))
+        pane.setWindowTitle("ECG Desktop")
+        pane.resize(1400, 900)
+        pane.show()
+        await pane.show_job(job)
+        player = pane.player.player
+        for _ in range(200):
+            if player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
+                break
+            await asyncio.sleep(0.05)
+        player.play()  # so that the video shows a frame
+        await asyncio.sleep(0.4)
+        player.pause()
+        pane.set_colouring(Colouring.PITCH)
+        transcript = pane.model.transcript
+        row = 2
+        word = transcript.segments[row].words[3]
+        pane.search.field.setText("the")
+        pane.select_segment(row)
+        pane.player.seek(word.start + 0.01)
+        await asyncio.sleep(1.0)
+        pane.plots.set_cursor(word.start + 0.01)
+        await asyncio.sleep(0.5)
+        path = out / f"review_{language}.png"
+        pane.move(0, 0)
+        await asyncio.sleep(0.3)
+        # The screen, not QWidget.grab(): the video is drawn by the platform, not the widget.
+        await asyncio.to_thread(subprocess.run, [
+            "import", "-window", "root", "-crop", "1400x900+0+0", str(path)], check=True)
+        print(path)
+        pane.close()
+        pane.deleteLater()
+        if extra is not None:
+            app.removeTranslator(extra)
+    await store.close()
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as folder, loop:
+        loop.run_until_complete(capture(app, out, Path(folder)))
+
+
+if __name__ == "__main__":
+    main()
