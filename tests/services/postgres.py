@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,8 +61,19 @@ class PostgresServer:
         return name
 
     def drop_database(self, name: str) -> None:
-        # FORCE ends connections a failed test left open, so the drop never hangs.
-        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # FORCE ends connections a failed test left open, so the drop never hangs. It cannot
+        # end an autovacuum worker (started after a test's bulk inserts) without
+        # pg_signal_backend: then wait for the worker and try again.
+        import psycopg
+
+        for attempt in range(20):
+            try:
+                self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
 
     def _execute(self, statement: str) -> None:
         import psycopg
