@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import gc
 import json
 import logging
 import math
@@ -257,6 +258,7 @@ class CallbackReceiver:
         *,
         max_concurrent: int = 4,
         seen_capacity: int = 100_000,
+        freeze_heap: bool = True,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -265,6 +267,7 @@ class CallbackReceiver:
         self._clock = clock
         self._slots = asyncio.Semaphore(max_concurrent)
         self._seen = _SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
+        self._freeze_heap = freeze_heap
         self._progress = _ProgressWriter(store, on_written=lambda job: bus.publish(JobChanged(job)))
 
     @property
@@ -292,6 +295,14 @@ class CallbackReceiver:
 
     async def _receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         large = len(body) > LARGE_BODY
+        if large and self._freeze_heap:
+            # Parsing and normalising a big result allocates hundreds of thousands of objects,
+            # which triggers full garbage collections; each scans the whole heap while holding
+            # the GIL, stalling the loop for as long as that takes (300+ ms with a few
+            # transcripts open). Moving the objects alive now (the app's long-lived state) to
+            # the permanent generation is O(1) and leaves those collections only the new
+            # objects to scan. The price: cyclic garbage alive at this instant is kept.
+            gc.freeze()
         try:
             payload = await asyncio.to_thread(parse_json_yielding, body) if large else (
                 json.loads(body)
