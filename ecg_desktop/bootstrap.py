@@ -30,6 +30,7 @@ from ecg_desktop.app.pipeline import JobPipeline
 from ecg_desktop.app.ports import JobStore, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
 from ecg_desktop.config import Settings
+from ecg_desktop.domain.signatures import generate_secret
 from ecg_desktop.mlclient import HttpMLClient
 
 if TYPE_CHECKING:
@@ -169,11 +170,16 @@ async def build_core(
             )
             opened.append(storage.close)
         analyzer = None
+        embedded = ml_client is None and not settings.model_server_url and start_analyzer
+        if embedded and not settings.webhook_secret_key:
+            # The bundled analyzer and the callback receiver must share a secret; settings
+            # loaded without the keyring have none, so this run uses a fresh one.
+            settings = settings.with_changes(webhook_secret_key=generate_secret())
         if ml_client is None:
             client = HttpMLClient(settings)
             opened.append(client.close)
             ml_client = client
-            if not settings.model_server_url and start_analyzer:
+            if embedded:
                 analyzer = await _start_analyzer(settings, client, holder)
                 opened.append(analyzer.stop)
         bus = EventBus()
