@@ -59,6 +59,7 @@ class _Stages:
     def __init__(self, progress: ProgressFn) -> None:
         self._progress = progress
         self.times: dict[str, float] = {}
+        self.cpu_times: dict[str, float] = {}
 
     def run(self, stage: str, work: Callable[[Callable[[float], None]], Any]) -> Any:
         low, high, message = STAGES[stage]
@@ -67,11 +68,12 @@ class _Stages:
         def report(fraction: float) -> None:
             self._progress(low + (high - low) * min(max(fraction, 0.0), 1.0), message)
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             return work(report)
         finally:
             self.times[stage] = round(time.perf_counter() - started, 3)
+            self.cpu_times[stage] = round(time.process_time() - cpu_started, 3)
 
 
 def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> dict[str, Any]:
@@ -142,6 +144,7 @@ def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> 
     result: dict[str, Any] = stages.run("assemble", assemble)
     result["metadata"]["processing_time"] = round(time.perf_counter() - started, 3)
     result["metadata"]["stage_times"] = stages.times
+    result["metadata"]["stage_cpu_times"] = stages.cpu_times
     result["metadata"]["processed_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return result
 

@@ -1,0 +1,106 @@
+"""Real-time factor of the reference analyzer, per stage, on a generated recording.
+
+    .venv/bin/python bench/analyzer_rtf.py [--minutes 5] [--rounds 1]
+
+Builds a two-speaker recording with espeak-ng (a male and a female voice taking turns, one
+turn in three louder), muxes it into an mp4 with PyAV (tests/media.py), and runs the analyzer's
+whole pipeline on it in this process (no HTTP; the server only adds the download). Every
+figure is divided by the audio duration measured in the same run: 1.0x is real time.
+Also prints each stage's share of the processing time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
+from tests.media import make_speech_video
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "We should all go and see a musical in the city this weekend.",
+    "I would rather stay home and read a good book by the fire.",
+    "That sounds boring to me, but I understand why you like it.",
+    "Maybe next week we can do something together in the park.",
+    "The report is due on Friday, so please send me your numbers soon.",
+    "I already checked them twice, and everything looks correct to me.",
+    "Good, then we can send it to the director this afternoon.",
+    "Do you remember where we parked the car this morning?",
+    "It was on the third floor, next to the elevator, I think.",
+]
+VOICES = ("en-us", "en-us+f3")
+
+
+def build_recording(folder: Path, minutes: float) -> tuple[Path, float]:
+    turns = []
+    estimated = 0.0
+    index = 0
+    while estimated < minutes * 60:
+        voice = VOICES[index % 2]
+        text = " ".join(SENTENCES[(index + k) % len(SENTENCES)] for k in range(2))
+        gain = 0.0 if index % 3 == 2 else -8.0
+        turns.append((voice, text, gain))
+        estimated += 8.5  # about two sentences and a pause
+        index += 1
+    truth = make_speech_video(folder / "talk.mp4", turns)
+    return truth.path, truth.duration
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        path, duration = build_recording(Path(folder), args.minutes)
+        size_mb = path.stat().st_size / 1e6
+        print(f"recording: {duration:.1f} s of audio, {size_mb:.1f} MB mp4")
+        print(f"(generated in {time.perf_counter() - started:.1f} s)")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} cores, load average {load}")
+        for round_index in range(args.rounds):
+            started = time.perf_counter()
+            result = analyse_file(path, AnalysisOptions(filename="talk.mp4"), lambda p, m: None)
+            total = time.perf_counter() - started
+            report(round_index, result["metadata"], result["segments"], total, duration)
+    return 0
+
+
+def report(
+    round_index: int, meta: dict[str, Any], segments: list[Any], total: float, duration: float
+) -> None:
+    wall, cpu = meta["stage_times"], meta["stage_cpu_times"]
+    words = sum(len(s["words"]) for s in segments)
+    print(
+        f"\nround {round_index + 1}: {meta['total_segments']} segments, "
+        f"{meta['unique_speakers']} speakers, {words} words"
+    )
+    print(f"{'stage':<13}{'wall s':>8}{'x real':>9}{'CPU s':>8}{'x real':>9}{'CPU share':>11}")
+    cpu_total = sum(cpu.values())
+    for stage in wall:
+        print(
+            f"{stage:<13}{wall[stage]:>8.2f}{wall[stage] / duration:>8.3f}x{cpu[stage]:>8.2f}"
+            f"{cpu[stage] / duration:>8.3f}x{cpu[stage] / cpu_total:>11.1%}"
+        )
+    print(
+        f"{'whole':<13}{total:>8.2f}{total / duration:>8.3f}x{cpu_total:>8.2f}"
+        f"{cpu_total / duration:>8.3f}x{1:>11.0%}"
+    )
+    measured = cpu["features"] + cpu["diarization"]
+    print(
+        f"features + diarization: {measured:.2f} CPU s = {measured / cpu_total:.1%} of the "
+        "analysis (goal < 10%); goal for the whole pipeline: <= 0.5x real time"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
