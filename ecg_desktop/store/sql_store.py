@@ -247,10 +247,11 @@ class SqlJobStore:
             return int((await conn.execute(statement)).scalar_one())
 
     async def changed_since(self, since: datetime, limit: int = 1000) -> builtins.list[Job]:
-        """Jobs updated after ``since``, oldest change first: what a reconnected desktop missed."""
+        """Jobs updated at or after ``since``, oldest change first: what a reconnected desktop
+        missed (the job last seen comes again when nothing changed after it)."""
         statement = (
             sa.select(t.jobs)
-            .where(t.jobs.c.updated_at > since)
+            .where(t.jobs.c.updated_at >= since)
             .order_by(t.jobs.c.updated_at)
             .limit(limit)
         )
