@@ -415,7 +415,12 @@ class S3Storage:
         return True
 
     async def delete(self, key: str) -> None:
+        """Delete the object and abort any unfinished upload of ``key`` (left by a crash)."""
         await self._call("Deleting the object", "delete_object", Bucket=self.bucket, Key=key)
+        try:
+            await self.abort(key, None)
+        except StorageError as exc:  # e.g. no permission to list uploads: the object is gone
+            logger.warning("Could not look for unfinished uploads of %s: %s", key, exc)
 
     # -- boto3, always in a thread --------------------------------------------------------
 

@@ -383,6 +383,20 @@ async def test_exists_and_delete(s3_storage: S3Storage, tmp_path: Path) -> None:
     assert not await s3_storage.exists(KEY)
 
 
+async def test_delete_also_aborts_an_upload_a_crash_left_behind(
+    s3_storage: S3Storage, s3_admin: Any, s3_bucket: str, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    write_random_file(video, 3 * PART)
+    s3_storage.concurrency = 1
+    await upload_until_parts_recorded(s3_storage, video, Recorder(), parts=1)
+    assert len(unfinished_uploads(s3_admin, s3_bucket)) == 1
+
+    await s3_storage.delete(KEY)
+
+    assert unfinished_uploads(s3_admin, s3_bucket) == []
+
+
 async def test_a_missing_file_is_refused_before_anything_is_sent(
     s3_storage: S3Storage, request_log: RequestLog, tmp_path: Path
 ) -> None:
