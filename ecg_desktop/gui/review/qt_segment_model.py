@@ -50,8 +50,9 @@ class SegmentTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.transcript: Transcript = _EMPTY
-        self.texts = SegmentTexts(())
-        self.timeline = WordTimeline(_EMPTY)
+        # Built on first use (search, playback), not on the way to the first paint.
+        self._texts: SegmentTexts | None = None
+        self._timeline: WordTimeline | None = None
         self.revisions: list[int] = []  # bumped when a row's words change (layout cache key)
         self.current: WordLocation | None = None
         self.hits: list[SearchHit] = []
@@ -102,13 +103,25 @@ class SegmentTableModel(QAbstractTableModel):
     def set_transcript(self, transcript: Transcript) -> None:
         self.beginResetModel()
         self.transcript = transcript
-        self.texts = SegmentTexts(transcript.segments)
-        self.timeline = WordTimeline(transcript)
+        self._texts = None
+        self._timeline = None
         self.revisions = [0] * len(transcript.segments)
         self.current = None
         self.hits, self.hits_by_row, self.current_hit = [], {}, None
         self.scale = FeatureScale.of(transcript, self.colouring)
         self.endResetModel()
+
+    @property
+    def texts(self) -> SegmentTexts:
+        if self._texts is None:
+            self._texts = SegmentTexts(self.transcript.segments)
+        return self._texts
+
+    @property
+    def timeline(self) -> WordTimeline:
+        if self._timeline is None:
+            self._timeline = WordTimeline(self.transcript)
+        return self._timeline
 
     def segment(self, row: int) -> Segment:
         return self.transcript.segments[row]
@@ -124,9 +137,9 @@ class SegmentTableModel(QAbstractTableModel):
         self.transcript = transcript
         for row, segment in enumerate(transcript.segments):
             if segment != old[row]:
-                self.texts.set(row, segment)
                 self.revisions[row] += 1
-        self.timeline = WordTimeline(transcript)
+        self._texts = None
+        self._timeline = None
         self.scale = FeatureScale.of(transcript, self.colouring)
         self.layoutChanged.emit()
 
@@ -144,7 +157,8 @@ class SegmentTableModel(QAbstractTableModel):
         segments = list(self.transcript.segments)
         segments[row] = segment
         self.transcript = replace(self.transcript, segments=tuple(segments))
-        self.texts.set(row, segment)
+        if self._texts is not None:
+            self._texts.set(row, segment)
         self.revisions[row] += 1
         # the view re-measures this row's height on dataChanged
         self.dataChanged.emit(self.index(row, 0), self.index(row, Column.TEXT))
