@@ -119,6 +119,7 @@ class ProtocolPeer:
         self.jobs: dict[str, PeerJob] = {}
         self.records: dict[str, dict[str, Any]] = {}
         self.offer_result = True
+        self.download_delay_s = 0.0
         self._server: TestServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient(timeout=30)
@@ -184,6 +185,7 @@ class ProtocolPeer:
     async def _work(self, job: PeerJob) -> None:
         job_id = job.request["job_id"]
         try:
+            await asyncio.sleep(self.download_delay_s)
             job.video_sha256 = await self._download(job.request["video_url"])
         except Exception as exc:
             await self._callback(

@@ -118,3 +118,14 @@ async def test_cancel_during_a_multipart_upload_aborts_it_on_the_server(
     objects = await asyncio.to_thread(client.list_objects_v2, Bucket=s3_bucket)
     assert objects.get("KeyCount", 0) == 0
     assert peer.attempts == []
+
+
+async def test_an_expired_video_url_fails_the_job_with_the_download_error(
+    make_core: CoreFactory, peer: ProtocolPeer, s3_service: Any, s3_bucket: str, video: Path
+) -> None:
+    peer.download_delay_s = 2.5  # the ML server's queue outlasts the URL
+    core = await make_core(**s3_settings(s3_service, s3_bucket, s3_presigned_url_expire=1))
+    job = await core.pipeline.submit_file(video, "auto")
+    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    assert done.error_code is ErrorCode.DOWNLOAD_ERROR
+    assert "403" in (done.error_message or "")
