@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -181,9 +181,6 @@ class StateKeeper:
     async def record(self, number: int, etag: str) -> None:
         self.state = self.state.with_part(number, etag)
         await self.publish()
-
-    def keep_only(self, parts: dict[int, str]) -> None:
-        self.state = replace(self.state, parts=dict(parts))
 
 
 async def with_retries(

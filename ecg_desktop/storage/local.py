@@ -119,12 +119,12 @@ class LocalStorage:
         done = resumable_bytes(resume, snapshot)
         async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
             state = await self._resumable(key, snapshot, resume, on_restart)
+            ticker.done = state.bytes_done if state else 0
             if state is None and snapshot.size <= self.part_size:
                 await self._send_whole(key, path, content_type, snapshot.size, ticker)
                 return
             if state is None:
                 state = UploadState(None, self.part_size, snapshot.size, snapshot.mtime_ns)
-            ticker.done = state.bytes_done
             keeper = StateKeeper(state, on_part)
             await self._send_parts(key, path, content_type, keeper, ticker)
             now = await asyncio.to_thread(FileSnapshot.of, path)

@@ -135,6 +135,7 @@ class S3Storage:
         done = resumable_bytes(resume, snapshot)
         async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
             state = await self._resumable(key, path, snapshot, resume, on_restart)
+            ticker.done = state.bytes_done if state else 0
             if state is None and snapshot.size <= self.part_size:
                 await self._put_whole(key, path, content_type, snapshot.size, ticker)
                 return
@@ -144,7 +145,6 @@ class S3Storage:
                 await keeper.publish()  # the upload id is known before any byte is sent
             else:
                 keeper = StateKeeper(state, on_part)
-            ticker.done = state.bytes_done
             await self._put_parts(key, path, keeper, ticker)
             await self._finish_multipart(key, path, snapshot, keeper.state)
 
