@@ -121,6 +121,7 @@ class QtMainWindow(QMainWindow):
         self._loading = False
         self._held_events: list[Event] = []
         self._health_lock = asyncio.Lock()
+        self._actions_dirty = False
         self.review_pane: Any = None
 
         self.setObjectName("mainWindow")
@@ -443,7 +444,9 @@ class QtMainWindow(QMainWindow):
                 self.tray.notify_job(event.job)
         else:
             self.model.apply_event(event)
-        self._update_actions()
+        if not self._actions_dirty:  # many events, one update of the actions
+            self._actions_dirty = True
+            QTimer.singleShot(0, self._update_actions)
 
     # -- adding videos ---------------------------------------------------------------------
 
@@ -541,6 +544,7 @@ class QtMainWindow(QMainWindow):
     # -- job actions -----------------------------------------------------------------------
 
     def _update_actions(self) -> None:
+        self._actions_dirty = False
         jobs = self.queue.selected_jobs()
         ready = self.core is not None
         self.open_action.setEnabled(len(jobs) == 1)
