@@ -53,7 +53,7 @@ def three_hours(seed: int = 1) -> dict[str, Any]:
     vocabulary = ["".join(rng.choice(syllables) for _ in range(rng.randint(1, 4)))
                   for _ in range(4000)]
     weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
-    per_word = HOURS * 3600 / WORDS
+    per_word = HOURS * 3600 / (WORDS * 1.027)  # each word's slot, with pauses between turns
     time_s, segments, left = 1.0, [], WORDS
     while left > 0:
         speaker = rng.randrange(SPEAKERS)
@@ -71,7 +71,7 @@ def three_hours(seed: int = 1) -> dict[str, Any]:
                 "spectral_centroid": round(rng.uniform(800, 2800), 1),
                 "confidence": round(rng.uniform(0.6, 1.0), 2),
             })
-            time_s += per_word * 0.85
+            time_s += per_word
         segments.append({"start": round(start, 3), "end": round(time_s, 3),
                          "speaker": {"speaker_id": f"SPEAKER_{speaker:02d}"},
                          "text": " ".join(chosen), "words": words})
