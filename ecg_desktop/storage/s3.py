@@ -406,13 +406,25 @@ class S3Storage:
         return await self._presign("get_object", {"Bucket": self.bucket, "Key": key}, expires_s)
 
     async def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored; a missing bucket is an error, not a missing object."""
         try:
             await self._call("Looking up the object", "head_object", Bucket=self.bucket, Key=key)
         except S3Error as exc:
+            if exc.http_status != 404:
+                raise
+        else:
+            return True
+        try:
+            await self._call("Looking up the bucket", "head_bucket", Bucket=self.bucket)
+        except S3Error as exc:
             if exc.http_status == 404:
-                return False
+                raise S3Error(
+                    f"NoSuchBucket: the bucket {self.bucket} does not exist (HTTP 404)",
+                    code="NoSuchBucket",
+                    http_status=404,
+                ) from None
             raise
-        return True
+        return False
 
     async def delete(self, key: str) -> None:
         """Delete the object and abort any unfinished upload of ``key`` (left by a crash)."""

@@ -344,6 +344,15 @@ async def test_a_missing_bucket_fails_with_the_servers_reason(
         await storage.close()
 
 
+async def test_exists_on_a_missing_bucket_says_so(s3_settings: Settings) -> None:
+    storage = S3Storage(s3_settings.with_changes(s3_bucket_name="no-such-bucket-here"))
+    try:
+        with pytest.raises(StorageError, match="NoSuchBucket"):
+            await storage.exists(KEY)
+    finally:
+        await storage.close()
+
+
 async def test_an_expired_upload_url_fails_with_the_servers_reason(
     s3_storage: S3Storage, request_log: RequestLog, tmp_path: Path
 ) -> None:
