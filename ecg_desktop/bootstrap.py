@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callbacks import CallbackReceiver
@@ -29,6 +31,7 @@ from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.pipeline import JobPipeline
 from ecg_desktop.app.ports import JobStore, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
+from ecg_desktop.app.team import ChangeReader, TeamSync
 from ecg_desktop.config import Settings
 from ecg_desktop.domain.signatures import generate_secret
 from ecg_desktop.mlclient import HttpMLClient
@@ -58,9 +61,11 @@ class Core:
     health: HealthMonitor
     recovery: Recovery
     analyzer: Any = None  # app.embedded_analyzer.EmbeddedAnalyzer when the bundled one runs
+    team: TeamSync | None = None  # live changes from the shared PostgreSQL store (team mode)
     server: EmbeddedServer | None = None
     _server_url: str | None = field(default=None, repr=False)
     _services_started: bool = field(default=False, repr=False)
+    _warned_loopback: bool = field(default=False, repr=False)
 
     # -- addresses -------------------------------------------------------------------------
 
@@ -75,10 +80,24 @@ class Core:
         if self.settings.fastapi_base_url:
             return self.settings.fastapi_base_url.rstrip("/")
         if self._server_url:
+            self._warn_if_unreachable_from_ml_server()
             return self._server_url
         raise CallbackUrlUnknown(
             "no callback address: set FASTAPI_BASE_URL or start the embedded server"
         )
+
+    def _warn_if_unreachable_from_ml_server(self) -> None:
+        ml_host = urlsplit(self.settings.model_server_url).hostname or ""
+        if self._warned_loopback or not ml_host or _is_loopback(ml_host):
+            return
+        if _is_loopback(urlsplit(self._server_url or "").hostname or ""):
+            self._warned_loopback = True
+            logger.warning(
+                "the ML server %s is on another machine but callbacks are sent to %s, which it "
+                "cannot reach: set FASTAPI_BASE_URL to an address it can reach",
+                self.settings.model_server_url,
+                self._server_url,
+            )
 
     def storage_base_url(self) -> str:
         """The embedded server's address, for the local store's signed ``/storage`` URLs
@@ -112,6 +131,8 @@ class Core:
         if self._services_started:
             return
         self._services_started = True
+        if self.team is not None:
+            await self.team.start()
         await self.recovery.recover()
         self.recovery.start_watchdog()
         self.health.start()
@@ -119,6 +140,7 @@ class Core:
     async def close(self) -> None:
         """Stop everything this core started, newest first; safe to call twice."""
         steps: list[tuple[str, Closer]] = [
+            *([("team sync", self.team.stop)] if self.team is not None else []),
             ("health monitor", self.health.stop),
             ("watchdog", self.recovery.stop_watchdog),
             ("pipeline", self.pipeline.close),
@@ -196,6 +218,7 @@ async def build_core(
         recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics)
         callbacks = CallbackReceiver(store, bus, settings, metrics)
         health = HealthMonitor(ml_client, url=lambda: _ml_url(ml_client))
+        team = _team_sync(store, bus, settings.effective_database_url)
     except BaseException:
         for close in reversed(opened):
             with contextlib.suppress(Exception):
@@ -213,9 +236,39 @@ async def build_core(
         health=health,
         recovery=recovery,
         analyzer=analyzer,
+        team=team,
     )
     holder["core"] = core
     return core
+
+
+def _team_sync(store: JobStore, bus: EventBus, database_url: str) -> TeamSync | None:
+    """Team mode: live changes through LISTEN/NOTIFY when the store is PostgreSQL."""
+    if not getattr(store, "is_postgresql", False) or not hasattr(store, "changed_since"):
+        return None
+    from ecg_desktop.store.notify import JobChangeListener
+
+    holder: list[TeamSync] = []
+
+    def on_state(state: str) -> None:
+        if holder:
+            holder[0].on_listener_state(state)
+
+    listener = JobChangeListener(database_url, on_state=on_state)
+    if not listener.enabled:
+        return None
+    sync = TeamSync(cast("ChangeReader", store), bus, listener)
+    holder.append(sync)
+    return sync
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _storage_base_url(holder: dict[str, Core]) -> str:

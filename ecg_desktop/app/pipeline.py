@@ -51,6 +51,14 @@ logger = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.25
 SPEED_WINDOW_S = 5.0
 WAIT_POLL_S = 2.0
+MAX_RETRIES_OF_ONE_JOB = 100
+
+
+def retry_job_id(job_id: uuid.UUID, attempt: int) -> uuid.UUID:
+    """The id of the ``attempt``-th retry of ``job_id``. Every desktop derives the same one,
+    so two desktops retrying one job together insert one job: the second insert hits the
+    key and the second desktop takes the first one's retry instead of dispatching again."""
+    return uuid.uuid5(job_id, f"retry/{attempt}")
 
 
 class MetricsSink(Protocol):
@@ -103,6 +111,7 @@ class JobPipeline:
         # Request extras (known transcript, speaker bounds) are not job columns; kept for
         # retries within this run of the app.
         self._extras: dict[uuid.UUID, dict[str, Any]] = {}
+        bus.subscribe(self._on_event)
 
     # -- starting jobs ---------------------------------------------------------------------
 
@@ -155,6 +164,9 @@ class JobPipeline:
 
     async def _add_and_start(self, job: Job, extras: dict[str, Any]) -> Job:
         await self._store.add(job)
+        return self._begin(job, extras)
+
+    def _begin(self, job: Job, extras: dict[str, Any]) -> Job:
         self._extras[job.job_id] = {k: v for k, v in extras.items() if v is not None}
         self._publish(job)
         self._start(job.job_id)
@@ -298,9 +310,34 @@ class JobPipeline:
             return job
         if job.stage is Stage.UPLOADING:
             await self._abort_upload(job_id)
-        job = await self._update(job_id, Job.cancel)
+        try:
+            job = await self._update(job_id, Job.cancel)
+        except IllegalTransition:
+            # It ended meanwhile: canceled on another desktop, or its result came in.
+            return await self._store.get(job_id)
         self._metrics.inc("jobs_total", outcome="canceled", error_code="")
         return job
+
+    def _on_event(self, event: object) -> None:
+        """A job canceled elsewhere (another desktop, seen through team sync) stops here."""
+        if not isinstance(event, JobChanged) or event.job.status is not JobStatus.CANCELED:
+            return
+        task = self._tasks.get(event.job.job_id)
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        self._spawn(self._stop_canceled(event.job.job_id, task))
+
+    async def _stop_canceled(self, job_id: uuid.UUID, task: asyncio.Task[None]) -> None:
+        logger.info("job %s was canceled elsewhere; stopping its work here", job_id)
+        task.cancel()
+        await asyncio.wait({task})
+        with contextlib.suppress(JobNotFound):
+            job = await self._store.get(job_id)
+            if job.stage is Stage.UPLOADING and job.file_key is not None:
+                try:
+                    await self._storage.abort(job.file_key, job.upload)
+                except StorageError as exc:
+                    logger.warning("job %s: aborting the upload failed: %s", job_id, exc)
 
     async def _abort_upload(self, job_id: uuid.UUID) -> None:
         job = await self._store.get(job_id)
@@ -322,6 +359,11 @@ class JobPipeline:
             new = old.retry()
         except IllegalTransition as exc:
             raise PipelineError(str(exc)) from None
+        attempt, running = await self._next_retry_slot(job_id)
+        if running is not None:
+            logger.info("job %s is already being retried as %s", job_id, running.job_id)
+            return running
+        new = dataclasses.replace(new, job_id=retry_job_id(job_id, attempt))
         if old.status is JobStatus.CANCELED and new.stage is not Stage.UPLOADED:
             new = dataclasses.replace(new, upload=None, file_key=None)
         if (
@@ -337,7 +379,27 @@ class JobPipeline:
                 f"{old.local_path or 'a local path'}; add the file again"
             )
         new.message = "Retry: sending again" if new.stage is Stage.UPLOADED else "Retry: uploading"
-        return await self._add_and_start(new, self._extras.get(job_id, {}))
+        try:
+            await self._store.add(new)
+        except Exception:
+            # Another desktop added the same retry (same derived id) a moment earlier.
+            with contextlib.suppress(JobNotFound):
+                winner = await self._store.get(new.job_id)
+                logger.info("job %s was retried elsewhere at the same moment", job_id)
+                return winner
+            raise
+        return self._begin(new, self._extras.get(job_id, {}))
+
+    async def _next_retry_slot(self, job_id: uuid.UUID) -> tuple[int, Job | None]:
+        """The number of the next retry of ``job_id``, or the retry still running."""
+        for attempt in range(MAX_RETRIES_OF_ONE_JOB):
+            try:
+                earlier = await self._store.get(retry_job_id(job_id, attempt))
+            except JobNotFound:
+                return attempt, None
+            if not earlier.status.is_terminal:
+                return attempt, earlier
+        raise PipelineError("this job was retried too often; retry its newest attempt instead")
 
     async def delete(self, job_id: uuid.UUID, *, delete_object: bool = False) -> None:
         """Remove the job (canceling it first if it is still going), and its stored video

@@ -1,7 +1,14 @@
 """Pure domain code: no I/O, no third-party imports."""
 
 from .errors import DomainError, ErrorCode, IllegalTransition, InvalidResult, JobNotFound
-from .events import Event, JobChanged, JobDeleted, TranscriptChanged, UploadProgress
+from .events import (
+    Event,
+    JobChanged,
+    JobDeleted,
+    TeamConnectionChanged,
+    TranscriptChanged,
+    UploadProgress,
+)
 from .job import TERMINAL_STATUSES, Job, JobStatus, Stage, UploadState
 from .transcript import Segment, SpeakerStats, Transcript, Word, normalize, to_canonical
 
@@ -20,6 +27,7 @@ __all__ = [
     "Segment",
     "SpeakerStats",
     "Stage",
+    "TeamConnectionChanged",
     "Transcript",
     "TranscriptChanged",
     "UploadProgress",

@@ -38,4 +38,11 @@ class TranscriptChanged:
     job_id: uuid.UUID
 
 
-Event = JobChanged | UploadProgress | JobDeleted | TranscriptChanged
+@dataclass(frozen=True, slots=True)
+class TeamConnectionChanged:
+    """Team mode's live link to the shared store: ``"connected"`` or ``"reconnecting"``."""
+
+    state: str
+
+
+Event = JobChanged | UploadProgress | JobDeleted | TranscriptChanged | TeamConnectionChanged

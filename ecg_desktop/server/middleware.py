@@ -31,6 +31,7 @@ STORAGE_PREFIX = "/storage/"
 JOB_ID_KEY = web.RequestKey("job_id", str)
 CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
+STORE_RETRY_AFTER_S = "2"
 
 
 def error_json(status: int, detail: str, **extra: Any) -> web.Response:
@@ -105,7 +106,10 @@ async def error_mapper(request: web.Request, handler: Handler) -> web.StreamResp
         return error_json(502, f"ML server failed: {exc}")
     except _store_errors() as exc:
         logger.error("job store failed on %s %s: %s", request.method, request.path, exc)
-        return error_json(503, "the job store is unavailable")
+        response = error_json(503, "the job store is unavailable")
+        # The ML server retries a 5xx callback; the database is usually back within seconds.
+        response.headers["Retry-After"] = STORE_RETRY_AFTER_S
+        return response
     except Exception:
         logger.exception("unexpected error on %s %s", request.method, request.path)
         return error_json(500, "internal server error")

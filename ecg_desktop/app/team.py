@@ -1,0 +1,223 @@
+"""Team mode: every desktop sees every job change, live, through the shared PostgreSQL store.
+
+Each committed job change sends ``pg_notify('ecg_jobs', job_id)`` (see ``store/notify.py``).
+``TeamSync`` consumes a listener of those notices, reads each job that changed and publishes
+``JobChanged`` on this process's bus (``JobDeleted`` when the job is gone), so the queue of
+every desktop follows changes made by other desktops and by the ``serve`` instance without
+polling. Notices for one job that arrive while its read is pending are merged into one read.
+
+Anything the listener yields that is not a job id means notices may have been missed (the
+connection dropped and came back): the jobs changed since the newest change seen (minus a
+margin for clock skew between writers) are read again, and every job this desktop knows of
+that is no longer in the store is announced as deleted, so no stale row stays on screen.
+
+The link's state is published as ``TeamConnectionChanged`` (``"connected"`` /
+``"reconnecting"``) for the status bar; ``state`` holds the current one.
+
+A desktop's own changes come back as notices too; a job whose ``updated_at`` is not newer
+than the one last published on this bus is not published again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections.abc import AsyncIterable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from ecg_desktop.app.bus import EventBus
+from ecg_desktop.domain import Event, Job, JobChanged, JobDeleted, JobNotFound
+from ecg_desktop.domain.events import TeamConnectionChanged
+
+logger = logging.getLogger(__name__)
+
+CONNECTED = "connected"
+RECONNECTING = "reconnecting"
+CATCH_UP_PAGE = 1000
+_LISTENER_STATES = {"listening": CONNECTED, "reconnecting": RECONNECTING}
+
+
+class ChangeReader(Protocol):
+    """What ``TeamSync`` reads (``SqlJobStore`` satisfies it)."""
+
+    async def get(self, job_id: uuid.UUID) -> Job: ...
+
+    async def changed_since(self, since: datetime, limit: int = 1000) -> list[Job]: ...
+
+
+class TeamSync:
+    """Turns job-change notices into bus events; see the module docstring.
+
+    ``listener`` yields job ids (``uuid.UUID``) and, after a reconnection, a marker (any
+    other value). ``known_ids`` adds job ids shown on screen that this bus never carried
+    (a queue loaded straight from the store), so their deletion is noticed after a
+    reconnection too.
+    """
+
+    def __init__(
+        self,
+        store: ChangeReader,
+        bus: EventBus,
+        listener: AsyncIterable[object],
+        *,
+        known_ids: Callable[[], Iterable[uuid.UUID]] | None = None,
+        clock_margin_s: float = 2.0,
+        retry_delay_s: float = 0.5,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._listener = listener
+        self._known_ids = known_ids
+        self._margin = timedelta(seconds=clock_margin_s)
+        self._retry_delay_s = retry_delay_s
+        self._now = now
+        self._published: dict[uuid.UUID, datetime] = {}  # job -> updated_at last on the bus
+        self._deleted: set[uuid.UUID] = set()
+        self._last_seen: datetime | None = None
+        self._pending: dict[uuid.UUID, None] = {}  # ordered set of jobs to read
+        self._catch_up_due = False
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self.state = "connecting"
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        self._last_seen = self._now()
+        self._unsubscribe = self._bus.subscribe(self._observe)
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="team-sync-listen"),
+            asyncio.create_task(self._read_loop(), name="team-sync-read"),
+        ]
+
+    async def stop(self) -> None:
+        close = getattr(self._listener, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks = []
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def on_listener_state(self, state: str) -> None:
+        """The listener's ``on_state`` (``"listening"``/``"reconnecting"``)."""
+        self._set_state(_LISTENER_STATES.get(state, state))
+
+    # -- what this bus already carries -----------------------------------------------------
+
+    def _observe(self, event: Event) -> None:
+        if isinstance(event, JobChanged):
+            job = event.job
+            self._deleted.discard(job.job_id)
+            previous = self._published.get(job.job_id)
+            if previous is None or job.updated_at > previous:
+                self._published[job.job_id] = job.updated_at
+            if self._last_seen is None or job.updated_at > self._last_seen:
+                self._last_seen = job.updated_at
+        elif isinstance(event, JobDeleted):
+            self._published.pop(event.job_id, None)
+            self._deleted.add(event.job_id)
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        logger.info("team link: %s", state)
+        self._bus.publish(TeamConnectionChanged(state))
+
+    # -- the two loops ---------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        async for change in self._listener:
+            if isinstance(change, uuid.UUID):
+                self._pending[change] = None
+            else:
+                self._catch_up_due = True
+            self._wake.set()
+
+    async def _read_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The store is away (a restart): keep what is pending, try again shortly.
+                logger.warning("team sync cannot read the store (%s); retrying", exc)
+                self._set_state(RECONNECTING)
+                await asyncio.sleep(self._retry_delay_s)
+                self._wake.set()
+
+    async def _drain(self) -> None:
+        if self._catch_up_due:
+            self._catch_up_due = False
+            try:
+                await self._catch_up()
+            except BaseException:
+                self._catch_up_due = True
+                raise
+        while self._pending:
+            job_id = next(iter(self._pending))
+            await self._refresh(job_id)
+            self._pending.pop(job_id, None)
+        if self.state == RECONNECTING and self._listener_is_up():
+            self._set_state(CONNECTED)
+
+    def _listener_is_up(self) -> bool:
+        listening = getattr(self._listener, "listening", None)
+        return bool(listening.is_set()) if isinstance(listening, asyncio.Event) else True
+
+    async def _refresh(self, job_id: uuid.UUID) -> None:
+        try:
+            job = await self._store.get(job_id)
+        except JobNotFound:
+            if job_id not in self._deleted:
+                self._bus.publish(JobDeleted(job_id))
+            return
+        self._publish(job)
+
+    async def _catch_up(self) -> None:
+        """Read what changed while notices could not arrive; drop rows that are gone."""
+        since = (self._last_seen or self._now()) - self._margin
+        present: set[uuid.UUID] = set()
+        while True:
+            jobs = await self._store.changed_since(since, limit=CATCH_UP_PAGE)
+            for job in jobs:
+                present.add(job.job_id)
+                self._publish(job)
+            if len(jobs) < CATCH_UP_PAGE or jobs[-1].updated_at <= since:
+                break
+            since = jobs[-1].updated_at
+        known = set(self._published)
+        if self._known_ids is not None:
+            known.update(self._known_ids())
+        missing = known - present - self._deleted
+        for job_id in missing:
+            try:
+                await self._store.get(job_id)
+            except JobNotFound:
+                logger.info("job %s was deleted while the team link was down", job_id)
+                self._bus.publish(JobDeleted(job_id))
+        logger.info("team link: caught up (%d changed, %d checked)", len(present), len(missing))
+
+    def _publish(self, job: Job) -> None:
+        previous = self._published.get(job.job_id)
+        if previous is not None and job.updated_at <= previous:
+            return  # already on this bus (this desktop's own change, or a repeated notice)
+        self._bus.publish(JobChanged(dataclasses.replace(job)))
+
