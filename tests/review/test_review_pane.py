@@ -300,3 +300,25 @@ def test_colouring_by_loudness_or_pitch_has_a_legend(run: Runner, store: SqlJobS
     placeholder = run(add_completed(store, whisperx_result(5)))
     _open(run, pane, placeholder)
     assert not pane.legend.isVisible()  # nothing measured: nothing to colour by
+
+
+def test_switching_to_korean_retranslates_the_pane(run: Runner, store: SqlJobStore,
+                                                   pane: ReviewPane) -> None:
+    from ecg_desktop.gui.i18n import Translations
+
+    job = run(add_completed(store, whisperx_result(4)))
+    _open(run, pane, job)
+    translations = Translations()
+    try:
+        translations.apply("ko")
+        run.until(lambda: pane.search.whole.text() == "단어 단위")
+        assert pane.colouring.itemText(2) == "음높이로 색칠"
+        assert pane.speakers.headerData(0, Qt.Orientation.Horizontal) == "화자"
+        assert "구간 4개" in pane.title.text()
+        assert "측정되지 않음" in pane.notice.text()
+        assert pane.player.play_button.text() == "재생"
+        assert "측정하지 않음" in pane.delegate.tooltip(0, 0)
+    finally:
+        translations.apply("en")
+    run.until(lambda: pane.search.whole.text() == "Whole words")
+    assert "4 segments" in pane.title.text()

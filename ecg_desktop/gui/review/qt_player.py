@@ -46,7 +46,7 @@ class PlayerPanel(QWidget):
         self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.video.setMinimumSize(240, 135)
         self.player.setVideoOutput(self.video)
-        self.no_video = QLabel(self.tr("No video for this job"), self)
+        self.no_video = QLabel(self)
         self.no_video.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._stack = QStackedLayout()
         self._stack.addWidget(self.no_video)
@@ -55,22 +55,18 @@ class PlayerPanel(QWidget):
         self.play_button = QToolButton(self)
         self.back_button = QToolButton(self)
         self.forward_button = QToolButton(self)
-        self.back_button.setText(self.tr("−5 s"))
-        self.forward_button.setText(self.tr("+5 s"))
         self.time_label = QLabel("00:00 / 00:00", self)
         self.speed = QComboBox(self)
         for speed in SPEEDS:
             self.speed.addItem(f"{speed:g}×", speed)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
-        self.speed.setToolTip(self.tr("Playback speed"))
         self.volume = QSlider(Qt.Orientation.Horizontal, self)
         self.volume.setRange(0, 100)
         self.volume.setValue(80)
         self.volume.setMaximumWidth(90)
-        self.volume.setToolTip(self.tr("Volume"))
-        self.follow = QCheckBox(self.tr("Follow"), self)
+        self.volume_label = QLabel(self)
+        self.follow = QCheckBox(self)
         self.follow.setChecked(True)
-        self.follow.setToolTip(self.tr("Keep the word being played in view"))
 
         controls = QHBoxLayout()
         widgets: list[QWidget] = [self.play_button, self.back_button, self.forward_button,
@@ -78,7 +74,7 @@ class PlayerPanel(QWidget):
         for widget in widgets:
             controls.addWidget(widget)
         controls.addStretch(1)
-        widgets = [self.speed, QLabel(self.tr("Vol."), self), self.volume, self.follow]
+        widgets = [self.speed, self.volume_label, self.volume, self.follow]
         for widget in widgets:
             controls.addWidget(widget)
         layout = QVBoxLayout(self)
@@ -102,13 +98,28 @@ class PlayerPanel(QWidget):
         self.player.playbackStateChanged.connect(self._on_state)
         self.player.mediaStatusChanged.connect(self._on_status)
         self.player.errorOccurred.connect(self._on_error)
-        self._on_state(QMediaPlayer.PlaybackState.StoppedState)
+        self._has_error = False
+        self.retranslate()
         self.set_source(None)
+
+    def retranslate(self) -> None:
+        self.back_button.setText(self.tr("−5 s"))
+        self.forward_button.setText(self.tr("+5 s"))
+        self.speed.setToolTip(self.tr("Playback speed"))
+        self.volume.setToolTip(self.tr("Volume"))
+        self.volume_label.setText(self.tr("Vol."))
+        self.follow.setText(self.tr("Follow"))
+        self.follow.setToolTip(self.tr("Keep the word being played in view"))
+        if not self._has_error:
+            self.no_video.setText(self.tr("No video for this job"))
+        self._on_state(self.player.playbackState())
 
     def set_source(self, source: str | None) -> None:
         """A local path or URL of the video, or ``None`` when there is none."""
         self.player.stop()
         self._pending_seek = None
+        self._has_error = False
+        self.no_video.setText(self.tr("No video for this job"))
         if not source:
             self.player.setSource(QUrl())
             self._stack.setCurrentWidget(self.no_video)
@@ -168,10 +179,12 @@ class PlayerPanel(QWidget):
             seconds, self._pending_seek = self._pending_seek, None
             self.player.setPosition(round(seconds * 1000))
         if status == QMediaPlayer.MediaStatus.InvalidMedia:
+            self._has_error = True
             self._stack.setCurrentWidget(self.no_video)
             self.no_video.setText(self.tr("The video cannot be played"))
 
     def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
         logger.warning("video player: %s (%s)", message, error)
+        self._has_error = True
         self.no_video.setText(self.tr("The video cannot be played: %s") % message)
         self._stack.setCurrentWidget(self.no_video)

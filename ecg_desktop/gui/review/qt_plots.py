@@ -34,10 +34,8 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.legend: pg.LegendItem | None = None
         self.message = pg.TextItem("", color="#666", anchor=(0.5, 0.5))
         first: pg.PlotItem | None = None
-        titles = {"pitch_hz": self.tr("Pitch"), "volume_db": self.tr("Loudness")}
-        for row, (key, _title, unit) in enumerate(FEATURES):
+        for row, (key, _title, _unit) in enumerate(FEATURES):
             plot = self.addPlot(row=row, col=0)
-            plot.setLabel("left", titles[key], units=unit)
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMouseEnabled(x=True, y=False)
             plot.setClipToView(True)
@@ -47,7 +45,6 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 self.legend = plot.addLegend(offset=(10, 5), labelTextColor="#222")
             else:
                 plot.setXLink(first)
-                plot.setLabel("bottom", self.tr("Time"), units="s")
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#d62728", width=2))
             plot.addItem(cursor, ignoreBounds=True)
             self.plots[key] = plot
@@ -59,6 +56,16 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self._cursor_timer.setInterval(CURSOR_MS)
         self._cursor_timer.setSingleShot(True)
         self._cursor_timer.timeout.connect(self._apply_cursor)
+        self._measured = True
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        titles = {"pitch_hz": self.tr("Pitch"), "volume_db": self.tr("Loudness")}
+        for key, _title, unit in FEATURES:
+            self.plots[key].setLabel("left", titles[key], units=unit)
+        self.plots[FEATURES[-1][0]].setLabel("bottom", self.tr("Time"), units="s")
+        self.plots[FEATURES[0][0]].setTitle(
+            None if self._measured else self.tr("Loudness and pitch: not measured"))
 
     def set_transcript(self, transcript: Transcript) -> None:
         for curves in self.curves.values():
@@ -84,10 +91,8 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 )
                 self.plots[key].addItem(curve)
                 self.curves[speaker_id][key] = curve
-        if not transcript.features_measured:
-            self.plots[FEATURES[0][0]].setTitle(self.tr("Loudness and pitch: not measured"))
-        else:
-            self.plots[FEATURES[0][0]].setTitle(None)
+        self._measured = transcript.features_measured or not transcript.segments
+        self.retranslate()
         self.show_range(0.0, min(max(self._duration, 1.0), 60.0))
 
     def legend_names(self) -> list[str]:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -84,20 +84,51 @@ class ReviewPane(QWidget):
         self.notice.setStyleSheet("color: #a33;")
         self.notice.hide()
         self.colouring = QComboBox(self)
-        self.colouring.addItem(self.tr("Plain words"), Colouring.NONE)
-        self.colouring.addItem(self.tr("Colour by loudness"), Colouring.LOUDNESS)
-        self.colouring.addItem(self.tr("Colour by pitch"), Colouring.PITCH)
+        for colouring in Colouring:
+            self.colouring.addItem("", colouring)
         self.legend = ColourLegend(self)
         self.legend.set_scale(None)
         self.undo_button = QToolButton(self)
-        self.undo_button.setDefaultAction(self.undo_stack.createUndoAction(self, self.tr("Undo")))
         self.redo_button = QToolButton(self)
-        self.redo_button.setDefaultAction(self.undo_stack.createRedoAction(self, self.tr("Redo")))
         self._build_layout()
         self._connect()
         self._unsubscribe: Callable[[], None] | None = core.bus.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: self._drop_subscription())
         self.clear()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Set every text again, in the language now installed (on ``LanguageChange``)."""
+        names = {Colouring.NONE: self.tr("Plain words"),
+                 Colouring.LOUDNESS: self.tr("Colour by loudness"),
+                 Colouring.PITCH: self.tr("Colour by pitch")}
+        for index in range(self.colouring.count()):
+            self.colouring.setItemText(index, names[Colouring(self.colouring.itemData(index))])
+        # QUndoStack's actions take their prefix once: make new ones
+        self.undo_button.setDefaultAction(self.undo_stack.createUndoAction(self, self.tr("Undo")))
+        self.redo_button.setDefaultAction(self.undo_stack.createRedoAction(self, self.tr("Redo")))
+        self.player.retranslate()
+        self.search.retranslate()
+        self.speaker_panel.retranslate()
+        self.plots.retranslate()
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2)
+        if self.job is None:
+            self.title.setText(self.tr("Select a completed job to review its transcript"))
+        elif self.model.rowCount():
+            self._update_title()
+            if not self.model.transcript.features_measured:
+                self._show_notice(self._placeholder_notice())
+        self.view.viewport().update()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def _placeholder_notice(self) -> str:
+        return self.tr(
+            "The server sent placeholder loudness and pitch values: they are shown as "
+            "\u201cnot measured\u201d.")
 
     # -- construction --------------------------------------------------------------------
 
@@ -203,9 +234,7 @@ class ReviewPane(QWidget):
         self.legend.set_scale(self.model.scale)
         self._update_title()
         if not transcript.features_measured:
-            self._show_notice(self.tr(
-                "The server sent placeholder loudness and pitch values: they are shown as "
-                "\u201cnot measured\u201d."))
+            self._show_notice(self._placeholder_notice())
         if self.search.query.strip():
             self._on_search_changed()
 

@@ -17,18 +17,14 @@ class SearchBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.field = QLineEdit(self)
-        self.field.setPlaceholderText(self.tr("Find in transcript"))
         self.field.setClearButtonEnabled(True)
-        self.case = QCheckBox(self.tr("Aa"), self)
-        self.case.setToolTip(self.tr("Match case"))
-        self.whole = QCheckBox(self.tr("Whole words"), self)
-        self.only = QCheckBox(self.tr("Only matching segments"), self)
+        self.case = QCheckBox(self)
+        self.whole = QCheckBox(self)
+        self.only = QCheckBox(self)
         self.previous = QToolButton(self)
         self.previous.setText("▲")
-        self.previous.setToolTip(self.tr("Previous match (Shift+Enter)"))
         self.next = QToolButton(self)
         self.next.setText("▼")
-        self.next.setToolTip(self.tr("Next match (Enter)"))
         self.count = QLabel(self)
         self.count.setMinimumWidth(90)
         layout = QHBoxLayout(self)
@@ -44,6 +40,18 @@ class SearchBar(QWidget):
         self.field.returnPressed.connect(self.nextRequested)
         self.next.clicked.connect(self.nextRequested)
         self.previous.clicked.connect(self.previousRequested)
+        self._shown: tuple[int | None, int] = (None, 0)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.field.setPlaceholderText(self.tr("Find in transcript"))
+        self.case.setText(self.tr("Aa"))
+        self.case.setToolTip(self.tr("Match case"))
+        self.whole.setText(self.tr("Whole words"))
+        self.only.setText(self.tr("Only matching segments"))
+        self.previous.setToolTip(self.tr("Previous match (Shift+Enter)"))
+        self.next.setToolTip(self.tr("Next match (Enter)"))
+        self.show_count(*self._shown)
 
     @property
     def query(self) -> str:
@@ -54,6 +62,7 @@ class SearchBar(QWidget):
         return SearchOptions(self.case.isChecked(), self.whole.isChecked())
 
     def show_count(self, current: int | None, total: int) -> None:
+        self._shown = (current, total)
         if not self.query.strip():
             self.count.setText("")
         elif total == 0:

@@ -155,8 +155,8 @@ class SpeakerPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(SpeakerColumn.NAME, QHeaderView.ResizeMode.Stretch)
-        self.rename_button = QPushButton(self.tr("Rename…"), self)
-        self.merge_button = QPushButton(self.tr("Merge into…"), self)
+        self.rename_button = QPushButton(self)
+        self.merge_button = QPushButton(self)
         self.rename_button.clicked.connect(self._rename)
         self.merge_button.clicked.connect(self._merge_menu)
         buttons = QHBoxLayout()
@@ -167,6 +167,16 @@ class SpeakerPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.rename_button.setText(self.tr("Rename…"))
+        self.merge_button.setText(self.tr("Merge into…"))
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(SpeakerColumn) - 1)
+        if self.model.rowCount():
+            self.model.dataChanged.emit(self.model.index(0, 0),
+                                        self.model.index(self.model.rowCount() - 1,
+                                                         len(SpeakerColumn) - 1))
 
     def selected_speaker(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()

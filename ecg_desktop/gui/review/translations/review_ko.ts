@@ -3,22 +3,22 @@
 <context>
     <name>FeaturePlots</name>
     <message>
-        <location filename="../qt_plots.py" line="37" />
+        <location filename="../qt_plots.py" line="63" />
         <source>Pitch</source>
         <translation>음높이</translation>
     </message>
     <message>
-        <location filename="../qt_plots.py" line="37" />
+        <location filename="../qt_plots.py" line="63" />
         <source>Loudness</source>
         <translation>음량</translation>
     </message>
     <message>
-        <location filename="../qt_plots.py" line="50" />
+        <location filename="../qt_plots.py" line="66" />
         <source>Time</source>
         <translation>시간</translation>
     </message>
     <message>
-        <location filename="../qt_plots.py" line="88" />
+        <location filename="../qt_plots.py" line="68" />
         <source>Loudness and pitch: not measured</source>
         <translation>음량과 음높이: 측정되지 않음</translation>
     </message>
@@ -26,62 +26,63 @@
 <context>
     <name>PlayerPanel</name>
     <message>
-        <location filename="../qt_player.py" line="49" />
+        <location filename="../qt_player.py" line="114" />
+        <location filename="../qt_player.py" line="122" />
         <source>No video for this job</source>
         <translation>이 작업에는 동영상이 없습니다</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="58" />
+        <location filename="../qt_player.py" line="106" />
         <source>−5 s</source>
         <translation>−5초</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="59" />
+        <location filename="../qt_player.py" line="107" />
         <source>+5 s</source>
         <translation>+5초</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="65" />
+        <location filename="../qt_player.py" line="108" />
         <source>Playback speed</source>
         <translation>재생 속도</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="70" />
+        <location filename="../qt_player.py" line="109" />
         <source>Volume</source>
         <translation>볼륨</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="71" />
+        <location filename="../qt_player.py" line="111" />
         <source>Follow</source>
         <translation>따라가기</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="73" />
+        <location filename="../qt_player.py" line="112" />
         <source>Keep the word being played in view</source>
         <translation>재생 중인 단어를 화면에 계속 표시</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="81" />
+        <location filename="../qt_player.py" line="110" />
         <source>Vol.</source>
         <translation>볼륨</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="160" />
+        <location filename="../qt_player.py" line="171" />
         <source>Pause</source>
         <translation>일시정지</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="160" />
+        <location filename="../qt_player.py" line="171" />
         <source>Play</source>
         <translation>재생</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="172" />
+        <location filename="../qt_player.py" line="184" />
         <source>The video cannot be played</source>
         <translation>동영상을 재생할 수 없습니다</translation>
     </message>
     <message>
-        <location filename="../qt_player.py" line="176" />
+        <location filename="../qt_player.py" line="189" />
         <source>The video cannot be played: %s</source>
         <translation>동영상을 재생할 수 없습니다: %s</translation>
     </message>
@@ -89,102 +90,103 @@
 <context>
     <name>ReviewPane</name>
     <message>
-        <location filename="../qt_review_pane.py" line="87" />
+        <location filename="../qt_review_pane.py" line="102" />
         <source>Plain words</source>
         <translation>색 없음</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="88" />
+        <location filename="../qt_review_pane.py" line="103" />
         <source>Colour by loudness</source>
         <translation>음량으로 색칠</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="89" />
+        <location filename="../qt_review_pane.py" line="104" />
         <source>Colour by pitch</source>
         <translation>음높이로 색칠</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="93" />
+        <location filename="../qt_review_pane.py" line="108" />
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="95" />
+        <location filename="../qt_review_pane.py" line="109" />
         <source>Redo</source>
         <translation>다시 실행</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="177" />
+        <location filename="../qt_review_pane.py" line="208" />
         <source>Loading %s…</source>
         <translation>%s 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="183" />
+        <location filename="../qt_review_pane.py" line="214" />
         <source>The transcript cannot be loaded: %s</source>
         <translation>전사 결과를 불러올 수 없습니다: %s</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="190" />
+        <location filename="../qt_review_pane.py" line="221" />
         <source>%s has no transcript yet</source>
         <translation>%s에는 아직 전사 결과가 없습니다</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="207" />
+        <location filename="../qt_review_pane.py" line="130" />
         <source>The server sent placeholder loudness and pitch values: they are shown as “not measured”.</source>
         <translation>서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="222" />
+        <location filename="../qt_review_pane.py" line="116" />
+        <location filename="../qt_review_pane.py" line="251" />
         <source>Select a completed job to review its transcript</source>
         <translation>완료된 작업을 선택하면 전사 결과를 검토할 수 있습니다</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="229" />
+        <location filename="../qt_review_pane.py" line="258" />
         <source>%d speakers</source>
         <translation>화자 %d명</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="230" />
+        <location filename="../qt_review_pane.py" line="259" />
         <source>%d segments</source>
         <translation>구간 %d개</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="363" />
+        <location filename="../qt_review_pane.py" line="392" />
         <source>Correct word…</source>
         <translation>단어 고치기…</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="364" />
+        <location filename="../qt_review_pane.py" line="393" />
         <source>Play from this word</source>
         <translation>이 단어부터 재생</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="367" />
+        <location filename="../qt_review_pane.py" line="396" />
         <source>Play this segment</source>
         <translation>이 구간 재생</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="368" />
+        <location filename="../qt_review_pane.py" line="397" />
         <source>Speaker of this segment</source>
         <translation>이 구간의 화자</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="376" />
+        <location filename="../qt_review_pane.py" line="405" />
         <source>New speaker</source>
         <translation>새 화자</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="389" />
+        <location filename="../qt_review_pane.py" line="418" />
         <source>Correct word</source>
         <translation>단어 고치기</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="389" />
+        <location filename="../qt_review_pane.py" line="418" />
         <source>Word:</source>
         <translation>단어:</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="408" />
+        <location filename="../qt_review_pane.py" line="437" />
         <source>The edit could not be saved: %s</source>
         <translation>수정 내용을 저장하지 못했습니다: %s</translation>
     </message>
@@ -192,47 +194,47 @@
 <context>
     <name>SearchBar</name>
     <message>
-        <location filename="../qt_search.py" line="20" />
+        <location filename="../qt_search.py" line="47" />
         <source>Find in transcript</source>
         <translation>전사 결과에서 찾기</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="22" />
+        <location filename="../qt_search.py" line="48" />
         <source>Aa</source>
         <translation>Aa</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="23" />
+        <location filename="../qt_search.py" line="49" />
         <source>Match case</source>
         <translation>대소문자 구분</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="24" />
+        <location filename="../qt_search.py" line="50" />
         <source>Whole words</source>
         <translation>단어 단위</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="25" />
+        <location filename="../qt_search.py" line="51" />
         <source>Only matching segments</source>
         <translation>일치하는 구간만</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="28" />
+        <location filename="../qt_search.py" line="52" />
         <source>Previous match (Shift+Enter)</source>
         <translation>이전 항목 (Shift+Enter)</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="31" />
+        <location filename="../qt_search.py" line="53" />
         <source>Next match (Enter)</source>
         <translation>다음 항목 (Enter)</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="60" />
+        <location filename="../qt_search.py" line="69" />
         <source>No matches</source>
         <translation>일치 없음</translation>
     </message>
     <message>
-        <location filename="../qt_search.py" line="63" />
+        <location filename="../qt_search.py" line="72" />
         <source>%s of %d</source>
         <translation>%s / %d</translation>
     </message>
@@ -240,32 +242,32 @@
 <context>
     <name>SegmentDelegate</name>
     <message>
-        <location filename="../qt_segment_delegate.py" line="226" />
+        <location filename="../qt_segment_delegate.py" line="230" />
         <source>Loudness, pitch: not measured by the server</source>
         <translation>음량, 음높이: 서버가 측정하지 않음</translation>
     </message>
     <message>
-        <location filename="../qt_segment_delegate.py" line="228" />
+        <location filename="../qt_segment_delegate.py" line="232" />
         <source>Loudness: %s</source>
         <translation>음량: %s</translation>
     </message>
     <message>
-        <location filename="../qt_segment_delegate.py" line="230" />
+        <location filename="../qt_segment_delegate.py" line="234" />
         <source>unvoiced</source>
         <translation>무성음</translation>
     </message>
     <message>
-        <location filename="../qt_segment_delegate.py" line="231" />
+        <location filename="../qt_segment_delegate.py" line="235" />
         <source>Pitch: %s</source>
         <translation>음높이: %s</translation>
     </message>
     <message>
-        <location filename="../qt_segment_delegate.py" line="232" />
+        <location filename="../qt_segment_delegate.py" line="236" />
         <source>Spectral centroid: %s</source>
         <translation>스펙트럼 중심: %s</translation>
     </message>
     <message>
-        <location filename="../qt_segment_delegate.py" line="234" />
+        <location filename="../qt_segment_delegate.py" line="238" />
         <source>Confidence: %s</source>
         <translation>신뢰도: %s</translation>
     </message>
@@ -273,17 +275,17 @@
 <context>
     <name>SegmentTableModel</name>
     <message>
-        <location filename="../qt_segment_model.py" line="75" />
+        <location filename="../qt_segment_model.py" line="76" />
         <source>Time</source>
         <translation>시간</translation>
     </message>
     <message>
-        <location filename="../qt_segment_model.py" line="75" />
+        <location filename="../qt_segment_model.py" line="76" />
         <source>Speaker</source>
         <translation>화자</translation>
     </message>
     <message>
-        <location filename="../qt_segment_model.py" line="75" />
+        <location filename="../qt_segment_model.py" line="76" />
         <source>Text</source>
         <translation>내용</translation>
     </message>
@@ -291,12 +293,12 @@
 <context>
     <name>SpeakerPanel</name>
     <message>
-        <location filename="../qt_speakers.py" line="158" />
+        <location filename="../qt_speakers.py" line="173" />
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../qt_speakers.py" line="159" />
+        <location filename="../qt_speakers.py" line="174" />
         <source>Merge into…</source>
         <translation>다음 화자로 합치기…</translation>
     </message>
