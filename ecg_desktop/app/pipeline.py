@@ -17,6 +17,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import getpass
 import logging
 import os
 import socket
@@ -135,7 +136,7 @@ class JobPipeline:
             content_type=info.content_type,
             duration_s=info.duration_s,
             language=language or self._settings.default_language,
-            owner=owner or self._settings.user_name,
+            owner=owner or self._settings.user_name or os_user_name(),
             host=self.host,
             message="Waiting to upload",
         )
@@ -496,6 +497,14 @@ class JobPipeline:
         task = asyncio.create_task(coroutine)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
+
+
+def os_user_name() -> str:
+    """Who is logged in, for a job's owner when no user name is configured."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        return ""
 
 
 async def _stat_file(path: str | None) -> os.stat_result | None:

@@ -85,6 +85,7 @@ class TeamSync:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
         self.state = "connecting"
+        self._connected = asyncio.Event()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -112,6 +113,10 @@ class TeamSync:
             self._unsubscribe()
             self._unsubscribe = None
 
+    async def wait_connected(self, timeout_s: float = 10.0) -> None:
+        """Until notices are being received (changes committed after this are not missed)."""
+        await asyncio.wait_for(self._connected.wait(), timeout_s)
+
     def on_listener_state(self, state: str) -> None:
         """The listener's ``on_state`` (``"listening"``/``"reconnecting"``)."""
         self._set_state(_LISTENER_STATES.get(state, state))
@@ -135,6 +140,10 @@ class TeamSync:
         if state == self.state:
             return
         self.state = state
+        if state == CONNECTED:
+            self._connected.set()
+        else:
+            self._connected.clear()
         logger.info("team link: %s", state)
         self._bus.publish(TeamConnectionChanged(state))
 

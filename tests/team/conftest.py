@@ -1,0 +1,214 @@
+"""Fixtures for team mode: desktops (app cores) and backends sharing one PostgreSQL database,
+a protocol peer standing in for the GPU ML server, and a real ``ecg-desktop serve`` process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ecg_desktop.app.ports import ObjectStorage
+from ecg_desktop.bootstrap import Core, build_core
+from ecg_desktop.domain import Event, Job, JobChanged, JobDeleted, JobStatus
+from ecg_desktop.domain.events import TeamConnectionChanged
+from tests.app.peer import ProtocolPeer, SlowDirStorage
+from tests.media import make_silent_video
+
+SECRET = "team-test-secret"
+FAST_RETRIES = (0.05, 0.1)
+
+CoreFactory = Callable[..., Awaitable[Core]]
+
+
+class BusRecorder:
+    """Every event a core's bus carries, with the wall-clock time it arrived."""
+
+    def __init__(self, core: Core) -> None:
+        self.events: list[tuple[datetime, Event]] = []
+        core.bus.subscribe(lambda event: self.events.append((datetime.now(UTC), event)))
+
+    def changes(self, job_id: Any) -> list[tuple[datetime, Job]]:
+        return [
+            (at, e.job) for at, e in self.events
+            if isinstance(e, JobChanged) and e.job.job_id == job_id
+        ]
+
+    def states(self) -> list[str]:
+        return [e.state for _, e in self.events if isinstance(e, TeamConnectionChanged)]
+
+    async def first(
+        self, job_id: Any, status: JobStatus, timeout_s: float = 30.0
+    ) -> tuple[datetime, Job]:
+        """When the job was first seen in ``status`` on this bus, and as what."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for at, job in self.changes(job_id):
+                if job.status is status:
+                    return at, job
+            await asyncio.sleep(0.01)
+        seen = [job.status.value for _, job in self.changes(job_id)]
+        raise AssertionError(f"job {job_id} not {status.value} within {timeout_s} s; saw {seen}")
+
+    async def deleted(self, job_id: Any, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not any(isinstance(e, JobDeleted) and e.job_id == job_id for _, e in self.events):
+            assert time.monotonic() < deadline, f"job {job_id} not deleted within {timeout_s} s"
+            await asyncio.sleep(0.01)
+
+    async def state(self, wanted: str, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while wanted not in self.states():
+            assert time.monotonic() < deadline, f"never {wanted}; states {self.states()}"
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[ProtocolPeer]:
+    server = ProtocolPeer(SECRET)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def shared_storage(tmp_path: Path) -> Callable[[], SlowDirStorage]:
+    """Storage adapters over one folder: what every desktop of a team sees in the bucket."""
+    root = tmp_path / "bucket"
+    root.mkdir()
+    return lambda: SlowDirStorage(root)
+
+
+@pytest.fixture
+def video(tmp_path: Path) -> Path:
+    return make_silent_video(tmp_path / "meeting.mp4", duration_s=1.0)
+
+
+@pytest.fixture
+async def make_core(
+    settings_factory: Callable[..., Any], peer: ProtocolPeer, postgres_url: str
+) -> AsyncIterator[CoreFactory]:
+    """``await make_core(user=..., backend=False, storage=..., **settings)``.
+
+    A desktop (``backend`` false) runs its services and team sync and starts no server: in
+    team mode the ML server calls back the shared backend (``fastapi_base_url``). A backend
+    (``backend`` true) is what ``serve`` builds: a core with its server on a free port.
+    """
+    cores: list[Core] = []
+
+    async def make(
+        *,
+        user: str = "",
+        backend: bool = False,
+        storage: ObjectStorage | None = None,
+        **overrides: Any,
+    ) -> Core:
+        values: dict[str, Any] = {
+            "model_server_url": peer.url,
+            "webhook_secret_key": SECRET,
+            "ml_retry_delays": FAST_RETRIES,
+            "ml_api_timeout": 10.0,
+            "database_url": postgres_url,
+            "user_name": user,
+            "bind_host": "127.0.0.1",
+            "bind_port": 0,
+            **overrides,
+        }
+        core = await build_core(settings_factory(**values), storage=storage)
+        cores.append(core)
+        if backend:
+            await core.start_server()
+        await core.start_services()
+        assert core.team is not None, "a PostgreSQL store must start team sync"
+        await core.team.wait_connected()
+        return core
+
+    yield make
+    for core in reversed(cores):
+        await core.close()
+
+
+def s3_settings(s3_service: Any, bucket: str) -> dict[str, Any]:
+    return {
+        "s3_bucket_name": bucket,
+        "s3_endpoint_url": s3_service.endpoint_url,
+        "aws_access_key_id": s3_service.access_key,
+        "aws_secret_access_key": s3_service.secret_key,
+        "aws_region": s3_service.region,
+    }
+
+
+# -- the `serve` process ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    process: asyncio.subprocess.Process
+    url: str
+    stderr: list[bytes] = field(default_factory=list)
+
+
+async def spawn_serve(env_changes: dict[str, str]) -> Served:
+    port = free_port()
+    env = {**os.environ, "WEBHOOK_SECRET_KEY": SECRET, "ECG_BIND_HOST": "127.0.0.1",
+           **env_changes}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ecg_desktop", "serve", "--port", str(port),
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    served = Served(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient() as client:
+        while True:
+            if process.returncode is not None:
+                _, err = await process.communicate()
+                raise AssertionError(f"serve exited early: {err.decode()[-2000:]}")
+            try:
+                if (await client.get(served.url + "/health")).status_code == 200:
+                    return served
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "serve did not answer /health within 60 s"
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def serve(
+    peer: ProtocolPeer, postgres_url: str, settings_factory: Callable[..., Any]
+) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
+    """``await serve(**env)``: ``ecg-desktop serve`` on the shared database, its ML server the
+    peer; stopped with SIGTERM after the test."""
+    settings_factory()  # isolates the data, config and keyring folders (in os.environ)
+    running: list[Served] = []
+
+    async def start(**env: str) -> Served:
+        served = await spawn_serve(
+            {"DATABASE_URL": postgres_url, "MODEL_SERVER_URL": peer.url, **env}
+        )
+        running.append(served)
+        return served
+
+    yield start
+    for served in running:
+        if served.process.returncode is None:
+            served.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(served.process.communicate(), 30)
+            except TimeoutError:
+                served.process.kill()
+                await served.process.wait()
