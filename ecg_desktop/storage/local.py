@@ -118,6 +118,9 @@ class LocalStorage:
         snapshot = await asyncio.to_thread(FileSnapshot.of, path)
         done = resumable_bytes(resume, snapshot)
         async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
+            if resume is not None and await self._completed_before(key, snapshot, resume):
+                logger.info("%s was stored before the app stopped; nothing to resume", key)
+                return
             state = await self._resumable(key, snapshot, resume, on_restart)
             ticker.done = state.bytes_done if state else 0
             if state is None and snapshot.size <= self.part_size:
@@ -166,6 +169,25 @@ class LocalStorage:
             confirmed[number] = resume.parts[number]
             number += 1
         return replace(resume, parts=confirmed)
+
+    async def _completed_before(
+        self, key: str, snapshot: FileSnapshot, resume: UploadState
+    ) -> bool:
+        """Whether the upload ``resume`` describes finished (the app stopped before it
+        recorded that): every part recorded and the store holds the object it made."""
+        count = part_count(resume.file_size, resume.part_size)
+        if (
+            resume.upload_id is None
+            or stale_reason(resume, snapshot) is not None
+            or set(resume.parts) != set(range(1, count + 1))
+        ):
+            return False
+        stored = await self._on_store(self.filestore.stat, key)
+        return (
+            stored is not None
+            and stored.upload_id == resume.upload_id
+            and stored.size == resume.file_size
+        )
 
     async def _upload_status(self, key: str, total: int) -> tuple[str, int] | None:
         """``(upload id, bytes received)`` of the unfinished upload of ``key``, if any."""

@@ -84,6 +84,7 @@ class StoredObject:
     size: int
     sha256: str | None  # None only if the app stopped between the rename and the metadata
     content_type: str
+    upload_id: str = ""  # of the upload that stored it, so a client can recognise its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +188,12 @@ class LocalFileStore:
         if not path.is_file():
             return None
         meta = _read_json(self._meta_path(key))
-        sha = meta.get("sha256") if (meta.get("key"), meta.get("size")) == (key, size) else None
+        if (meta.get("key"), meta.get("size")) != (key, size):
+            meta = {}
         content_type = str(meta.get("content_type") or "application/octet-stream")
-        return StoredObject(key, path, size, sha, content_type)
+        return StoredObject(
+            key, path, size, meta.get("sha256"), content_type, str(meta.get("upload_id", ""))
+        )
 
     def exists(self, key: str) -> bool:
         return self.stat(key) is not None
@@ -286,7 +290,9 @@ class LocalFileStore:
             with self._lock:
                 self._hashers[key] = (upload_id, offset, hasher)
 
-    def _finish(self, key: str, content_type: str, hasher: Any) -> StoredObject:
+    def _finish(
+        self, key: str, upload_id: str, content_type: str, hasher: Any
+    ) -> StoredObject:
         data, info = self._partial_paths(key)
         digest = hasher.hexdigest() if hasher is not None else _sha256_of(data)
         target = self.object_path(key)
@@ -298,11 +304,12 @@ class LocalFileStore:
         size = data.stat().st_size
         os.replace(data, target)
         _write_json(meta_path, {"key": key, "size": size, "sha256": digest,
-                                "content_type": content_type, "stored_at": time.time()})
+                                "content_type": content_type, "upload_id": upload_id,
+                                "stored_at": time.time()})
         with contextlib.suppress(FileNotFoundError):
             info.unlink()
         logger.info("Stored %s (%d bytes)", key, size)
-        return StoredObject(key, target, size, digest, content_type)
+        return StoredObject(key, target, size, digest, content_type, upload_id)
 
     # -- paths ----------------------------------------------------------------------------
 
@@ -370,7 +377,9 @@ class RangeWriter:
             self._handle.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
-            return self._store._finish(self.key, self._content_type, self._hasher)
+            return self._store._finish(
+                self.key, self.upload_id, self._content_type, self._hasher
+            )
         self._handle.close()
         self._store._keep_hasher(self.key, self.upload_id, self.position, self._hasher)
         return None

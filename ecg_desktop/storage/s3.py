@@ -134,6 +134,9 @@ class S3Storage:
         snapshot = await asyncio.to_thread(FileSnapshot.of, path)
         done = resumable_bytes(resume, snapshot)
         async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
+            if resume is not None and await self._completed_before(key, snapshot, resume):
+                logger.info("%s was stored before the app stopped; nothing to resume", key)
+                return
             state = await self._resumable(key, path, snapshot, resume, on_restart)
             ticker.done = state.bytes_done if state else 0
             if state is None and snapshot.size <= self.part_size:
@@ -219,6 +222,31 @@ class S3Storage:
             file_mtime_ns=resume.file_mtime_ns,
             parts=confirmed,
         )
+
+    async def _completed_before(
+        self, key: str, snapshot: FileSnapshot, resume: UploadState
+    ) -> bool:
+        """Whether the upload ``resume`` describes was completed (the app stopped before
+        recording it): every part recorded, and the object's ETag is the multipart ETag of
+        those parts (the MD5 of their MD5s, then ``-`` and their count)."""
+        count = part_count(resume.file_size, resume.part_size)
+        if (
+            resume.upload_id is None
+            or stale_reason(resume, snapshot) is not None
+            or set(resume.parts) != set(range(1, count + 1))
+        ):
+            return False
+        try:
+            head = await self._call(
+                "Looking up the object", "head_object", Bucket=self.bucket, Key=key
+            )
+        except S3Error as exc:
+            if exc.http_status == 404:
+                return False
+            raise
+        expected = _multipart_etag([resume.parts[n] for n in range(1, count + 1)])
+        stored_size = int(head.get("ContentLength", -1))
+        return stored_size == resume.file_size and _same_etag(head.get("ETag"), expected)
 
     async def _list_parts(self, key: str, upload_id: str) -> dict[int, str] | None:
         """Part number -> ETag as the server lists them; ``None`` if it has no such upload."""
@@ -516,6 +544,17 @@ def _md5_of_region(path: Path, offset: int, length: int) -> str:
             digest.update(chunk)
             remaining -= len(chunk)
     return digest.hexdigest()
+
+
+def _multipart_etag(part_etags: list[str]) -> str:
+    """S3's ETag of an object completed from parts with these ETags ("" if not MD5s)."""
+    try:
+        digests = b"".join(bytes.fromhex(etag.strip('"')) for etag in part_etags)
+    except ValueError:
+        return ""
+    if len(digests) != 16 * len(part_etags):
+        return ""
+    return f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(part_etags)}"
 
 
 def _same_etag(listed: str | None, recorded: str) -> bool:

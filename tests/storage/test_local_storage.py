@@ -258,3 +258,23 @@ async def test_open_storage_picks_the_back_end_from_the_settings(
     assert isinstance(s3, S3Storage)
     assert s3.describe() == "S3 bucket videos (http://127.0.0.1:9)"
     await s3.close()
+
+
+async def test_an_upload_completed_just_before_a_crash_is_not_sent_again(
+    served: Served, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    digest = write_random_file(video, 2 * PART + 5)
+    recorder = Recorder()
+    await served.storage().upload(KEY, video, "video/mp4", **recorder.callbacks())
+
+    log = RequestLog()
+    again = Recorder()
+    await served.storage(log).upload(
+        KEY, video, "video/mp4", resume=recorder.states[-1], **again.callbacks()
+    )
+
+    assert log.requests == []
+    assert again.restarts == []
+    stored = served.store.stat(KEY)
+    assert stored is not None and stored.sha256 == digest

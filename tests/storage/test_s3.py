@@ -487,3 +487,30 @@ async def test_boto3_never_runs_on_the_event_loop_thread(
     assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
             "HeadObject", "GetObject"} <= operations
     assert all(thread != loop_thread for _, thread in seen)
+
+
+async def test_an_upload_completed_just_before_a_crash_is_not_sent_again(
+    s3_settings: Settings, s3_admin: Any, s3_bucket: str, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    digest = write_random_file(video, 2 * PART + 5)
+    recorder = Recorder()
+    first = S3Storage(s3_settings, http=RequestLog().client())
+    try:
+        await first.upload(KEY, video, "video/mp4", **recorder.callbacks())
+    finally:
+        await first.close()
+    last_recorded = recorder.states[-1]  # the app died before it marked the job uploaded
+
+    log = RequestLog()
+    again = Recorder()
+    second = S3Storage(s3_settings, http=log.client())
+    try:
+        await second.upload(KEY, video, "video/mp4", resume=last_recorded, **again.callbacks())
+    finally:
+        await second.close()
+
+    assert log.requests == []
+    assert again.restarts == []
+    assert again.progress[-1][1:] == (2 * PART + 5, 2 * PART + 5)
+    assert sha256_of_object(s3_admin, s3_bucket, KEY) == digest
