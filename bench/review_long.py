@@ -38,7 +38,7 @@ from PySide6.QtWidgets import QApplication
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, normalize
-from ecg_desktop.gui.review import ReviewPane, protect_singletons
+from ecg_desktop.gui.review import ReviewPane  # ecg_desktop.gui guards PySide6 6.12
 from ecg_desktop.store import open_store
 
 HOURS = 3.0
@@ -227,7 +227,6 @@ async def main(app: QApplication) -> None:
 
 
 if __name__ == "__main__":
-    protect_singletons()
     application = QApplication(sys.argv)
     loop = qasync.QEventLoop(application)
     asyncio.set_event_loop(loop)

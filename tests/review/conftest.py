@@ -17,10 +17,7 @@ from PySide6.QtWidgets import QApplication
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, normalize
-from ecg_desktop.gui.review import protect_singletons
 from ecg_desktop.store import SqlJobStore, open_store
-
-protect_singletons()
 
 T = TypeVar("T")
 

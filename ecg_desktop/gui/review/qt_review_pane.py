@@ -35,7 +35,6 @@ from ecg_desktop.domain import Event, Job, JobDeleted, Transcript, TranscriptCha
 
 from .commands import EditWordCommand, RenameSpeakerCommand, SegmentSpeakerCommand
 from .palette import Colouring
-from .pyside_refcount import protect_singletons
 from .qt_legend import ColourLegend
 from .qt_player import PlayerPanel
 from .qt_plots import FeaturePlots
@@ -56,7 +55,6 @@ class ReviewCore(Protocol):
 
 class ReviewPane(QWidget):
     def __init__(self, core: ReviewCore, parent: QWidget | None = None) -> None:
-        protect_singletons()  # before any painting: see pyside_refcount.py
         super().__init__(parent)
         self.editor = TranscriptEditor(core.store, core.bus)
         self.job: Job | None = None
