@@ -122,17 +122,7 @@ class LocalFileStore:
         """The store in ``root``, with the signing key kept there (made on first use)."""
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
-        key_file = root / KEY_FILE
-        try:
-            secret = key_file.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            secret = ""
-        if not secret:
-            secret = secrets.token_hex(32)
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(secret)
-        return cls(root, secret, **options)
+        return cls(root, _signing_key(root / KEY_FILE), **options)
 
     def __repr__(self) -> str:
         return f"LocalFileStore(root={str(self.root)!r})"
@@ -383,6 +373,32 @@ class RangeWriter:
         self._handle.close()
         self._store._keep_hasher(self.key, self.upload_id, self.position, self._hasher)
         return None
+
+
+def _signing_key(key_file: Path) -> str:
+    """The key in ``key_file``, made (readable by its owner only) if there is none yet.
+
+    Written to a temporary file and linked into place, so two processes starting together
+    (the app and ``serve`` on one data folder) end up with the same key, never a torn one.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        if secret := key_file.read_text(encoding="ascii").strip():
+            return secret
+    candidate = key_file.with_name(f"{key_file.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32))
+    try:
+        os.link(candidate, key_file)  # fails if another process made its key first
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links: a plain rename, racy but rare
+        if not key_file.exists():
+            os.replace(candidate, key_file)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+    return key_file.read_text(encoding="ascii").strip()
 
 
 def _hashed(key: str) -> str:

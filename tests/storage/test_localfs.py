@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -73,6 +74,16 @@ def test_the_signing_key_is_private_and_survives_a_restart(tmp_path: Path) -> No
     other = LocalFileStore.open(tmp_path / "elsewhere")
     assert other.verify("GET", KEY, query_of(url)) is not None
     assert key_file.read_text() not in repr(again)
+
+
+def test_stores_opened_at_once_on_one_folder_share_one_key(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        stores = list(pool.map(lambda _: LocalFileStore.open(tmp_path / "s"), range(8)))
+    url = stores[0].sign_url("GET", KEY, 60, base_url=BASE)
+    assert all(s.verify("GET", KEY, query_of(url)) is None for s in stores)
+    assert [p.name for p in (tmp_path / "s").iterdir() if p.name.startswith(KEY_FILE)] == [
+        KEY_FILE
+    ]
 
 
 @pytest.mark.parametrize("key", UNSAFE_KEYS)
