@@ -181,9 +181,14 @@ class TeamSync:
                 self._catch_up_due = True
                 raise
         while self._pending:
+            # Taken off before the read: a notice that comes during the read queues it again.
             job_id = next(iter(self._pending))
-            await self._refresh(job_id)
-            self._pending.pop(job_id, None)
+            del self._pending[job_id]
+            try:
+                await self._refresh(job_id)
+            except BaseException:
+                self._pending[job_id] = None
+                raise
         if self.state == RECONNECTING and self._listener_is_up():
             self._set_state(CONNECTED)
 
