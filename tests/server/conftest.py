@@ -87,6 +87,7 @@ class Server:
         scheme: str = "compat",
         msg_id: str | None = None,
         timestamp: int | None = None,
+        clock_skew_s: int = 0,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
     ) -> ClientResponse:
@@ -95,7 +96,7 @@ class Server:
         if secret is not None:
             signed = sign_headers(
                 secret, body, msg_id=msg_id or f"msg_{uuid.uuid4().hex}",
-                timestamp=int(time.time()) if timestamp is None else timestamp,
+                timestamp=int(time.time()) + clock_skew_s if timestamp is None else timestamp,
                 compat_only=scheme == "compat",
             )
             if scheme == "webhook":
