@@ -23,7 +23,8 @@ from typing import Any, Literal
 import boto3
 import httpx
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ecg_desktop.app.ports import (
     PartCallback,
@@ -480,6 +481,13 @@ class S3Storage:
             connect_timeout=10,
             read_timeout=120,
         )
+        if bool(self._access_key) != bool(self._secret_key):
+            given, missing = (
+                ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+                if self._access_key
+                else ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+            )
+            raise S3Error(f"incomplete S3 credentials: {given} is set but {missing} is not")
         credentials: dict[str, str] = {}
         if self._access_key:
             credentials = {
@@ -523,8 +531,10 @@ async def _translated(what: str, call: Awaitable[Any]) -> Any:
             reason = f"{code}: {message}" if message else code
             reason += f" (HTTP {status})" if status else ""
         raise S3Error(f"{what} failed: {reason}", code=code, http_status=status) from None
-    except BotoCoreError as exc:
+    except (BotoConnectionError, HTTPClientError) as exc:
         raise S3Unreachable(f"{what} failed: {exc}") from None
+    except BotoCoreError as exc:  # e.g. no or partial credentials
+        raise S3Error(f"{what} failed: {exc}") from None
 
 
 def _first_error(group: ExceptionGroup[Exception]) -> Exception:

@@ -514,3 +514,17 @@ async def test_an_upload_completed_just_before_a_crash_is_not_sent_again(
     assert again.restarts == []
     assert again.progress[-1][1:] == (2 * PART + 5, 2 * PART + 5)
     assert sha256_of_object(s3_admin, s3_bucket, KEY) == digest
+
+
+@pytest.mark.parametrize("size", [MiB, 2 * PART])
+async def test_a_missing_secret_key_is_a_clear_error(
+    size: int, s3_settings: Settings, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    write_random_file(video, size)
+    storage = S3Storage(s3_settings.with_changes(aws_secret_access_key=""))
+    try:
+        with pytest.raises(StorageError, match="AWS_ACCESS_KEY_ID is set but AWS_SECRET"):
+            await storage.upload(KEY, video, "video/mp4")
+    finally:
+        await storage.close()
