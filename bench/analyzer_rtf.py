@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
-from tests.media import make_speech_video
+from tests.media import SAMPLE_RATE, make_speech_video, synthesize
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -37,6 +37,7 @@ SENTENCES = [
     "It was on the third floor, next to the elevator, I think.",
 ]
 VOICES = ("en-us", "en-us+f3")
+GAP_S = 0.6
 
 
 def build_recording(folder: Path, minutes: float) -> tuple[Path, float]:
@@ -48,9 +49,9 @@ def build_recording(folder: Path, minutes: float) -> tuple[Path, float]:
         text = " ".join(SENTENCES[(index + k) % len(SENTENCES)] for k in range(2))
         gain = 0.0 if index % 3 == 2 else -8.0
         turns.append((voice, text, gain))
-        estimated += 8.5  # about two sentences and a pause
+        estimated += len(synthesize(voice, text)) / SAMPLE_RATE + GAP_S
         index += 1
-    truth = make_speech_video(folder / "talk.mp4", turns)
+    truth = make_speech_video(folder / "talk.mp4", turns, gap_s=GAP_S)
     return truth.path, truth.duration
 
 

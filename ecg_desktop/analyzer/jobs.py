@@ -78,6 +78,9 @@ class JobFiles:
         tmp.write_text(json.dumps(asdict(job)), encoding="utf-8")
         os.replace(tmp, path)
 
+    def delete(self, job_id: str) -> None:
+        self._path(job_id).unlink(missing_ok=True)
+
     def load_all(self, ttl_s: float) -> list[AnalyzerJob]:
         """Every stored job younger than ``ttl_s``; older files are deleted."""
         jobs = []
@@ -93,8 +96,3 @@ class JobFiles:
                 continue
             jobs.append(job)
         return jobs
-
-    def delete_expired(self, ttl_s: float) -> int:
-        before = len(list(self.folder.glob("*.json")))
-        kept = len(self.load_all(ttl_s))
-        return before - kept

@@ -203,6 +203,7 @@ class AnalyzerService:
 
     def submit(self, request: JobRequest) -> tuple[AnalyzerJob, bool]:
         """The job for ``request`` and whether it is new (a repeated job_id is not rerun)."""
+        self._forget_expired()
         existing = self._jobs.get(request.job_id)
         if existing is not None:
             return existing, False
@@ -221,6 +222,20 @@ class AnalyzerService:
             request.language,
         )
         return job, True
+
+    def _forget_expired(self) -> None:
+        """Drop finished jobs older than the result TTL, from memory and from disk."""
+        cutoff = time.time() - self.config.result_ttl_s
+        expired = [
+            job_id
+            for job_id, job in self._jobs.items()
+            if job.status not in ACTIVE
+            and job.callback_state != "pending"
+            and job.updated_ts < cutoff
+        ]
+        for job_id in expired:
+            del self._jobs[job_id]
+            self._spawn(asyncio.to_thread(self.files.delete, job_id))
 
     async def _run(self, job: AnalyzerJob, request: JobRequest) -> None:
         await self._save(job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ecg_desktop.analyzer.asr import BackendPaths, vosk_model_path
 from ecg_desktop.domain import ErrorCode
 from ecg_desktop.domain.signatures import Verdict
 from tests.analyzer.harness import (
@@ -96,3 +97,24 @@ async def test_silent_video_completes_with_no_words(parties: Parties, tmp_path: 
     result = arrival.body["result"]
     assert result["segments"] == []
     assert abs(result["metadata"]["duration"] - 2.0) < 0.1
+
+
+async def test_language_without_a_model_is_a_transcription_error(
+    parties: Parties, tmp_path: Path
+) -> None:
+    make_silent_video(parties.media.folder / "quiet.mp4", duration_s=1.0)
+    analyzer = await start_analyzer(analyzer_config(tmp_path / "analyzer"))
+    parties.analyzers.append(analyzer)
+    korean_installed = bool(vosk_model_path(BackendPaths()))
+    messages = {}
+    for language in ("ja",) if korean_installed else ("ja", "ko"):
+        payload = job_payload(
+            parties.media.url("quiet.mp4"), parties.receiver.base_url, language=language
+        )
+        await dispatch(parties.session, analyzer.url, payload)
+        arrival = await parties.receiver.wait_terminal(payload["job_id"], within_s=60)
+        assert arrival.body["error_code"] == ErrorCode.TRANSCRIPTION_ERROR
+        messages[language] = arrival.body["error_message"]
+    assert "'ja'" in messages["ja"] and "ECG_WHISPER_MODEL_PATH" in messages["ja"]
+    if not korean_installed:
+        assert "ecg-desktop[korean]" in messages["ko"]

@@ -49,6 +49,7 @@ async def test_full_queue_answers_503_with_retry_after(parties: Parties, tmp_pat
     third = job_payload(parties.media.stall_url("three.mp4"), base)
     assert (await dispatch(parties.session, analyzer.url, first))[0] == 202
     assert (await dispatch(parties.session, analyzer.url, second))[0] == 202
+    await _wait_for(parties, analyzer, first["job_id"], "processing")
     status, body, headers = await dispatch(parties.session, analyzer.url, third)
     assert status == 503
     assert int(headers["Retry-After"]) > 0
