@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _load_settings()
         if args.language:
-            settings = settings.with_changes(default_language=args.language)
+            try:
+                settings = settings.with_changes(default_language=args.language)
+            except ConfigError:
+                raise ConfigError(
+                    "--language", f"unknown language {args.language!r} (auto, en, ko, ja, zh, ...)"
+                ) from None
         transcript = _read_text(args.transcript) if args.transcript else None
     except (ConfigError, OSError) as exc:
         print(f"ecg-desktop process: {exc}", file=sys.stderr)

@@ -103,3 +103,13 @@ async def test_an_ml_failure_is_reported_with_its_code(
     code, out, _ = await run_process(environment(peer), str(video))
     assert code == 1
     assert "clip.mp4: failed (ML_SERVER_ERROR)" in out and "HTTP 422" in out
+
+
+async def test_an_unknown_language_is_a_usage_error(
+    tmp_settings: Any, peer: ProtocolPeer, tmp_path: Path
+) -> None:
+    video = make_silent_video(tmp_path / "clip.mp4", duration_s=1.0)
+    code, _, err = await run_process(environment(peer), str(video), "--language", "klingon")
+    assert code == 2
+    assert "--language: unknown language 'klingon'" in err
+    assert peer.attempts == []
