@@ -22,6 +22,7 @@ same key in progress (try again), ``507`` a full disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ from ecg_desktop.storage.localfs import (
     LocalStoreError,
     RangeWriter,
     StoredObject,
+    disk_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,19 +98,33 @@ async def put_object(request: web.Request) -> web.Response:
     if key in busy:  # e.g. a client retrying while its first attempt is still being written
         return _problem(423, "another upload of this key is in progress; try again shortly")
     busy.add(key)
+    try:
+        return await _store_range(request, filestore, key, start, end, total)
+    finally:
+        busy.discard(key)
+
+
+async def _store_range(
+    request: web.Request, filestore: LocalFileStore, key: str, start: int, end: int, total: int
+) -> web.Response:
     content_type = request.headers.get("Content-Type") or "application/octet-stream"
     try:
         writer = await asyncio.to_thread(
             filestore.write_range, key, start, end, total, content_type
         )
+    except LocalStoreError as exc:
+        return _refusal(exc)
+    except OSError as exc:
+        return _refusal(disk_error(exc))
+    try:
         stored = await _receive(request, writer)
     except LocalStoreError as exc:
+        if exc.status >= 500:
+            logger.error("Storing %s failed: %s", key, exc)
         return _refusal(exc)
     except (OSError, ClientPayloadError) as exc:  # the client went away mid-body
         logger.info("Upload of %s cut short at byte %d: %s", key, writer.position, exc)
         return _problem(400, "the body was cut short", offset=writer.position)
-    finally:
-        busy.discard(key)
     if stored is not None:
         body = {"key": key, "size": stored.size, "sha256": stored.sha256}
         headers = {**_stored_headers(stored), "Upload-Id": writer.upload_id}
@@ -121,7 +137,11 @@ async def put_object(request: web.Request) -> web.Response:
 
 
 async def _receive(request: web.Request, writer: RangeWriter) -> StoredObject | None:
-    """Stream the body into ``writer`` in batches; a body cut short keeps what arrived."""
+    """Stream the body into ``writer`` in batches; a body cut short keeps what arrived.
+
+    Raises ``LocalStoreError`` for a disk that refuses the bytes, and the connection's own
+    error for a client that goes away.
+    """
     batch: list[bytes] = []
     batched = 0
     try:
@@ -129,20 +149,32 @@ async def _receive(request: web.Request, writer: RangeWriter) -> StoredObject | 
             batch.append(data)
             batched += len(data)
             if batched >= _WRITE_BATCH:
-                await asyncio.to_thread(writer.write, batch)
+                await _write(writer, batch)
                 batch, batched = [], 0
         if batch:
-            await asyncio.to_thread(writer.write, batch)
+            await _write(writer, batch)
     except BaseException:
         # Keep every byte that arrived, so the client can resume from there. Done inline
         # (at most one batch): a cancelled handler cannot wait for a thread.
-        writer.write(batch)
-        writer.close()
+        with contextlib.suppress(OSError, LocalStoreError):
+            writer.write(batch)
+        with contextlib.suppress(OSError):
+            writer.close()
         raise
-    stored = await asyncio.to_thread(writer.close)
+    try:
+        stored = await asyncio.to_thread(writer.close)
+    except OSError as exc:
+        raise disk_error(exc, offset=writer.position) from exc
     if stored is None and writer.position != writer.end:
         raise LocalStoreError("the body ended before its declared length", offset=writer.position)
     return stored
+
+
+async def _write(writer: RangeWriter, batch: list[bytes]) -> None:
+    try:
+        await asyncio.to_thread(writer.write, batch)
+    except OSError as exc:
+        raise disk_error(exc, offset=writer.position) from exc
 
 
 async def _upload_status(filestore: LocalFileStore, key: str, total: int) -> web.Response:

@@ -24,6 +24,7 @@ renamed into ``objects/``, so a reader never sees half an object.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -75,6 +76,19 @@ class TooLarge(LocalStoreError):
 
 class InsufficientStorage(LocalStoreError):
     status = 507
+
+
+class StoreFailure(LocalStoreError):
+    """The disk refused a write (other than being full)."""
+
+    status = 500
+
+
+def disk_error(exc: OSError, *, offset: int | None = None) -> LocalStoreError:
+    """The refusal to answer for a failed file operation."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return InsufficientStorage("the disk of the local store is full", offset=offset)
+    return StoreFailure(f"the local store cannot write: {exc.strerror or exc}", offset=offset)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import time
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from ecg_desktop.server.storage_routes import OPENAPI_PATHS, add_storage_routes, is_storage_path
 from ecg_desktop.storage import LocalFileStore
+from ecg_desktop.storage.localfs import disk_error
 
 KEY = "videos/tester/20260101_120000_abcdef12_talk.mp4"
 
@@ -221,3 +223,24 @@ def test_the_routes_are_described_for_openapi_and_recognisable() -> None:
     assert {"get", "put", "delete"} <= set(operations)
     assert is_storage_path("/storage/videos/a.mp4")
     assert not is_storage_path("/api/upload-video/status/x")
+
+
+async def test_a_store_that_cannot_write_answers_500_with_the_reason(
+    local_server: LocalServer, http: httpx.AsyncClient
+) -> None:
+    partial = local_server.store.root / "partial"
+    partial.rmdir()
+    partial.write_text("not a folder any more")  # a damaged data folder
+
+    refused = await http.put(local_server.url("PUT"), content=b"data")
+
+    assert refused.status_code == 500
+    assert refused.json()["detail"].startswith("the local store cannot write: ")
+    assert not local_server.store.exists(KEY)
+
+
+def test_a_full_disk_is_told_apart_from_other_disk_errors() -> None:
+    full = disk_error(OSError(errno.ENOSPC, "No space left on device"))
+    other = disk_error(OSError(errno.EIO, "Input/output error"))
+    assert (full.status, str(full)) == (507, "the disk of the local store is full")
+    assert (other.status, str(other)) == (500, "the local store cannot write: Input/output error")
