@@ -16,7 +16,7 @@ Resumable uploads, as ``ecg_desktop.storage.LocalStorage`` uses them:
 Status codes: ``400`` an unsafe key (``..``, absolute, NUL) or a malformed range, ``403`` an
 unsigned, tampered or expired URL, ``404`` no such object, ``411`` no ``Content-Length``,
 ``413`` over the size limit, ``416`` an unsatisfiable ``Range``, ``423`` another upload of the
-same key in progress (try again), ``507`` a full disk.
+same key in progress (try again), ``500`` a disk that refuses the write, ``507`` a full disk.
 """
 
 from __future__ import annotations
@@ -293,6 +293,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "411": {"description": "Content-Length required", **_PROBLEM},
                 "423": {"description": "Another upload of this key is in progress", **_PROBLEM},
                 "413": {"description": "Over the size limit", **_PROBLEM},
+                "500": {"description": "The disk refused the write", **_PROBLEM},
                 "507": {"description": "Not enough disk space", **_PROBLEM},
             },
         },
