@@ -26,10 +26,13 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.config import ConfigError, Settings
 from ecg_desktop.domain import Event, Job, JobChanged, JobDeleted, JobNotFound
 from ecg_desktop.domain.events import TeamConnectionChanged
 
@@ -235,3 +238,73 @@ class TeamSync:
             return  # already on this bus (this desktop's own change, or a repeated notice)
         self._bus.publish(JobChanged(dataclasses.replace(job)))
 
+
+
+# -- the team preset -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamPreset:
+    """What a desktop needs to join a team (docs/team.md); empty optional fields keep the
+    current setting."""
+
+    database_url: str
+    bucket: str
+    callback_url: str
+    user_name: str = ""
+    s3_endpoint_url: str = ""
+    aws_region: str = ""
+    aws_access_key_id: str = ""
+    model_server_url: str = ""
+
+
+def apply_team_preset(settings: Settings, preset: TeamPreset) -> tuple[Settings, list[str]]:
+    """``settings`` joined to the team, and warnings for the user; ``ConfigError`` when the
+    preset cannot work (not PostgreSQL, no bucket, no callback address)."""
+    scheme = urlsplit(preset.database_url).scheme.split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            "DATABASE_URL", "team mode shares a PostgreSQL database: postgresql://user@host/db"
+        )
+    if not preset.bucket.strip():
+        raise ConfigError("S3_BUCKET_NAME", "team mode shares one S3 bucket: name it")
+    if not preset.callback_url.strip():
+        raise ConfigError("FASTAPI_BASE_URL", "the team backend's address is required")
+    changes: dict[str, str] = {
+        "database_url": preset.database_url.strip(),
+        "s3_bucket_name": preset.bucket.strip(),
+        "fastapi_base_url": preset.callback_url.strip().rstrip("/"),
+    }
+    optional = {
+        "user_name": preset.user_name,
+        "s3_endpoint_url": preset.s3_endpoint_url,
+        "aws_region": preset.aws_region,
+        "aws_access_key_id": preset.aws_access_key_id,
+        "model_server_url": preset.model_server_url,
+    }
+    changes.update({name: value.strip() for name, value in optional.items() if value.strip()})
+    joined = settings.with_changes(**changes)
+    return joined, _preset_warnings(joined)
+
+
+def _preset_warnings(settings: Settings) -> list[str]:
+    warnings = []
+    host = urlsplit(settings.fastapi_base_url).hostname or ""
+    if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127."):
+        warnings.append(
+            f"the callback address {settings.fastapi_base_url} is loopback: only an ML server "
+            "on the same machine as the team backend can reach it"
+        )
+    if urlsplit(settings.database_url).password:
+        warnings.append(
+            "the database password is in the URL and so in the settings file (made readable "
+            "by you only); a ~/.pgpass entry keeps it out of it"
+        )
+    if not settings.model_server_url:
+        warnings.append(
+            "no ML server address (MODEL_SERVER_URL): this desktop runs the bundled analyzer, "
+            "whose callbacks the team backend accepts only if both have the same webhook secret"
+        )
+    if not settings.user_name:
+        warnings.append("no user name: jobs are recorded under the login name")
+    return warnings

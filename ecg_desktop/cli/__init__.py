@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ecg_desktop import __version__
 
-SUBCOMMANDS = ("gui", "serve", "ml_server", "process", "jobs", "db", "export")
+SUBCOMMANDS = ("gui", "serve", "ml_server", "process", "jobs", "db", "export", "team")
 # Command names as typed (a module ``ml_server`` registers ``ml-server``).
 COMMAND_NAMES = frozenset({*SUBCOMMANDS, *(name.replace("_", "-") for name in SUBCOMMANDS)})
 
