@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pysubs2
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QToolTip
@@ -322,3 +322,45 @@ def test_switching_to_korean_retranslates_the_pane(run: Runner, store: SqlJobSto
         translations.apply("en")
     run.until(lambda: pane.search.whole.text() == "Whole words")
     assert "4 segments" in pane.title.text()
+
+
+def test_player_controls(run: Runner, store: SqlJobStore, pane: ReviewPane,
+                         qtbot: QtBot, video: Path) -> None:
+    job = run(add_completed(store, analyzer_result(6), local_path=str(video)))
+    _open(run, pane, job)
+    player = pane.player.player
+    run.until(lambda: player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia)
+    pane.player.seek(10.0)
+    qtbot.mouseClick(pane.player.forward_button, Qt.MouseButton.LeftButton)
+    run.until(lambda: abs(player.position() - 15_000) <= 1)
+    qtbot.mouseClick(pane.player.back_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.player.back_button, Qt.MouseButton.LeftButton)
+    run.until(lambda: abs(player.position() - 5_000) <= 1)
+    pane.player.speed.setCurrentIndex(pane.player.speed.findData(2.0))
+    assert player.playbackRate() == 2.0
+    pane.player.volume.setValue(30)
+    assert pane.player.audio.volume() == pytest.approx(0.3)
+    qtbot.mouseClick(pane.player.play_button, Qt.MouseButton.LeftButton)
+    run.until(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState)
+    qtbot.mouseClick(pane.player.play_button, Qt.MouseButton.LeftButton)
+    run.until(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState)
+
+
+def test_plots_follow_the_selection_and_a_click_seeks(run: Runner, store: SqlJobStore,
+                                                      pane: ReviewPane, qtbot: QtBot,
+                                                      video: Path) -> None:
+    job = run(add_completed(store, analyzer_result(60), local_path=str(video)))
+    _open(run, pane, job)
+    player = pane.player.player
+    run.until(lambda: player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia)
+    late = pane.model.segment(50)
+    pane.select_segment(50)
+    (left, right), _ = pane.plots.plots["pitch_hz"].viewRange()
+    assert left <= late.start and late.end <= right
+
+    pane.plots.show_range(0.0, 20.0)
+    plot = pane.plots.plots["pitch_hz"]
+    scene_point = plot.vb.mapViewToScene(QPointF(7.5, 150.0))
+    widget_point = pane.plots.mapFromScene(scene_point)
+    qtbot.mouseClick(pane.plots.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
+    run.until(lambda: abs(player.position() - 7_500) < 150)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from ecg_desktop.domain import Transcript
@@ -139,8 +139,9 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for plot in self.plots.values():
             if plot.vb.sceneBoundingRect().contains(scene_pos):
                 seconds = float(plot.vb.mapSceneToView(scene_pos).x())
-                if event.button() == 1 and 0 <= seconds <= max(self._duration, 0.0) + 1:  # type: ignore[attr-defined]
-                    self.seekRequested.emit(max(seconds, 0.0))
+                left_click = event.button() == Qt.MouseButton.LeftButton  # type: ignore[attr-defined]
+                if left_click and 0 <= seconds <= self._duration + 1:
+                    self.seekRequested.emit(seconds)
                 return
 
 
