@@ -272,6 +272,10 @@ def test_search_finds_every_occurrence(run: Runner, store: SqlJobStore, pane: Re
     assert pane.search.count.text() == f"{expected_whole} of {expected_whole}"
     qtbot.keyClick(pane.search.field, Qt.Key.Key_Return)
     assert pane.model.current_hit == 0
+    qtbot.keyClick(pane.search.field, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert pane.model.current_hit == expected_whole - 1
+    qtbot.keyClick(pane.search.field, Qt.Key.Key_Return)
+    assert pane.model.current_hit == 0
     pane.step_hit(1)
     row = pane.model.hits[1].segment
     index = pane.proxy.mapFromSource(pane.model.index(row, 0))

@@ -3,7 +3,8 @@ switch that filters the pane to matching segments."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from .search import SearchOptions
@@ -38,6 +39,7 @@ class SearchBar(QWidget):
         self.whole.toggled.connect(self.changed)
         self.only.toggled.connect(self.changed)
         self.field.returnPressed.connect(self.nextRequested)
+        self.field.installEventFilter(self)
         self.next.clicked.connect(self.nextRequested)
         self.previous.clicked.connect(self.previousRequested)
         self._shown: tuple[int | None, int] = (None, 0)
@@ -52,6 +54,15 @@ class SearchBar(QWidget):
         self.previous.setToolTip(self.tr("Previous match (Shift+Enter)"))
         self.next.setToolTip(self.tr("Next match (Enter)"))
         self.show_count(*self._shown)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (watched is self.field and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.previousRequested.emit()
+            return True
+        return super().eventFilter(watched, event)
 
     @property
     def query(self) -> str:
