@@ -368,3 +368,16 @@ def test_plots_follow_the_selection_and_a_click_seeks(run: Runner, store: SqlJob
     widget_point = pane.plots.mapFromScene(scene_point)
     qtbot.mouseClick(pane.plots.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
     run.until(lambda: abs(player.position() - 7_500) < 150)
+
+
+def test_rows_rewrap_when_the_pane_narrows(run: Runner, store: SqlJobStore,
+                                           pane: ReviewPane) -> None:
+    job = run(add_completed(store, analyzer_result(6, words_per_segment=(30, 30))))
+    _open(run, pane, job)
+    index = pane.proxy.index(0, 0)
+    wide = pane.view.visualRect(index).height()
+    pane.resize(700, 850)
+    run.until(lambda: pane.view.visualRect(index).height() > wide)
+    rect = pane.view.visualRect(index)
+    last = pane.delegate.word_rect(rect, index, 29)
+    assert last.right() <= pane.view.viewport().width()  # every word inside the view

@@ -44,6 +44,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 PADDING = 6
 GUTTER = 150
 COLOUR_BAR = 4
+WRAP_STEP = 24
 PLAYING = QColor("#1f5fbf")  # the word being played: white on blue, unlike search hits
 HIT = QColor("#fff3a0")
 CURRENT_HIT = QColor("#ff8c42")
@@ -84,6 +85,12 @@ class SegmentDelegate(QStyledItemDelegate):
 
     # -- layout --------------------------------------------------------------------------
 
+    @property
+    def wrap_width(self) -> int:
+        """The width rows wrap at: the view's, in steps of ``WRAP_STEP`` pixels, so that
+        dragging the window's edge re-wraps a long transcript now and then, not per pixel."""
+        return self.width - self.width % WRAP_STEP
+
     def _word_width(self, text: str) -> float:
         width = self._word_widths.get(text)
         if width is None:
@@ -91,9 +98,9 @@ class SegmentDelegate(QStyledItemDelegate):
         return width
 
     def layout(self, row: int) -> SegmentLayout:
-        if self._layout_width != self.width:
+        if self._layout_width != self.wrap_width:
             self._layouts.clear()
-            self._layout_width = self.width
+            self._layout_width = self.wrap_width
         key = (row, self._model.revisions[row])
         cached = self._layouts.get(key)
         if cached is None:
@@ -101,7 +108,7 @@ class SegmentDelegate(QStyledItemDelegate):
         return cached
 
     def _compute(self, row: int) -> SegmentLayout:
-        available = max(self.width - GUTTER - 2 * PADDING, 80)
+        available = max(self.wrap_width - GUTTER - 2 * PADDING, 80)
         x, y = 0.0, 0.0
         placed = []
         for token in display_tokens(self._model.segment(row)):

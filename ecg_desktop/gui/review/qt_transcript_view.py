@@ -58,9 +58,9 @@ class TranscriptView(QTreeView):
                 header.hideSection(column)  # the delegate paints the whole segment in column 0
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        width = max(self.viewport().width(), 200)
-        if width != self._delegate.width:
-            self._delegate.width = width
+        wrap_before = self._delegate.wrap_width
+        self._delegate.width = max(self.viewport().width(), 200)
+        if self._delegate.wrap_width != wrap_before:
             self.scheduleDelayedItemsLayout()  # rows wrap differently: heights change
         super().resizeEvent(event)
 
