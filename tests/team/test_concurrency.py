@@ -191,3 +191,31 @@ async def test_two_backends_receiving_one_result_twice_complete_the_job_once(
     assert transcript is not None and len(transcript.segments) == len(RESULT["segments"])
     completed_jobs = await desktop.store.list(JobQuery(status=JobStatus.COMPLETED))
     assert len(completed_jobs) == 2
+
+
+async def test_a_job_canceled_on_another_desktop_stops_uploading_here(
+    make_core: CoreFactory, shared_storage: Any, peer: ProtocolPeer, video: Path
+) -> None:
+    backend, _, desktop_b = await team(make_core, shared_storage)
+    slow = shared_storage()
+    slow.part_size, slow.step_delay_s = 1024, 0.1
+    desktop_a = await make_core(user="ana", fastapi_base_url=backend.callback_base_url(),
+                                storage=slow)
+    job = await desktop_a.pipeline.submit_file(video)
+    deadline = time.monotonic() + 10
+    while (await desktop_b.store.get(job.job_id)).stage is not Stage.UPLOADING:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+
+    canceled = await desktop_b.pipeline.cancel(job.job_id)
+
+    assert canceled.status is JobStatus.CANCELED
+    deadline = time.monotonic() + 5
+    while desktop_a.pipeline.is_running(job.job_id) or not slow.aborted:
+        assert time.monotonic() < deadline, "desktop A kept uploading a canceled job"
+        await asyncio.sleep(0.02)
+    assert slow.aborted == [canceled.file_key]
+    parts = slow.parts_sent
+    await asyncio.sleep(0.5)
+    assert slow.parts_sent == parts
+    assert peer.attempts == []  # never dispatched
