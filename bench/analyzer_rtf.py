@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
@@ -49,7 +51,8 @@ def build_recording(folder: Path, minutes: float) -> tuple[Path, float]:
         text = " ".join(SENTENCES[(index + k) % len(SENTENCES)] for k in range(2))
         gain = 0.0 if index % 3 == 2 else -8.0
         turns.append((voice, text, gain))
-        estimated += len(synthesize(voice, text)) / SAMPLE_RATE + GAP_S
+        loud = np.flatnonzero(np.abs(synthesize(voice, text)) > 0.01)  # tests.media trims so
+        estimated += (loud[-1] - loud[0]) / SAMPLE_RATE + GAP_S
         index += 1
     truth = make_speech_video(folder / "talk.mp4", turns, gap_s=GAP_S)
     return truth.path, truth.duration

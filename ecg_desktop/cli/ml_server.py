@@ -24,13 +24,14 @@ def register(subparsers: Any) -> None:
 
 
 def _webhook_secret() -> str | None:
-    """The secret from the environment, else from the user's settings (file or keyring)."""
+    """The secret from the environment, else the app's own (its keyring), so an analyzer
+    started by hand on the app's machine signs what the app verifies."""
     if os.environ.get("WEBHOOK_SECRET_KEY") or os.environ.get("SECRET_KEY"):
         return None  # AnalyzerConfig reads the environment itself
     try:
-        from ecg_desktop.config.settings import load_settings
+        from ecg_desktop.config.secrets import load_settings_with_secrets
 
-        return load_settings().webhook_secret_key or None
+        return load_settings_with_secrets().webhook_secret_key or None
     except Exception:  # a broken config file must not stop the analyzer
         logger.warning("cannot read the settings for the webhook secret", exc_info=True)
         return None
