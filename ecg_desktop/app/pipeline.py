@@ -30,6 +30,7 @@ from stat import S_ISREG
 from typing import Any, Protocol
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.joblocks import JobLocks
 from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ObjectStorage, StorageError
 from ecg_desktop.app.validation import inspect_video
 from ecg_desktop.config import Settings
@@ -112,6 +113,7 @@ class JobPipeline:
         # Request extras (known transcript, speaker bounds) are not job columns; kept for
         # retries within this run of the app.
         self._extras: dict[uuid.UUID, dict[str, Any]] = {}
+        self._locks = JobLocks(settings.data_dir / "running")
         bus.subscribe(self._on_event)
 
     # -- starting jobs ---------------------------------------------------------------------
@@ -197,6 +199,15 @@ class JobPipeline:
     # -- one job's run ---------------------------------------------------------------------
 
     async def _run(self, job_id: uuid.UUID) -> None:
+        if not self._locks.acquire(job_id):
+            logger.info("job %s is being worked on by another process; leaving it", job_id)
+            return
+        try:
+            await self._run_locked(job_id)
+        finally:
+            self._locks.release(job_id)
+
+    async def _run_locked(self, job_id: uuid.UUID) -> None:
         try:
             job = await self._store.get(job_id)
             if job.status.is_terminal:

@@ -189,3 +189,27 @@ async def test_a_job_analyzing_when_the_app_stopped_is_reconciled_at_start(
     await second.start_services()
     done = await second.store.get(job.job_id)
     assert done.status is JobStatus.COMPLETED and done.speakers == 2
+
+
+async def test_a_second_app_on_this_computer_leaves_a_running_upload_alone(
+    make_core: CoreFactory, peer: ProtocolPeer, tmp_path: Path
+) -> None:
+    root = tmp_path / "objects"
+    root.mkdir()
+    big = make_silent_video(tmp_path / "long.mp4", duration_s=20.0)
+    working = SlowDirStorage(root, step_delay_s=0.02, part_size=2048)
+    first = await make_core(storage=working)
+    started = asyncio.Event()
+    first.bus.subscribe(lambda e: started.set() if isinstance(e, UploadProgress) else None)
+    job = await first.pipeline.submit_file(big, "auto")
+    await asyncio.wait_for(started.wait(), WAIT_S)
+
+    other_storage = SlowDirStorage(root, part_size=2048)
+    second = await make_core(storage=other_storage)  # e.g. the window opened meanwhile
+    await second.recovery.recover()
+    done = await first.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+
+    assert done.status is JobStatus.COMPLETED
+    assert other_storage.uploads == []
+    assert working.uploads == [done.file_key]
+    assert len(peer.jobs) == 1
