@@ -381,3 +381,17 @@ def test_rows_rewrap_when_the_pane_narrows(run: Runner, store: SqlJobStore,
     rect = pane.view.visualRect(index)
     last = pane.delegate.word_rect(rect, index, 29)
     assert last.right() <= pane.view.viewport().width()  # every word inside the view
+
+
+def test_hovering_a_word_marks_it_as_clickable(run: Runner, store: SqlJobStore,
+                                               pane: ReviewPane, qtbot: QtBot) -> None:
+    job = run(add_completed(store, analyzer_result(6)))
+    _open(run, pane, job)
+    index = pane.proxy.index(1, 0)
+    point = pane.delegate.word_rect(pane.view.visualRect(index), index, 2).center().toPoint()
+    qtbot.mouseMove(pane.view.viewport(), point)
+    run.until(lambda: pane.delegate.hovered == (1, 2))
+    assert pane.view.viewport().cursor().shape() == Qt.CursorShape.PointingHandCursor
+    gutter = QPoint(20, pane.view.visualRect(index).center().y())
+    qtbot.mouseMove(pane.view.viewport(), gutter)
+    run.until(lambda: pane.delegate.hovered is None)

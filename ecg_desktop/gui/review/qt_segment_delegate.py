@@ -61,6 +61,7 @@ class SegmentDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._model = model
         self.width = 600  # the view's viewport width, set by the view on resize
+        self.hovered: tuple[int, int] | None = None  # (row, word) under the mouse
         self._layouts: dict[tuple[int, int], SegmentLayout] = {}
         self._layout_width = -1
         self._word_widths: dict[str, float] = {}
@@ -197,6 +198,10 @@ class SegmentDelegate(QStyledItemDelegate):
             if background is not None:
                 painter.setBrush(background)
                 painter.drawRoundedRect(QRectF(left + x - 2, top + y, width + 4, self._line), 3, 3)
+        if self.hovered is not None and self.hovered[0] == row \
+                and self.hovered[1] < len(layout.words):
+            x, y, width = layout.words[self.hovered[1]]
+            painter.fillRect(QRectF(left + x, top + y + self._line - 3, width, 1.5), text_colour)
         scale = model.scale
         for number, (x, y, _width) in enumerate(layout.words):
             colour = None

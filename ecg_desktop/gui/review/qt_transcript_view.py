@@ -12,7 +12,16 @@ transcript segment indices, not proxy rows) and asks for a context menu with
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
@@ -46,6 +55,7 @@ class TranscriptView(QTreeView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
         self.verticalScrollBar().setSingleStep(24)
+        self._hovered_index = QPersistentModelIndex()
 
     def setModel(self, model: QAbstractItemModel | None) -> None:
         super().setModel(model)
@@ -71,6 +81,31 @@ class TranscriptView(QTreeView):
             return index, None
         index = index.siblingAtColumn(0)
         return index, self._delegate.word_at(self.visualRect(index), index, QPointF(point))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        index, word = self.hit(event.position().toPoint())
+        hovered = (index.data(ROW_ROLE), word) if index.isValid() and word is not None else None
+        self._set_hovered(hovered, index)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._set_hovered(None, QModelIndex())
+        super().leaveEvent(event)
+
+    def _set_hovered(self, hovered: tuple[int, int] | None, index: QModelIndex) -> None:
+        """Underline the word under the mouse; repaints only the rows concerned."""
+        if hovered == self._delegate.hovered:
+            return
+        model = self.model()
+        if self._hovered_index.isValid() and model is not None:
+            old = model.index(self._hovered_index.row(), 0)
+            self.viewport().update(self.visualRect(old))
+        self._delegate.hovered = hovered
+        self._hovered_index = QPersistentModelIndex(index) if hovered else QPersistentModelIndex()
+        if hovered:
+            self.viewport().update(self.visualRect(index))
+        cursor = Qt.CursorShape.PointingHandCursor if hovered else Qt.CursorShape.ArrowCursor
+        self.viewport().setCursor(cursor)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)
