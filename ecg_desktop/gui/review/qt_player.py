@@ -63,24 +63,30 @@ class PlayerPanel(QWidget):
         self.volume = QSlider(Qt.Orientation.Horizontal, self)
         self.volume.setRange(0, 100)
         self.volume.setValue(80)
-        self.volume.setMaximumWidth(90)
+        self.volume.setMinimumWidth(80)
+        self.volume.setMaximumWidth(140)
         self.volume_label = QLabel(self)
         self.follow = QCheckBox(self)
         self.follow.setChecked(True)
 
-        controls = QHBoxLayout()
+        # Two rows, so that the controls fit a narrow column beside the transcript.
+        transport = QHBoxLayout()
         widgets: list[QWidget] = [self.play_button, self.back_button, self.forward_button,
                                   self.time_label]
         for widget in widgets:
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        widgets = [self.speed, self.volume_label, self.volume, self.follow]
+            transport.addWidget(widget)
+        transport.addStretch(1)
+        transport.addWidget(self.follow)
+        settings = QHBoxLayout()
+        widgets = [self.speed, self.volume_label, self.volume]
         for widget in widgets:
-            controls.addWidget(widget)
+            settings.addWidget(widget)
+        settings.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._stack, 1)
-        layout.addLayout(controls)
+        layout.addLayout(transport)
+        layout.addLayout(settings)
 
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)

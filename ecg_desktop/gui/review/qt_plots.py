@@ -42,7 +42,8 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             plot.setDownsampling(auto=True, mode="peak")
             if first is None:
                 first = plot
-                self.legend = plot.addLegend(offset=(10, 5), labelTextColor="#222")
+                self.legend = plot.addLegend(offset=(10, 5), labelTextColor="#222",
+                                             brush=(255, 255, 255, 210))
             else:
                 plot.setXLink(first)
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#d62728", width=2))
