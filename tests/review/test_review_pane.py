@@ -395,3 +395,24 @@ def test_hovering_a_word_marks_it_as_clickable(run: Runner, store: SqlJobStore,
     gutter = QPoint(20, pane.view.visualRect(index).center().y())
     qtbot.mouseMove(pane.view.viewport(), gutter)
     run.until(lambda: pane.delegate.hovered is None)
+
+
+def test_a_segment_without_word_timings_is_shown_and_exported(
+    run: Runner, store: SqlJobStore, pane: ReviewPane, qtbot: QtBot
+) -> None:
+    raw = analyzer_result(3)
+    raw["segments"][1]["words"] = []
+    raw["segments"][1]["text"] = "서울 에서 만나요 다음 주에"
+    job = run(add_completed(store, raw))
+    _open(run, pane, job)
+    assert pane.model.index(1, Column.TEXT).data() == "서울 에서 만나요 다음 주에"
+    assert pane.view.grab().width() > 0
+    assert "00:" in pane.delegate.tooltip(1, 0)  # the segment's time, no word features
+    pane.player.seek(0.0)
+    _click_word(qtbot, pane, 1, 2)  # no video: nothing breaks
+    pane.search.field.setText("만나요")
+    assert len(pane.model.hits) == 1
+    transcript = run(store.get_transcript(job.job_id))
+    subs = pysubs2.SSAFile.from_string(to_srt(transcript, job), format_="srt")
+    assert any("만나요" in e.plaintext for e in subs)
+    assert "만나요" in to_txt(transcript, job)
