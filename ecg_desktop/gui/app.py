@@ -181,7 +181,8 @@ class DesktopApp(QObject):
             await asyncio.to_thread(persist_settings, settings, old)
         except Exception as exc:
             logger.exception("the settings could not be saved")
-            self.window.prompts.show_error(tr("Settings not saved"), str(exc))
+            self.window.ask_later(self.window.prompts.show_error, tr("Settings not saved"),
+                                  str(exc))
             return None
         self.settings = settings
         if settings.ui_language != old.ui_language:

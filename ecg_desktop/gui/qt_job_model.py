@@ -48,10 +48,10 @@ STATUS_ROLE = Qt.ItemDataRole.UserRole + 4  # the JobStatus value
 
 class Column(IntEnum):
     FILE = 0
-    SIZE = 1
-    DURATION = 2
-    STATUS = 3
-    PROGRESS = 4
+    STATUS = 1
+    PROGRESS = 2
+    SIZE = 3
+    DURATION = 4
     SPEAKERS = 5
     CREATED = 6
     UPDATED = 7

@@ -193,7 +193,9 @@ class QtMainWindow(QMainWindow):
         if geometry:
             self.restoreGeometry(geometry)
         splitter_state = self.qsettings.value("window/splitter")
-        if not splitter_state or not self.splitter.restoreState(splitter_state):
+        self._splitter_restored = bool(splitter_state) and self.splitter.restoreState(
+            splitter_state)
+        if not self._splitter_restored:
             self.splitter.setSizes([920, 360])
 
     # -- building --------------------------------------------------------------------------
@@ -393,6 +395,9 @@ class QtMainWindow(QMainWindow):
         self.review_pane = pane
         self.splitter.replaceWidget(1, pane)
         self.review_placeholder.hide()
+        if not self._splitter_restored:
+            width = max(self.splitter.width(), 1000)
+            self.splitter.setSizes([width * 11 // 20, width * 9 // 20])
 
     def _show_services(self) -> None:
         core = self.core
@@ -485,7 +490,8 @@ class QtMainWindow(QMainWindow):
                 job = await self.core.pipeline.submit_file(path, language)
             except Exception as exc:
                 logger.exception("could not queue %s", path)
-                self.prompts.show_error(tr("Could not add a video"), f"{path.name}: {exc}")
+                self.ask_later(self.prompts.show_error, tr("Could not add a video"),
+                               f"{path.name}: {exc}")
                 continue
             self.model.upsert(job)
 
@@ -605,7 +611,7 @@ class QtMainWindow(QMainWindow):
                 outcome = await call(job.job_id)
             except Exception as exc:
                 logger.exception("%s %s", title, job.job_id)
-                self.prompts.show_error(title, f"{job.filename}: {exc}")
+                self.ask_later(self.prompts.show_error, title, f"{job.filename}: {exc}")
                 continue
             if isinstance(outcome, Job):
                 self.model.upsert(outcome)
@@ -662,7 +668,7 @@ class QtMainWindow(QMainWindow):
                 written = await export_jobs(store, [j.job_id for j in jobs], fmt, target)
             except Exception as exc:
                 logger.exception("export failed")
-                self.prompts.show_error(tr("Export failed"), str(exc))
+                self.ask_later(self.prompts.show_error, tr("Export failed"), str(exc))
                 return
             self.status.showMessage(tr("Exported {n} file(s) to {where}").format(
                 n=len(written), where=written[0].parent if written else target), 6000)
@@ -699,8 +705,8 @@ class QtMainWindow(QMainWindow):
         async def check_and_show() -> None:
             report = await self._check_health()
             if report is not None:
-                self.prompts.show_info(tr("ML server health"), _health_summary(report),
-                                       _health_details(report))
+                self.ask_later(self.prompts.show_info, tr("ML server health"),
+                               _health_summary(report), _health_details(report))
 
         if self.core is not None:
             self._spawn(check_and_show())
@@ -739,6 +745,12 @@ class QtMainWindow(QMainWindow):
         self.showNormal()
         self.raise_()
         self.activateWindow()
+
+    def ask_later(self, prompt: Callable[..., Any], *args: Any) -> None:
+        """Show a (modal) prompt from a coroutine: outside the running task, because a
+        modal dialog runs a nested event loop and asyncio cannot step another task while
+        one is being executed."""
+        QTimer.singleShot(0, lambda: prompt(*args))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

@@ -18,8 +18,8 @@ from .qt_progress_delegate import QtProgressDelegate
 
 HEADER_KEY = "queue/header"
 _DEFAULT_WIDTHS = {
-    Column.FILE: 220, Column.SIZE: 80, Column.DURATION: 70, Column.STATUS: 120,
-    Column.PROGRESS: 360, Column.SPEAKERS: 70, Column.CREATED: 125, Column.UPDATED: 125,
+    Column.FILE: 180, Column.STATUS: 105, Column.PROGRESS: 300, Column.SIZE: 80,
+    Column.DURATION: 70, Column.SPEAKERS: 70, Column.CREATED: 125, Column.UPDATED: 125,
 }
 
 

@@ -150,7 +150,9 @@ class QtSettingsDialog(QDialog):
         row = QHBoxLayout()
         for widget in (secret, self.show_secret, self.regenerate_button, self.copy_button):
             row.addWidget(widget)
-        form.addRow(tr("&Webhook secret:"), row)
+        label = QLabel(tr("&Webhook secret:"), self)
+        label.setBuddy(secret)  # a label beside a layout gets no buddy by itself
+        form.addRow(label, row)
         unsigned = QCheckBox(tr("Accept &unsigned callbacks"), self)
         unsigned.setObjectName("allow_unsigned_callbacks")
         self.editors["allow_unsigned_callbacks"] = unsigned
