@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses
 import gc
+import itertools
 import json
 import logging
 import math
@@ -39,7 +41,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.metrics import Metrics
@@ -55,7 +57,13 @@ from ecg_desktop.domain import (
     Transcript,
     normalize,
 )
-from ecg_desktop.domain.signatures import TOLERANCE_S, Verdict, verify
+from ecg_desktop.domain.signatures import (
+    TOLERANCE_S,
+    WEBHOOK_ID,
+    WEBHOOK_SIGNATURE,
+    Verdict,
+    verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +212,89 @@ def _ensure_open(job: Job) -> None:
         raise _TerminalJob(job.status)
 
 
+# -- what a worker process answers for a big body (see ``callback_worker``) -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class BigCallback:
+    """A big callback body and what is needed to check it, sent to the worker process."""
+
+    body: bytes
+    headers: dict[str, str]
+    secrets: list[str]
+    now: float
+    allow_unsigned: bool
+    check_only: bool = False  # parse and verify only (a replayed ``webhook-id``)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    status: int
+    reason: str
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+    misuse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """Verified (and, unless ``check_only``, a valid message that the loop applies itself:
+    ``processing`` and ``failed``; their ``result`` is dropped)."""
+
+    message: CallbackMessage | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    job: Job  # completed, its result stored by the worker
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    status: JobStatus  # the job was already terminal
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    job_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed:
+    reason: str  # the worker crashed or the store failed; nothing was written
+
+
+WorkerOutcome = Rejected | Checked | Stored | Ended | Missing | WorkerFailed
+
+
+class BigResultHandler(Protocol):
+    """Handles big bodies in another process (``callback_worker.ResultWorker``)."""
+
+    def start(self) -> None: ...
+
+    async def handle(self, call: BigCallback) -> WorkerOutcome: ...
+
+    async def close(self) -> None: ...
+
+
+def signature_problem(verdict: Verdict, allow_unsigned: bool) -> tuple[str, str] | None:
+    """``(reason, detail)`` of a 401 for this verdict (rule 2), or ``None`` when it passes."""
+    if verdict is Verdict.VALID or (verdict is Verdict.MISSING and allow_unsigned):
+        return None
+    return "signature_" + verdict.value, _SIGNATURE_PROBLEMS[verdict]
+
+
+def invalid_result_errors(invalid: InvalidResult) -> list[dict[str, Any]]:
+    return [{**e, "loc": ["body", "result", *e["loc"]]} for e in invalid.errors[:50]]
+
+
+def webhook_id(headers: Mapping[str, str]) -> str | None:
+    """The ``webhook-id`` that ``verify`` would report (a Standard Webhooks signature)."""
+    if _header(headers, WEBHOOK_SIGNATURE):
+        return _header(headers, WEBHOOK_ID) or None
+    return None
+
+
 class _SeenIds:
     """``webhook-id``s answered with a 2xx, forgotten after ``ttl_s``; at most ``capacity``."""
 
@@ -259,6 +350,7 @@ class CallbackReceiver:
         max_concurrent: int = 4,
         seen_capacity: int = 100_000,
         freeze_heap: bool = True,
+        result_worker: BigResultHandler | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -268,6 +360,7 @@ class CallbackReceiver:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._seen = _SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
         self._freeze_heap = freeze_heap
+        self._worker = result_worker
         self._progress = _ProgressWriter(store, on_written=lambda job: bus.publish(JobChanged(job)))
 
     @property
@@ -290,8 +383,70 @@ class CallbackReceiver:
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         if len(body) > self.body_limit:
             return self.too_large()
-        async with self._slots:
+        if self._worker is not None:
+            self._worker.start()  # spawned once, with the first callback of any kind
+        if len(body) <= LARGE_BODY:  # cheap: parsed on the loop, progress group-committed
             return await self._receive(body, headers)
+        async with self._slots:  # at most a few big bodies in memory and in work at once
+            if self._worker is not None:
+                return await self._receive_in_worker(body, headers)
+            return await self._receive(body, headers)
+
+    async def close(self) -> None:
+        """Stop the worker process, if any (in-flight big callbacks finish first)."""
+        if self._worker is not None:
+            await self._worker.close()
+
+    async def _receive_in_worker(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Rules 1-8 for a big body, run by the worker process in the same order; the loop
+        only keeps the ``webhook-id`` bookkeeping, the counters and the events."""
+        assert self._worker is not None
+        call = BigCallback(body, dict(headers), self._secrets(), self._clock(),
+                           self.allows_unsigned)
+        msg_id = webhook_id(headers)
+        if msg_id is None:
+            return await self._settle(await self._worker.handle(call))
+        if not await self._seen.claim(msg_id):
+            checked = await self._worker.handle(dataclasses.replace(call, check_only=True))
+            if not isinstance(checked, Checked):
+                return await self._settle(checked)
+            return self._duplicate(msg_id)
+        answered = False
+        try:
+            status, answer = await self._settle(await self._worker.handle(call))
+            answered = 200 <= status < 300
+            return status, answer
+        finally:
+            self._seen.release(msg_id, answered=answered)
+
+    async def _settle(self, outcome: WorkerOutcome) -> Answer:
+        """The answer to what the worker did (or the loop's own move for a small status)."""
+        if isinstance(outcome, Rejected):
+            return self._reject(outcome.status, outcome.reason, outcome.detail,
+                                errors=outcome.errors, misuse=outcome.misuse)
+        if isinstance(outcome, Checked):
+            assert outcome.message is not None
+            return await self._apply_message(outcome.message)
+        if isinstance(outcome, Missing):
+            return self._reject(404, "unknown_job", f"job {outcome.job_id} not found")
+        if isinstance(outcome, Ended):
+            self._metrics.inc("callbacks_total", result="ignored", reason="terminal")
+            return 200, {"status": f"already_{outcome.status.value}"}
+        if isinstance(outcome, WorkerFailed):
+            self._metrics.inc("callbacks_total", result="failed", reason="worker")
+            logger.error("a big callback was not stored (%s); the ML server will send it again",
+                         outcome.reason)
+            return 503, {"detail": "the result could not be stored now; send it again",
+                         "reason": "worker_failed"}
+        self._metrics.inc("callbacks_total", result="accepted", reason="completed")
+        self._count_outcome(outcome.job)
+        self._bus.publish(JobChanged(outcome.job))
+        return 200, {"status": "received"}
+
+    def _duplicate(self, msg_id: str) -> Answer:
+        self._metrics.inc("callbacks_total", result="duplicate", reason="webhook_id_seen")
+        logger.info("callback %s is a duplicate; answered without changes", msg_id)
+        return 200, {"status": "duplicate"}
 
     async def _receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         large = len(body) > LARGE_BODY
@@ -312,17 +467,13 @@ class CallbackReceiver:
         front_end = looks_like_front_end(headers, payload)
 
         verdict, msg_id = await self._verify(body, headers, large)
-        unsigned_allowed = verdict is Verdict.MISSING and self.allows_unsigned
-        if verdict is not Verdict.VALID and not unsigned_allowed:
-            reason = "signature_" + verdict.value
-            detail = _SIGNATURE_PROBLEMS[verdict]
-            return self._reject(401, reason, detail, misuse=front_end)
+        problem = signature_problem(verdict, self.allows_unsigned)
+        if problem is not None:
+            return self._reject(401, *problem, misuse=front_end)
         if msg_id is None:
             return await self._apply(payload, front_end)
         if not await self._seen.claim(msg_id):
-            self._metrics.inc("callbacks_total", result="duplicate", reason="webhook_id_seen")
-            logger.info("callback %s is a duplicate; answered without changes", msg_id)
-            return 200, {"status": "duplicate"}
+            return self._duplicate(msg_id)
         answered = False
         try:
             status, answer = await self._apply(payload, front_end)
@@ -344,6 +495,9 @@ class CallbackReceiver:
         message, errors = validate_message(payload)
         if message is None:
             return self._reject(422, "schema", "invalid callback", errors=errors, misuse=front_end)
+        return await self._apply_message(message)
+
+    async def _apply_message(self, message: CallbackMessage) -> Answer:
         try:
             if message.status == "processing":
                 job = await self._progress.record(message)
@@ -373,8 +527,7 @@ class CallbackReceiver:
             transcript = await asyncio.to_thread(normalize, raw)
         except InvalidResult as invalid:
             return self._reject(422, "invalid_result", "the result does not validate",
-                                errors=[{**e, "loc": ["body", "result", *e["loc"]]}
-                                        for e in invalid.errors[:50]])
+                                errors=invalid_result_errors(invalid))
         record = ResultRecord(raw=raw, transcript=transcript)
         return await self._store.update(
             message.job_id, _completion_change(message, transcript), result=record
@@ -438,43 +591,62 @@ class _ProgressBatch:
 
 
 class _ProgressWriter:
-    """Group commit of ``processing`` callbacks per job.
+    """Group commit of ``processing`` callbacks across jobs.
 
-    While one write for a job is in flight, the callbacks that arrive for it are merged into
-    the next write; each callback is answered once the write that includes it has committed.
-    A burst of progress for one job costs two transactions instead of one each.
+    The first callback starts a write at once; the callbacks that arrive (for any job) while
+    a write is in flight are merged per job and all written by the next one, in one
+    transaction (``JobStore.update_many``). Each callback is answered once the write that
+    includes it has committed, so nothing is acknowledged before it is durable.
     """
+
+    MAX_JOBS_PER_WRITE = 500
 
     def __init__(self, store: JobStore, on_written: Callable[[Job], None]) -> None:
         self._store = store
         self._on_written = on_written
         self._pending: dict[uuid.UUID, _ProgressBatch] = {}
-        self._writers: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     async def record(self, message: CallbackMessage) -> Job:
         batch = self._pending.get(message.job_id)
         if batch is None:
             batch = self._pending[message.job_id] = _ProgressBatch()
         batch.merge(message)
-        if message.job_id not in self._writers:
-            self._writers[message.job_id] = asyncio.create_task(self._write(message.job_id))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
         return await asyncio.shield(batch.written)
 
-    async def _write(self, job_id: uuid.UUID) -> None:
+    def _take(self) -> dict[uuid.UUID, _ProgressBatch]:
+        taken = dict(itertools.islice(self._pending.items(), self.MAX_JOBS_PER_WRITE))
+        for job_id in taken:
+            del self._pending[job_id]
+        return taken
+
+    async def _write(self) -> None:
         try:
-            while (batch := self._pending.pop(job_id, None)) is not None:
+            while self._pending:
+                batches = self._take()
                 try:
-                    job = await self._store.update(job_id, batch.change)
+                    outcome = await self._store.update_many(
+                        {job_id: batch.change for job_id, batch in batches.items()}
+                    )
                 except asyncio.CancelledError:
-                    batch.written.cancel()
+                    for batch in batches.values():
+                        batch.written.cancel()
                     raise
-                except Exception as exc:
-                    batch.written.set_exception(exc)
-                else:
-                    batch.written.set_result(job)
-                    self._on_written(job)  # one event per write, not per callback
+                except Exception as exc:  # the store failed: every callback of this write
+                    for batch in batches.values():
+                        batch.written.set_exception(exc)
+                    continue
+                for job_id, batch in batches.items():
+                    written = outcome[job_id]
+                    if isinstance(written, Exception):
+                        batch.written.set_exception(written)
+                    else:
+                        batch.written.set_result(written)
+                        self._on_written(written)  # one event per job and write
         finally:
-            del self._writers[job_id]
+            self._writer = None
 
 
 def _completion_change(message: CallbackMessage, transcript: Transcript) -> Callable[[Job], None]:

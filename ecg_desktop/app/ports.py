@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ecg_desktop.domain import Job, JobStatus, Transcript, UploadState
 
@@ -58,6 +58,14 @@ class JobStore(Protocol):
         result: ResultRecord | None = None,
     ) -> Job: ...
 
+    async def update_many(
+        self, changes: Mapping[uuid.UUID, Callable[[Job], None]]
+    ) -> dict[uuid.UUID, Job | Exception]:
+        """``update`` of several jobs in one transaction (rows locked in job-id order). Each
+        job's answer is its written ``Job``, or the exception its change raised
+        (``JobNotFound`` for a missing job): that job is not written, the others are."""
+        ...
+
     async def delete(self, job_id: uuid.UUID) -> None: ...
 
     async def get_transcript(self, job_id: uuid.UUID) -> Transcript | None:
@@ -83,6 +91,32 @@ class JobStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class JobWriter(Protocol):
+    """A blocking connection to the job store for a worker process (no event loop there):
+    ``get`` and ``update`` with the same locking and the same rows as ``JobStore``'s."""
+
+    def get(self, job_id: uuid.UUID) -> Job: ...
+
+    def update(
+        self,
+        job_id: uuid.UUID,
+        change: Callable[[Job], None],
+        *,
+        result: ResultRecord | None = None,
+    ) -> Job: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class OffersJobWriter(Protocol):
+    """A job store that a worker process can write to itself."""
+
+    def blocking_writer_factory(self) -> Callable[[], JobWriter]:
+        """A picklable callable that opens a ``JobWriter`` on this store's database."""
+        ...
 
 
 # -- object storage ----------------------------------------------------------------------

@@ -67,8 +67,30 @@ def create_engine(url: URL) -> AsyncEngine:
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    _install_sqlite_hooks(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def create_blocking_engine(url: URL) -> sa.Engine:
+    """A synchronous engine on the same database with the same connection settings (WAL,
+    busy timeout, ``BEGIN IMMEDIATE`` for writers), for a worker process with no event loop."""
+    if url.drivername.startswith("sqlite"):
+        engine = sa.create_engine(
+            url.set(drivername="sqlite"), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
+        )
+        _install_sqlite_hooks(engine)
+        return engine
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=1,
+        max_overflow=1,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+    )
+
+
+def _install_sqlite_hooks(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_begin).
         dbapi_connection.isolation_level = None
@@ -81,14 +103,12 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # A writer takes the write lock up front, so two read-modify-write transactions
         # queue on the busy timeout instead of failing on a lock upgrade.
         writes = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
-
-    return engine
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -49,6 +49,9 @@ from .rows import (
     row_to_job,
     rows_to_transcript,
 )
+
+if TYPE_CHECKING:
+    from .blocking_writer import BlockingWriterFactory
 
 log = logging.getLogger(__name__)
 _ALL_JOBS = JobQuery()
@@ -125,6 +128,12 @@ class SqlJobStore:
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+    def blocking_writer_factory(self) -> BlockingWriterFactory:
+        """Opens a blocking writer on this database in a worker process (big results)."""
+        from .blocking_writer import BlockingWriterFactory
+
+        return BlockingWriterFactory(self._url)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -290,6 +299,66 @@ class SqlJobStore:
             await conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
             await self._notify(conn, job_id)
         return job
+
+    async def update_many(
+        self, changes: Mapping[uuid.UUID, Callable[[Job], None]]
+    ) -> dict[uuid.UUID, Job | Exception]:
+        """Apply a change to each of several jobs in ONE transaction (group commit).
+
+        The rows are locked in job-id order (``SELECT ... FOR UPDATE ORDER BY job_id`` on
+        PostgreSQL, so two callers never deadlock; one ``BEGIN IMMEDIATE`` on SQLite). A job
+        that is missing gets ``JobNotFound`` and a change that raises gets its exception in the
+        answer; neither is written, and neither stops the others. The others are written and
+        announced (``pg_notify`` per job) when the transaction commits. A store failure raises
+        for the whole call and writes nothing.
+        """
+        if not changes:
+            return {}
+        ids = sorted(changes)
+        outcome: dict[uuid.UUID, Job | Exception] = {}
+        async with self._transaction(write=True) as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(t.jobs)
+                    .where(t.jobs.c.job_id.in_(ids))
+                    .order_by(t.jobs.c.job_id)
+                    .with_for_update()
+                )
+            ).mappings().all()
+            found = {row["job_id"]: row for row in rows}
+            writes: builtins.list[dict[str, Any]] = []
+            for job_id in ids:
+                row = found.get(job_id)
+                if row is None:
+                    outcome[job_id] = JobNotFound(job_id)
+                    continue
+                job = row_to_job(row)
+                try:
+                    changes[job_id](job)
+                except Exception as exc:  # reported for this job only; the others go on
+                    outcome[job_id] = exc
+                    continue
+                job.updated_at = max(job.updated_at, utcnow())
+                values = job_to_row(job)
+                values["b_job_id"] = values.pop("job_id")
+                values["version"] = row["version"] + 1
+                writes.append(values)
+                outcome[job_id] = job
+            if writes:
+                await conn.execute(
+                    t.jobs.update().where(t.jobs.c.job_id == sa.bindparam("b_job_id")), writes
+                )
+                await self._notify_many(conn, [w["b_job_id"] for w in writes])
+        return outcome
+
+    async def _notify_many(self, conn: AsyncConnection, job_ids: Sequence[uuid.UUID]) -> None:
+        """``_notify`` for several jobs in one round trip (one notice per job)."""
+        if self.is_postgresql and job_ids:
+            await conn.execute(
+                sa.text("SELECT pg_notify(:channel, job_id) FROM unnest(CAST(:ids AS text[]))"
+                        " AS job_id"),
+                {"channel": JOBS_CHANNEL, "ids": [str(job_id) for job_id in job_ids]},
+            )
 
     async def claim(
         self,

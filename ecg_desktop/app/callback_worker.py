@@ -1,0 +1,179 @@
+"""Big callbacks (a three-hour transcript is about 8 MB of JSON) handled in a worker process.
+
+Parsing, validating, normalising and storing such a body takes hundreds of milliseconds of
+pure-Python work. In a thread of the app's process it competes for the GIL with the event
+loop (and the GUI drawing on it), and its garbage collections scan the app's whole heap: the
+loop stalled for 100 ms and more. So the receiver hands the raw bytes to one worker process
+(spawned once, reused), which applies PROTOCOL.md 1.3's rules in the same order as the
+in-process path, writes the result with its own connection to the job store (the same
+tables, the same row lock, one transaction) and returns only a small outcome; the loop then
+counts it and publishes ``JobChanged``.
+
+A worker that dies answers 503 (the ML server sends the callback again); its transaction
+never committed, so nothing is half-written. The next big callback starts a new worker.
+The ``spawn`` start method is used: forking a process that runs Qt and threads is unsafe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+
+from ecg_desktop.app.callbacks import (
+    BigCallback,
+    Checked,
+    Ended,
+    Missing,
+    Rejected,
+    Stored,
+    WorkerFailed,
+    WorkerOutcome,
+    _completion_change,
+    _ensure_open,
+    _TerminalJob,
+    invalid_result_errors,
+    looks_like_front_end,
+    signature_problem,
+    validate_message,
+)
+from ecg_desktop.app.ports import JobStore, JobWriter, OffersJobWriter, ResultRecord
+from ecg_desktop.domain import InvalidResult, JobNotFound, normalize
+from ecg_desktop.domain.signatures import verify
+
+logger = logging.getLogger(__name__)
+
+
+class ResultWorker:
+    """One worker process for big callback bodies. ``start()`` spawns it (idempotent; the
+    receiver calls it with the first callback so the spawn and imports are paid early)."""
+
+    def __init__(
+        self,
+        writer_factory: Callable[[], JobWriter],
+        *,
+        start_method: str = "spawn",
+        extra_initializer: Callable[[], None] | None = None,
+    ) -> None:
+        self._writer_factory = writer_factory
+        self._start_method = start_method
+        self._extra_initializer = extra_initializer
+        self._pool: ProcessPoolExecutor | None = None
+        self._warm_up: Future[None] | None = None
+
+    @classmethod
+    def for_store(cls, store: JobStore) -> ResultWorker | None:
+        """A worker writing to ``store``'s database, or ``None`` when it cannot have one."""
+        if isinstance(store, OffersJobWriter):
+            return cls(store.blocking_writer_factory())
+        return None
+
+    def start(self) -> None:
+        if self._pool is not None:
+            return
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context(self._start_method),
+            initializer=_init_worker,
+            initargs=(self._writer_factory, self._extra_initializer),
+        )
+        self._warm_up = self._pool.submit(_ready)  # spawns the process and imports now
+
+    async def handle(self, call: BigCallback) -> WorkerOutcome:
+        self.start()
+        pool = self._pool
+        assert pool is not None
+        try:
+            return await asyncio.wrap_future(pool.submit(handle_big_callback, call))
+        except BrokenProcessPool as exc:
+            logger.error("the result worker process died (%s); a new one will be started", exc)
+            self._discard(pool)
+            return WorkerFailed("the worker process died")
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is pool:
+            self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+# -- in the worker process ---------------------------------------------------------------------
+
+
+class _WorkerProcess:
+    """The worker process's own state: its connection to the job store."""
+
+    writer: JobWriter | None = None
+
+
+def _init_worker(
+    writer_factory: Callable[[], JobWriter], extra: Callable[[], None] | None
+) -> None:
+    _WorkerProcess.writer = writer_factory()
+    if extra is not None:
+        extra()
+    gc.freeze()  # the imported modules: later collections need not scan them
+
+
+def _ready() -> None:
+    """Nothing: submitted once so that the process starts before the first big body."""
+
+
+def handle_big_callback(call: BigCallback) -> WorkerOutcome:
+    """Rules 1-8 of PROTOCOL.md 1.3 for one body (runs in the worker process)."""
+    # JSON makes no reference cycles: without the collector, the ~1M objects of a big result
+    # are freed by reference counting alone, and no collection scans them while they live.
+    gc.disable()
+    try:
+        return _handle(call)
+    except Exception as exc:  # an error object must not cross back: it may not unpickle
+        logger.exception("a big callback failed in the worker")
+        return WorkerFailed(f"{type(exc).__name__}: {exc}")
+    finally:
+        gc.enable()
+
+
+def _handle(call: BigCallback) -> WorkerOutcome:
+    try:
+        payload = json.loads(call.body)
+    except (ValueError, RecursionError):
+        return Rejected(400, "not_json", "the body is not valid JSON")
+    front_end = looks_like_front_end(call.headers, payload)
+    verdict, _ = verify(call.secrets, call.body, call.headers, now=call.now)
+    problem = signature_problem(verdict, call.allow_unsigned)
+    if problem is not None:
+        return Rejected(401, *problem, misuse=front_end)
+    if call.check_only:
+        return Checked(None)
+    message, errors = validate_message(payload)
+    if message is None:
+        return Rejected(422, "schema", "invalid callback", errors=errors, misuse=front_end)
+    if message.status != "completed":
+        return Checked(replace(message, result=None))
+    writer = _WorkerProcess.writer
+    assert writer is not None
+    raw = message.result or {}
+    try:
+        _ensure_open(writer.get(message.job_id))  # 404 / terminal before the heavy work
+        try:
+            transcript = normalize(raw)
+        except InvalidResult as invalid:
+            return Rejected(422, "invalid_result", "the result does not validate",
+                            errors=invalid_result_errors(invalid))
+        job = writer.update(message.job_id, _completion_change(message, transcript),
+                            result=ResultRecord(raw=raw, transcript=transcript))
+    except JobNotFound:
+        return Missing(message.job_id)
+    except _TerminalJob as terminal:
+        return Ended(terminal.status)
+    return Stored(job)

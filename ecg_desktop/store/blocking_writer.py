@@ -1,0 +1,154 @@
+"""A blocking connection to the job store, for a worker process that has no event loop.
+
+A big ``completed`` callback is parsed, normalised and stored in a worker process so that the
+app's event loop (and the GUI drawing on it) never waits for the work or for the GIL. The
+worker writes with this class: the same tables, the same rows and the same locking as
+``SqlJobStore.update`` (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on
+PostgreSQL, the result and the job's move in one transaction, ``pg_notify`` on commit).
+
+``BlockingWriterFactory(url)`` is what crosses to the worker: it pickles to its URL and opens
+the writer there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ecg_desktop.app.ports import ResultRecord
+from ecg_desktop.domain import Job, JobNotFound
+from ecg_desktop.domain.job import utcnow
+
+from . import schema as t
+from .engine import (
+    WRITE_OPTION,
+    create_blocking_engine,
+    normalize_url,
+    parse_url,
+    sqlite_path,
+    translate,
+)
+from .notify import JOBS_CHANNEL
+from .rows import (
+    SEGMENT_COLUMNS,
+    SPEAKER_COLUMNS,
+    WORD_COLUMNS,
+    TranscriptRows,
+    copy_text,
+    job_to_row,
+    row_to_job,
+)
+from .sql_store import SqlJobStore, _prepare_result
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingWriterFactory:
+    """Opens a ``BlockingJobWriter`` on ``url`` (picklable; the URL never shows in a repr)."""
+
+    url: str = field(repr=False)
+
+    def __call__(self) -> BlockingJobWriter:
+        return BlockingJobWriter(self.url)
+
+
+class BlockingJobWriter:
+    """``get`` and ``update`` of ``SqlJobStore``, synchronous, on one database."""
+
+    def __init__(self, url: str) -> None:
+        self._url = normalize_url(url)
+        parsed = parse_url(self._url)
+        self._sqlite_path = sqlite_path(parsed)
+        self._is_postgresql = parsed.get_backend_name() == "postgresql"
+        self._engine = create_blocking_engine(parsed)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sa.Connection]:
+        try:
+            with self._engine.connect() as conn:
+                if write:
+                    conn = conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
+            translated = translate(exc, self._url, self._sqlite_path)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def get(self, job_id: uuid.UUID) -> Job:
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                sa.select(t.jobs).where(t.jobs.c.job_id == job_id)
+            ).mappings().first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return row_to_job(row)
+
+    def update(
+        self,
+        job_id: uuid.UUID,
+        change: Callable[[Job], None],
+        *,
+        result: ResultRecord | None = None,
+    ) -> Job:
+        """As ``SqlJobStore.update``: lock, load, ``change`` (which may raise and so roll back),
+        write the job and, with ``result``, its raw JSON and transcript rows, in one
+        transaction."""
+        prepared = None
+        if result is not None:
+            prepared = _prepare_result(job_id if self._is_postgresql else job_id.hex, result)
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                sa.select(t.jobs).where(t.jobs.c.job_id == job_id).with_for_update()
+            ).mappings().first()
+            if row is None:
+                raise JobNotFound(job_id)
+            job = row_to_job(row)
+            change(job)
+            job.updated_at = max(job.updated_at, utcnow())
+            values = job_to_row(job)
+            del values["job_id"]
+            values["version"] = row["version"] + 1
+            if prepared is not None:
+                values["result"] = prepared.raw_json
+                self._replace_transcript(conn, job_id, prepared.rows)
+            conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
+            if self._is_postgresql:
+                conn.execute(sa.select(sa.func.pg_notify(JOBS_CHANNEL, str(job_id))))
+        return job
+
+    def _replace_transcript(
+        self, conn: sa.Connection, job_id: uuid.UUID, rows: TranscriptRows
+    ) -> None:
+        for table in (t.words, t.segments, t.speakers, t.transcripts):
+            conn.execute(table.delete().where(table.c.job_id == job_id))
+        conn.execute(
+            t.transcripts.insert().values(
+                job_id=job_id,
+                metadata=rows.metadata,
+                features_measured=rows.features_measured,
+                stored_at=utcnow(),
+            )
+        )
+        for table, columns, batch in (
+            (t.speakers, SPEAKER_COLUMNS, rows.speakers),
+            (t.segments, SEGMENT_COLUMNS, rows.segments),
+            (t.words, WORD_COLUMNS, rows.words),
+        ):
+            if not batch:
+                continue
+            if self._is_postgresql:
+                driver: Any = conn.connection.driver_connection
+                statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+                with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    copy.write(copy_text(batch))
+            else:
+                conn.exec_driver_sql(SqlJobStore._insert_sql(table.name, columns), batch)
