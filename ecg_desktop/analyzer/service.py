@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from .worker import AnalysisPool
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_SPAN = (1.0, 10.0)
+_FILE_KEY_PREFIX = re.compile(r"^\d{8}_\d{6}_[0-9a-f]{8}_")
 
 
 class QueueFull(Exception):
@@ -57,7 +59,9 @@ class JobRequest:
 
     @property
     def filename(self) -> str:
-        return unquote(Path(urlsplit(self.video_url).path).name)
+        """The video's name, without the ``YYYYmmdd_HHMMSS_<8 hex>_`` of a backend file key."""
+        name = unquote(Path(urlsplit(self.video_url).path).name)
+        return _FILE_KEY_PREFIX.sub("", name) or name
 
 
 class ProgressReporter:

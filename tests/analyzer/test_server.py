@@ -188,3 +188,11 @@ async def test_health_reports_version_queue_and_backend(parties: Parties, tmp_pa
     assert body["backend"] == "pocketsphinx"
     assert body["signed_callbacks"] is True
     assert SECRET not in json.dumps(body)
+
+
+def test_filename_is_the_video_name_without_the_file_key_prefix() -> None:
+    from ecg_desktop.analyzer.service import JobRequest
+
+    key_url = "http://s3/bucket/videos/anonymous/20240101_120000_abc12345_my%20talk.mp4?X-Sig=1"
+    assert JobRequest("j", key_url, "http://b").filename == "my talk.mp4"
+    assert JobRequest("j", "http://host/plain.mov", "http://b").filename == "plain.mov"
