@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 from ecg_desktop.app.ports import HealthReport, JobQuery
 from ecg_desktop.config import LANGUAGES, Settings
 from ecg_desktop.domain import Event, Job, JobChanged, JobStatus
+from ecg_desktop.domain.events import TeamConnectionChanged
 
 from .adding import paths_from_text, sort_paths
 from .prompts import Prompts
@@ -437,8 +438,11 @@ class QtMainWindow(QMainWindow):
             self.model.sort(self.model.sort_column, self.model.sort_order)
 
     def _on_event(self, event: Event) -> None:
-        if self._loading:
+        if self._loading and not isinstance(event, TeamConnectionChanged):
             self._held_events.append(event)
+            return
+        if isinstance(event, TeamConnectionChanged):
+            self.status.show_store_state(event.state)
             return
         if isinstance(event, JobChanged):
             before = self.model.job(event.job.job_id)

@@ -119,7 +119,7 @@ class QtStatusBar(QStatusBar):
         self.retranslate()
 
     def show_store_state(self, state: str) -> None:
-        """"listening" (fine) or "reconnecting" (team mode lost its database connection)."""
+        """Team mode's link to the shared store: "connected" or "reconnecting"."""
         self._store_state = state
         self.retranslate()
 
@@ -146,5 +146,10 @@ class QtStatusBar(QStatusBar):
         store = tr("Jobs: {where}").format(where=self._store) if self._store else ""
         if self._store_state == "reconnecting":
             store += " · " + tr("reconnecting…")
+            self.store_label.setStyleSheet("color: #b35c00;")
+        else:
+            if self._store_state == "connected":
+                store += " · " + tr("live")
+            self.store_label.setStyleSheet("")
         self.store_label.setText(store)
         self.store_label.setToolTip(self._store)

@@ -3,44 +3,44 @@
 <context>
     <name />
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="109" />
+        <location filename="../../ecg_desktop/gui/app.py" line="110" />
         <source>A setting is invalid and the defaults are used: {error}</source>
         <translation>잘못된 설정이 있어 기본값을 사용합니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="110" />
-        <location filename="../../ecg_desktop/gui/app.py" line="133" />
-        <location filename="../../ecg_desktop/gui/app.py" line="141" />
+        <location filename="../../ecg_desktop/gui/app.py" line="111" />
+        <location filename="../../ecg_desktop/gui/app.py" line="134" />
+        <location filename="../../ecg_desktop/gui/app.py" line="142" />
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="152" />
+        <location filename="../../ecg_desktop/gui/app.py" line="153" />
         <source>The callback server cannot listen on {host}:{port}: the port is already in use (another ECG Desktop, or another program). Results from the ML server cannot arrive until it runs. Choose another port in Settings → Callback server, or start the app with ECG_BIND_PORT=&lt;port&gt;.</source>
         <translation>콜백 서버가 {host}:{port}에서 대기할 수 없습니다: 포트가 이미 사용 중입니다(다른 ECG Desktop 또는 다른 프로그램). 콜백 서버가 실행될 때까지 ML 서버의 결과를 받을 수 없습니다. 설정 → 콜백 서버에서 다른 포트를 고르거나 ECG_BIND_PORT=&lt;포트&gt;로 앱을 시작하세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="158" />
+        <location filename="../../ecg_desktop/gui/app.py" line="159" />
         <source>A setting is invalid: {error}. Fix it in Settings.</source>
         <translation>잘못된 설정: {error}. 설정에서 고치세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="160" />
+        <location filename="../../ecg_desktop/gui/app.py" line="161" />
         <source>The services could not start: {error}</source>
         <translation>서비스를 시작하지 못했습니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="183" />
+        <location filename="../../ecg_desktop/gui/app.py" line="184" />
         <source>Settings not saved</source>
         <translation>설정을 저장하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="251" />
+        <location filename="../../ecg_desktop/gui/app.py" line="253" />
         <source>Connected to {where}; its tables are created on first use.</source>
         <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="253" />
+        <location filename="../../ecg_desktop/gui/app.py" line="255" />
         <source>Connected to {where}: {n} job(s).</source>
         <translation>{where}에 연결했습니다: 작업 {n}개.</translation>
     </message>
@@ -122,197 +122,197 @@ The files on this computer are kept.</source>
 이 컴퓨터의 파일은 그대로 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="211" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="226" />
         <source>Completed</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="213" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="228" />
         <source>Failed</source>
         <translation>실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="215" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="230" />
         <source>Canceled</source>
         <translation>취소됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="222" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="237" />
         <source>Sending to ML server…</source>
         <translation>ML 서버로 보내는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="224" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="239" />
         <source>Uploaded, waiting for the ML server</source>
         <translation>업로드 완료, ML 서버 대기 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="225" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="240" />
         <source>Waiting</source>
         <translation>대기 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="235" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="250" />
         <source>Uploading {done} of {total}</source>
         <translation>업로드 중 {done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="241" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="256" />
         <source>{eta} left</source>
         <translation>{eta} 남음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="82" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="84" />
         <source>Detect automatically</source>
         <translation>자동 감지</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="83" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="85" />
         <source>Korean</source>
         <translation>한국어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="86" />
         <source>English</source>
         <translation>영어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="85" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="87" />
         <source>Japanese</source>
         <translation>일본어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="86" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="88" />
         <source>Chinese</source>
         <translation>중국어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="302" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="307" />
         <source>ECG Desktop</source>
         <translation>ECG Desktop</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="304" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="309" />
         <source>&amp;Add videos…</source>
         <translation>동영상 추가(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="305" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="310" />
         <source>Add &amp;folder…</source>
         <translation>폴더 추가(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="306" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="311" />
         <source>&amp;Paste paths</source>
         <translation>경로 붙여넣기(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="307" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="312" />
         <source>&amp;Quit</source>
         <translation>끝내기(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="308" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="313" />
         <source>&amp;Open transcript</source>
         <translation>전사 열기(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="309" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="314" />
         <source>&amp;Retry</source>
         <translation>다시 시도(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="310" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="315" />
         <source>&amp;Cancel job</source>
         <translation>작업 취소(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="311" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="316" />
         <source>&amp;Delete…</source>
         <translation>삭제(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="312" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="317" />
         <source>Copy job &amp;ID</source>
         <translation>작업 ID 복사(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="313" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="318" />
         <source>&amp;Show file</source>
         <translation>파일 보기(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="314" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="319" />
         <source>&amp;Export…</source>
         <translation>내보내기(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="315" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="320" />
         <source>&amp;Find jobs</source>
         <translation>작업 찾기(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="316" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="321" />
         <source>&amp;Settings…</source>
         <translation>설정(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="317" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="322" />
         <source>Check ML server &amp;now</source>
         <translation>지금 ML 서버 확인(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="318" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="323" />
         <source>Open &amp;log file</source>
         <translation>로그 파일 열기(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="319" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="324" />
         <source>&amp;About ECG Desktop</source>
         <translation>ECG Desktop 정보(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="326" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="331" />
         <source>&amp;File</source>
         <translation>파일(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="327" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="332" />
         <source>&amp;Job</source>
         <translation>작업(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="328" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="333" />
         <source>&amp;View</source>
         <translation>보기(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="329" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="334" />
         <source>&amp;Tools</source>
         <translation>도구(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="330" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="335" />
         <source>&amp;Help</source>
         <translation>도움말(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="331" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="336" />
         <source>  &amp;Language of new videos: </source>
         <translation>  새 동영상 언어(&amp;L): </translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="338" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="343" />
         <source>Show jobs by status</source>
         <translation>상태별로 작업 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="339" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="344" />
         <source>Filter by file name or job id</source>
         <translation>파일 이름이나 작업 ID로 거르기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="341" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="346" />
         <source>Drop videos or folders here
 or press Add videos… (Ctrl+O)
 
@@ -325,169 +325,169 @@ with speakers, word timings, loudness and pitch.</source>
 음량과 음높이가 담긴 전사가 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="345" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="350" />
         <source>Open a completed job to see its transcript.</source>
         <translation>완료된 작업을 열면 전사가 보입니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="458" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="485" />
         <source>{n} video(s) will start when the services are ready</source>
         <translation>서비스가 준비되면 동영상 {n}개를 시작합니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="470" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="497" />
         <source>Could not add a video</source>
         <translation>동영상을 추가하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="477" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="505" />
         <source>Add videos</source>
         <translation>동영상 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="478" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="506" />
         <source>Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;All files (*)</source>
         <translation>동영상 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;모든 파일 (*)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="486" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="514" />
         <source>Add a folder of videos</source>
         <translation>동영상 폴더 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="500" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="528" />
         <source>The clipboard holds no file paths</source>
         <translation>클립보드에 파일 경로가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="507" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="535" />
         <source>Drop to add videos
 Language: {lang}</source>
         <translation>놓으면 동영상을 추가합니다
 언어: {lang}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="557" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="586" />
         <source>Job failed</source>
         <translation>작업 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="564" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="593" />
         <source>Could not retry</source>
         <translation>다시 시도하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="569" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="598" />
         <source>Could not cancel</source>
         <translation>취소하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="580" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="609" />
         <source>Could not delete</source>
         <translation>삭제하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="598" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="627" />
         <source>Copied {n} job id(s)</source>
         <translation>작업 ID {n}개를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="606" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="635" />
         <source>Show file</source>
         <translation>파일 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="606" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="635" />
         <source>{path} no longer exists</source>
         <translation>{path}이(가) 더 이상 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="618" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="647" />
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="619" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="648" />
         <source>CSV, one row per word (*.csv)</source>
         <translation>CSV, 단어마다 한 줄 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="620" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="649" />
         <source>SubRip subtitles (*.srt)</source>
         <translation>SubRip 자막 (*.srt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="621" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="650" />
         <source>WebVTT subtitles (*.vtt)</source>
         <translation>WebVTT 자막 (*.vtt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="622" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="651" />
         <source>Plain text (*.txt)</source>
         <translation>일반 텍스트 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="628" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="657" />
         <source>Export transcripts</source>
         <translation>전사 내보내기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="646" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="675" />
         <source>Export failed</source>
         <translation>내보내기 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="648" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="677" />
         <source>Exported {n} file(s) to {where}</source>
         <translation>파일 {n}개를 {where}에 내보냈습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="683" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="712" />
         <source>ML server health</source>
         <translation>ML 서버 상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="702" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="731" />
         <source>About ECG Desktop</source>
         <translation>ECG Desktop 정보</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="703" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="732" />
         <source>ECG Desktop {version}
 Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>ECG Desktop {version}
 화자, 단어 시각, 음량과 음높이가 담긴 전사.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="770" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="805" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="73" />
         <source>healthy</source>
         <translation>정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="770" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="805" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="74" />
         <source>unhealthy</source>
         <translation>비정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="771" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="806" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="75" />
         <source>unreachable</source>
         <translation>연결 불가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="772" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="807" />
         <source>{url} is {state}.</source>
         <translation>{url}: {state}.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="772" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="807" />
         <source>The ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="774" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="809" />
         <source>It answered in {ms:.0f} ms.</source>
         <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
     </message>
@@ -587,127 +587,127 @@ Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>웹훅 비밀 키(&amp;W):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="154" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="156" />
         <source>Accept &amp;unsigned callbacks</source>
         <translation>서명 없는 콜백 허용(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="159" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="161" />
         <source>⚠ Anyone who can reach the callback server could then write results into your jobs. Turn this on only for an ML server that cannot sign (the original WhisperX server never signs), on a trusted network.</source>
         <translation>⚠ 콜백 서버에 접근할 수 있는 누구나 작업 결과를 써 넣을 수 있게 됩니다. 서명할 수 없는 ML 서버(원래 WhisperX 서버는 서명하지 않음)를 믿을 수 있는 네트워크에서 쓸 때만 켜세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="168" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="170" />
         <source>S3 &amp;bucket:</source>
         <translation>S3 버킷(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="169" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="171" />
         <source>empty: keep videos on this computer</source>
         <translation>비우면: 동영상을 이 컴퓨터에 보관</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="170" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="172" />
         <source>&amp;Region:</source>
         <translation>리전(&amp;R):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="171" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="173" />
         <source>&amp;Endpoint URL:</source>
         <translation>엔드포인트 URL(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="172" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
         <source>empty: AWS; or an S3-compatible server</source>
         <translation>비우면: AWS, 또는 S3 호환 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="173" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="175" />
         <source>&amp;Access key id:</source>
         <translation>액세스 키 ID(&amp;A):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="176" />
         <source>&amp;Secret access key:</source>
         <translation>비밀 액세스 키(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="180" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="182" />
         <source>Download URLs &amp;expire after:</source>
         <translation>다운로드 URL 만료 시간(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="181" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="183" />
         <source>The secret access key is kept in the system keyring, not in the settings file.</source>
         <translation>비밀 액세스 키는 설정 파일이 아니라 시스템 키링에 보관됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="187" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="189" />
         <source>empty: SQLite in the data folder</source>
         <translation>비우면: 데이터 폴더의 SQLite</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="188" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="190" />
         <source>&amp;Database URL:</source>
         <translation>데이터베이스 URL(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="189" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="191" />
         <source>&amp;Test connection</source>
         <translation>연결 시험(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="199" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="201" />
         <source>A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a team see the same jobs.</source>
         <translation>공유 PostgreSQL 데이터베이스(postgresql+psycopg://user:password@host/db)를 쓰면 팀이 같은 작업을 봅니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="210" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="212" />
         <source>Default &amp;language of videos:</source>
         <translation>동영상 기본 언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="214" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="216" />
         <source>System</source>
         <translation>시스템 설정 따름</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="216" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="218" />
         <source>&amp;Interface language:</source>
         <translation>화면 언어(&amp;I):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="217" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="219" />
         <source>Your &amp;name:</source>
         <translation>이름(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="217" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="219" />
         <source>used in storage keys</source>
         <translation>저장소 키에 쓰입니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="240" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="242" />
         <source>Set by the environment variable {name}</source>
         <translation>환경 변수 {name}로 정해졌습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="278" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="280" />
         <source>{error}</source>
         <translation>{error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="301" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="303" />
         <source>A new webhook secret takes effect when you apply it; give it to your ML server, or its callbacks will be refused.</source>
         <translation>새 웹훅 비밀 키는 적용할 때 효력이 생깁니다. ML 서버에도 알려 주지 않으면 콜백이 거부됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="311" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="313" />
         <source>Connecting…</source>
         <translation>연결 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="319" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="321" />
         <source>Failed: {error}</source>
         <translation>실패: {error}</translation>
     </message>
@@ -777,6 +777,11 @@ Click to check now and see the full answer.</source>
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="148" />
         <source>reconnecting…</source>
         <translation>다시 연결 중…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="152" />
+        <source>live</source>
+        <translation>실시간</translation>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_tray.py" line="31" />
@@ -878,29 +883,29 @@ Click to check now and see the full answer.</source>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_job_model.py" line="80" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="324" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="417" />
         <source>Completed</source>
         <translation>완료</translation>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_job_model.py" line="81" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="325" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="418" />
         <source>Failed</source>
         <translation>실패</translation>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_job_model.py" line="82" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="326" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="419" />
         <source>Canceled</source>
         <translation>취소됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="320" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="413" />
         <source>All</source>
         <translation>전체</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="321" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="414" />
         <source>Active</source>
         <translation>진행 중</translation>
     </message>

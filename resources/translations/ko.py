@@ -191,6 +191,7 @@ KO = {
     "Storage: {where}": "저장소: {where}",
     "Jobs: {where}": "작업: {where}",
     "reconnecting…": "다시 연결 중…",
+    "live": "실시간",
     # tray
     "Show window": "창 보기",
     "Transcript ready": "전사 완료",
