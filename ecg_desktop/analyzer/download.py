@@ -80,6 +80,7 @@ async def download(
             ErrorCode.DOWNLOAD_ERROR, f"the download of {redact(url)} timed out"
         ) from exc
     except aiohttp.ClientError as exc:
+        reason = str(exc).replace(url, redact(url)) or type(exc).__name__
         raise AnalysisError(
-            ErrorCode.DOWNLOAD_ERROR, f"cannot download {redact(url)}: {exc}"
+            ErrorCode.DOWNLOAD_ERROR, f"cannot download {redact(url)}: {reason}"
         ) from exc

@@ -230,3 +230,15 @@ def test_health_answers_quickly_while_a_job_runs(run: Run) -> None:
     assert max(seconds for seconds, _ in run.health_while_running) < 0.5
     assert all(body["status"] == "healthy" for _, body in run.health_while_running)
     assert all(body["backend"] == "pocketsphinx" for _, body in run.health_while_running)
+
+
+async def test_speaker_bounds_from_the_request_are_honoured(
+    parties: Parties, tmp_path: Path
+) -> None:
+    make_speech_video(parties.media.folder / "pair.mp4", TURNS[:2])
+    analyzer = await start_analyzer(analyzer_config(tmp_path / "analyzer"))
+    parties.analyzers.append(analyzer)
+    payload = job_payload(parties.media.url("pair.mp4"), parties.receiver.base_url, max_speakers=1)
+    await dispatch(parties.session, analyzer.url, payload)
+    arrival = await parties.receiver.wait_terminal(payload["job_id"], within_s=60)
+    assert arrival.body["result"]["metadata"]["unique_speakers"] == 1
