@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ecg_desktop.analyzer.diarization import diarize, speech_mask, speech_regions
@@ -20,7 +22,7 @@ def _voice(hz: float, seconds: float, seed: int) -> np.ndarray:
 
 
 def _conversation(
-    plan: list[tuple[float, float]], gap_s: float = 0.5
+    plan: Sequence[tuple[float, float]], gap_s: float = 0.5
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
     pieces = [np.zeros(int(gap_s * SAMPLE_RATE), np.float32)]
     truth = []

@@ -13,7 +13,8 @@ def _tone(hz: float, seconds: float, amplitude: float) -> np.ndarray:
     t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
     # A few harmonics, like a voice, so the fundamental is not the only peak.
     wave = sum(np.sin(2 * np.pi * hz * k * t) / k for k in (1, 2, 3))
-    return (amplitude * wave / np.max(np.abs(wave))).astype(np.float32)
+    tone: np.ndarray = (amplitude * wave / np.max(np.abs(wave))).astype(np.float32)
+    return tone
 
 
 @pytest.mark.parametrize("hz", [85.0, 110.0, 180.0, 240.0, 330.0])
