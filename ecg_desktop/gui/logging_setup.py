@@ -10,10 +10,11 @@ from pathlib import Path
 
 LOG_NAME = "ecg-desktop.log"
 _SECRET_PATTERNS = [
-    re.compile(r"(?i)((?:secret|password|token|signature|authorization)[\w-]*['\"]?\s*[:=]\s*['\"]?)"
+    re.compile(r"(?i)((?:secret|password|token|signature)[\w-]*['\"]?\s*[:=]\s*['\"]?)"
                r"([^'\"\s,}&]+)"),
     re.compile(r"(?i)(X-Amz-Signature=|X-Amz-Credential=|sig=|signature=)([^&\s'\"]+)"),
     re.compile(r"(://[^/:@\s]+:)([^@/\s]+)(@)"),  # a password inside a URL
+    re.compile(r"(?i)(Bearer\s+)(\S+)"),
 ]
 
 
