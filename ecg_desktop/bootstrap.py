@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callback_worker import ResultWorker
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.health import HealthMonitor
 from ecg_desktop.app.metrics import Metrics
@@ -150,6 +151,7 @@ class Core:
         if self.analyzer is not None:
             steps.append(("reference analyzer", self.analyzer.stop))
         steps += [
+            ("callback worker", self.callbacks.close),
             ("ML client", self.ml_client.close),
             ("storage", self.storage.close),
             ("job store", self.store.close),
@@ -216,7 +218,8 @@ async def build_core(
             callback_base_url_provider=lambda: holder["core"].callback_base_url(),
         )
         recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics)
-        callbacks = CallbackReceiver(store, bus, settings, metrics)
+        callbacks = CallbackReceiver(store, bus, settings, metrics,
+                                     result_worker=ResultWorker.for_store(store))
         health = HealthMonitor(ml_client, url=lambda: _ml_url(ml_client))
         team = _team_sync(store, bus, settings.effective_database_url)
     except BaseException:

@@ -16,7 +16,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callbacks import CallbackReceiver
+from ecg_desktop.app.callbacks import BigResultHandler, CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
@@ -175,6 +175,7 @@ async def make_server(
         storage: ObjectStorage | None = None,
         pipeline: JobSubmitter | None = None,
         clock: Callable[[], float] = time.time,
+        result_worker: BigResultHandler | None = None,
         **overrides: Any,
     ) -> Server:
         overrides.setdefault("webhook_secret_key", SECRET)
@@ -184,7 +185,8 @@ async def make_server(
         ml_client = HttpMLClient(settings)
         clients.append(ml_client)
         core = ServerCore(settings, job_store, storage or NoStorage(), ml_client, bus, pipeline)  # type: ignore[arg-type]
-        receiver = CallbackReceiver(job_store, bus, settings, metrics, clock)
+        receiver = CallbackReceiver(job_store, bus, settings, metrics, clock,
+                                    result_worker=result_worker)
         app = create_app(core, metrics=metrics, callbacks=receiver)
         server = Server(await aiohttp_client(app), job_store, settings, metrics, bus)
         bus.subscribe(server.events.append)

@@ -21,6 +21,7 @@ class _GatedWrites:
 
     def __init__(self, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[set[uuid.UUID]] = []
+        self.started = asyncio.Event()  # a write is in flight
         self.gate = asyncio.Event()
         self.gate.set()
         real = server.store.update_many
@@ -29,6 +30,7 @@ class _GatedWrites:
             changes: Mapping[uuid.UUID, Callable[[Job], None]],
         ) -> dict[uuid.UUID, Job | Exception]:
             self.calls.append(set(changes))
+            self.started.set()
             await self.gate.wait()
             return await real(changes)
 
@@ -44,8 +46,7 @@ async def test_progress_for_many_jobs_shares_one_transaction_and_waits_for_its_c
     writes.gate.clear()
 
     first = asyncio.create_task(server.callback(callback_body(jobs[0].job_id, progress=5)))
-    while not writes.calls:  # the first write is in flight (held at the gate)
-        await asyncio.sleep(0.01)
+    await writes.started.wait()  # the first write is in flight (held at the gate)
     rest = [asyncio.create_task(server.callback(callback_body(job.job_id, progress=10 + n,
                                                               message=f"job {n}")))
             for n, job in enumerate(jobs)]
@@ -76,8 +77,7 @@ async def test_a_refused_job_in_a_shared_write_gets_its_own_answer(
     writes.gate.clear()
     blocker = await server.add_job()
     held = asyncio.create_task(server.callback(callback_body(blocker.job_id, progress=1)))
-    while not writes.calls:
-        await asyncio.sleep(0.01)
+    await writes.started.wait()
 
     unknown = uuid.uuid4()
     tasks = [asyncio.create_task(server.callback(callback_body(job_id, progress=50)))

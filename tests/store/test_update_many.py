@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -26,9 +27,11 @@ async def _running_jobs(store: SqlJobStore, count: int) -> list[Job]:
 async def test_each_job_gets_its_change_in_one_call(store: SqlJobStore) -> None:
     jobs = await _running_jobs(store, 5)
 
+    def progress(value: int) -> Callable[[Job], None]:
+        return lambda j: j.report_progress(value, f"step {value}")
+
     outcome = await store.update_many(
-        {job.job_id: (lambda j, p=10 * n: j.report_progress(p, f"step {p}"))
-         for n, job in enumerate(jobs, start=1)}
+        {job.job_id: progress(10 * n) for n, job in enumerate(jobs, start=1)}
     )
 
     for n, job in enumerate(jobs, start=1):
