@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecg_desktop.app.pipeline import os_user_name
 from ecg_desktop.app.ports import HealthReport, JobQuery
 from ecg_desktop.config import LANGUAGES, Settings
 from ecg_desktop.domain import Event, Job, JobChanged, JobStatus
@@ -239,8 +240,9 @@ class QtMainWindow(QMainWindow):
         self.find_action = self._action("find", self._focus_search, key.Find, "edit-find")
         self.settings_action = self._action("settings", self.settings_requested.emit,
                                             key.Preferences, "preferences-system")
-        if self.settings_action.shortcut().isEmpty():
-            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        for action, fallback in ((self.settings_action, "Ctrl+,"), (self.quit_action, "Ctrl+Q")):
+            if action.shortcut().isEmpty():  # the platform has no standard key for it
+                action.setShortcut(QKeySequence(fallback))
         self.health_action = self._action("checkHealth", self.check_health_now_and_show, "F5",
                                           "network-wired")
         self.log_action = self._action("openLog", self.open_log, "Ctrl+L", "text-x-generic")
@@ -281,6 +283,12 @@ class QtMainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(220)
         self.search.textChanged.connect(self.queue.proxy.set_text)
+        self.owner_filter = QComboBox(self)  # team mode: my jobs or everyone's
+        self.owner_filter.setObjectName("ownerFilter")
+        self.owner_filter.addItem("", "everyone")
+        self.owner_filter.addItem("", "mine")
+        self.owner_filter.currentIndexChanged.connect(self._apply_owner_filter)
+        bar.addWidget(self.owner_filter)
         bar.addWidget(self.status_filter)
         bar.addWidget(self.search)
         self.addToolBar(bar)
@@ -341,6 +349,9 @@ class QtMainWindow(QMainWindow):
             self.status_filter.setItemText(
                 i, marked(self.status_filter.itemData(i)))
         self.status_filter.setToolTip(tr("Show jobs by status"))
+        self.owner_filter.setItemText(0, tr("Everyone's jobs"))
+        self.owner_filter.setItemText(1, tr("My jobs"))
+        self.owner_filter.setToolTip(tr("Show the jobs you added, or everyone's"))
         self.search.setPlaceholderText(tr("Filter by file name or job id"))
         self.empty_hint.setText(tr(
             "Drop videos or folders here\nor press Add videos… (Ctrl+O)\n\n"
@@ -570,6 +581,7 @@ class QtMainWindow(QMainWindow):
     def select_job(self, job_id: uuid.UUID) -> None:
         if not self.queue.select_job(job_id):
             self.status_filter.setCurrentIndex(0)
+            self.owner_filter.setCurrentIndex(0)
             self.search.clear()
             self.queue.select_job(job_id)
         self._raise()
@@ -599,7 +611,12 @@ class QtMainWindow(QMainWindow):
 
     def delete_selected(self) -> None:
         jobs = self.queue.selected_jobs()
-        if not jobs or self.core is None or not self.prompts.confirm_delete(jobs):
+        if not jobs or self.core is None:
+            return
+        others = [j for j in jobs if j.owner and j.owner != self._user_name()]
+        if others and not self.prompts.confirm_delete_others(others):
+            return
+        if not self.prompts.confirm_delete(jobs):
             return
         pipeline = self.core.pipeline
 
@@ -735,6 +752,14 @@ class QtMainWindow(QMainWindow):
     def _focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
+
+    def _user_name(self) -> str:
+        """Who "my jobs" are: the configured name, else the login name (as new jobs get)."""
+        return self.settings.user_name or os_user_name()
+
+    def _apply_owner_filter(self) -> None:
+        mine = self.owner_filter.currentData() == "mine"
+        self.queue.proxy.set_owner(self._user_name() if mine else None)
 
     def _apply_status_filter(self) -> None:
         name = self.status_filter.currentData()
