@@ -68,6 +68,19 @@ class Prompts:
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def confirm_delete_others(self, jobs: Sequence[Job]) -> bool:
+        """Team mode: some of the jobs to delete were added by someone else."""
+        names = "\n".join(f"• {j.filename} ({j.owner})" for j in jobs[:15])
+        answer = QMessageBox.warning(
+            self.parent, tr("Delete other people's jobs"),
+            tr("{n} of these job(s) were added by someone else; deleting removes them for "
+               "the whole team:\n{names}\n\nDelete them anyway?").format(n=len(jobs),
+                                                                          names=names),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self.parent, title, text)
 

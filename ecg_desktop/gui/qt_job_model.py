@@ -55,6 +55,7 @@ class Column(IntEnum):
     SPEAKERS = 5
     CREATED = 6
     UPDATED = 7
+    OWNER = 8  # who added the job (team mode); the host in the tooltip
 
 
 _CTX = "QtJobModel"
@@ -67,6 +68,7 @@ HEADERS = {
     Column.SPEAKERS: str(QT_TRANSLATE_NOOP("QtJobModel", "Speakers")),
     Column.CREATED: str(QT_TRANSLATE_NOOP("QtJobModel", "Created")),
     Column.UPDATED: str(QT_TRANSLATE_NOOP("QtJobModel", "Updated")),
+    Column.OWNER: str(QT_TRANSLATE_NOOP("QtJobModel", "Owner")),
 }
 STAGE_NAMES = {
     Stage.QUEUED: str(QT_TRANSLATE_NOOP("QtJobModel", "Queued")),
@@ -187,6 +189,8 @@ class QtJobModel(QAbstractTableModel):
                 return local_time(job.created_at)
             case Column.UPDATED:
                 return local_time(job.updated_at)
+            case Column.OWNER:
+                return job.owner
         return ""
 
     def _sort_key(self, job: Job, column: int) -> Any:
@@ -207,6 +211,8 @@ class QtJobModel(QAbstractTableModel):
                 return job.created_at.timestamp()
             case Column.UPDATED:
                 return job.updated_at.timestamp()
+            case Column.OWNER:
+                return job.owner.casefold()
         return 0
 
     def _tooltip(self, job: Job, column: int) -> str | None:
@@ -217,6 +223,8 @@ class QtJobModel(QAbstractTableModel):
             return f"{code}: {job.error_message or ''}".strip(": ")
         if column in (Column.STATUS, Column.PROGRESS):
             return job.message or None
+        if column == Column.OWNER and job.host:
+            return f"{job.owner or '?'} @ {job.host}"
         return None
 
     def progress_of(self, job: Job) -> tuple[int, str]:
@@ -381,7 +389,7 @@ class QtJobModel(QAbstractTableModel):
         self.endRemoveRows()
 
     def _row_changed(self, row: int, first: Column = Column.FILE,
-                     last: Column = Column.UPDATED) -> None:
+                     last: Column = Column.OWNER) -> None:
         self.dataChanged.emit(self.index(row, first), self.index(row, last))
 
 
@@ -395,6 +403,7 @@ _CELL_VALUES: dict[Column, Callable[[Job], object]] = {
     Column.SPEAKERS: lambda j: j.speakers,
     Column.CREATED: lambda j: j.created_at,
     Column.UPDATED: lambda j: j.updated_at,
+    Column.OWNER: lambda j: j.owner,
 }
 
 
@@ -428,6 +437,7 @@ class JobFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self._statuses: frozenset[str] | None = None
         self._text = ""
+        self._owner: str | None = None  # None: everyone's jobs
         self.setDynamicSortFilter(True)  # a job whose status changes is filtered again
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -442,6 +452,10 @@ class JobFilterProxy(QSortFilterProxyModel):
     def set_text(self, text: str) -> None:
         self._change_filter("_text", text.strip().casefold())
 
+    def set_owner(self, owner: str | None) -> None:
+        """Only ``owner``'s jobs ("mine"), or everyone's with ``None``."""
+        self._change_filter("_owner", owner)
+
     def _change_filter(self, attribute: str, value: object) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateRowsFilter is deprecated
             self.beginFilterChange()
@@ -452,12 +466,14 @@ class JobFilterProxy(QSortFilterProxyModel):
             self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
-        if self._statuses is None and not self._text:
+        if self._statuses is None and not self._text and self._owner is None:
             return True
         model = self.sourceModel()
         assert isinstance(model, QtJobModel)
         job = model.job_at(source_row)
         if self._statuses is not None and job.status.value not in self._statuses:
+            return False
+        if self._owner is not None and job.owner != self._owner:
             return False
         if self._text:
             haystack = f"{job.filename} {job.file_key or ''} {job.job_id}".casefold()

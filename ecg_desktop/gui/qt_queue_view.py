@@ -20,6 +20,7 @@ HEADER_KEY = "queue/header"
 _DEFAULT_WIDTHS = {
     Column.FILE: 180, Column.STATUS: 105, Column.PROGRESS: 300, Column.SIZE: 80,
     Column.DURATION: 70, Column.SPEAKERS: 70, Column.CREATED: 125, Column.UPDATED: 125,
+    Column.OWNER: 90,
 }
 
 
