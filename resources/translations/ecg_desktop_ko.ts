@@ -122,197 +122,228 @@ The files on this computer are kept.</source>
 이 컴퓨터의 파일은 그대로 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="226" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="75" />
+        <source>Delete other people's jobs</source>
+        <translation>다른 사람의 작업 삭제</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="76" />
+        <source>{n} of these job(s) were added by someone else; deleting removes them for the whole team:
+{names}
+
+Delete them anyway?</source>
+        <translation>이 중 작업 {n}개는 다른 사람이 추가했습니다. 삭제하면 팀 전체에서 사라집니다:
+{names}
+
+그래도 삭제할까요?</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="234" />
         <source>Completed</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="228" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="236" />
         <source>Failed</source>
         <translation>실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="230" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="238" />
         <source>Canceled</source>
         <translation>취소됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="237" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="245" />
         <source>Sending to ML server…</source>
         <translation>ML 서버로 보내는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="239" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="247" />
         <source>Uploaded, waiting for the ML server</source>
         <translation>업로드 완료, ML 서버 대기 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="240" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="248" />
         <source>Waiting</source>
         <translation>대기 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="250" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="258" />
         <source>Uploading {done} of {total}</source>
         <translation>업로드 중 {done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="256" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="264" />
         <source>{eta} left</source>
         <translation>{eta} 남음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="85" />
         <source>Detect automatically</source>
         <translation>자동 감지</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="85" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="86" />
         <source>Korean</source>
         <translation>한국어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="86" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="87" />
         <source>English</source>
         <translation>영어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="87" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="88" />
         <source>Japanese</source>
         <translation>일본어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="88" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="89" />
         <source>Chinese</source>
         <translation>중국어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="307" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="315" />
         <source>ECG Desktop</source>
         <translation>ECG Desktop</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="309" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="317" />
         <source>&amp;Add videos…</source>
         <translation>동영상 추가(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="310" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="318" />
         <source>Add &amp;folder…</source>
         <translation>폴더 추가(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="311" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="319" />
         <source>&amp;Paste paths</source>
         <translation>경로 붙여넣기(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="312" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="320" />
         <source>&amp;Quit</source>
         <translation>끝내기(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="313" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="321" />
         <source>&amp;Open transcript</source>
         <translation>전사 열기(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="314" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="322" />
         <source>&amp;Retry</source>
         <translation>다시 시도(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="315" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="323" />
         <source>&amp;Cancel job</source>
         <translation>작업 취소(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="316" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="324" />
         <source>&amp;Delete…</source>
         <translation>삭제(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="317" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="325" />
         <source>Copy job &amp;ID</source>
         <translation>작업 ID 복사(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="318" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="326" />
         <source>&amp;Show file</source>
         <translation>파일 보기(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="319" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="327" />
         <source>&amp;Export…</source>
         <translation>내보내기(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="320" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="328" />
         <source>&amp;Find jobs</source>
         <translation>작업 찾기(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="321" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="329" />
         <source>&amp;Settings…</source>
         <translation>설정(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="322" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="330" />
         <source>Check ML server &amp;now</source>
         <translation>지금 ML 서버 확인(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="323" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="331" />
         <source>Open &amp;log file</source>
         <translation>로그 파일 열기(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="324" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="332" />
         <source>&amp;About ECG Desktop</source>
         <translation>ECG Desktop 정보(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="331" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="339" />
         <source>&amp;File</source>
         <translation>파일(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="332" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="340" />
         <source>&amp;Job</source>
         <translation>작업(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="333" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="341" />
         <source>&amp;View</source>
         <translation>보기(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="334" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="342" />
         <source>&amp;Tools</source>
         <translation>도구(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="335" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="343" />
         <source>&amp;Help</source>
         <translation>도움말(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="336" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="344" />
         <source>  &amp;Language of new videos: </source>
         <translation>  새 동영상 언어(&amp;L): </translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="343" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="351" />
         <source>Show jobs by status</source>
         <translation>상태별로 작업 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="344" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="352" />
+        <source>Everyone's jobs</source>
+        <translation>모든 사람의 작업</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="353" />
+        <source>My jobs</source>
+        <translation>내 작업</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="354" />
+        <source>Show the jobs you added, or everyone's</source>
+        <translation>내가 추가한 작업만, 또는 모든 사람의 작업을 봅니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="355" />
         <source>Filter by file name or job id</source>
         <translation>파일 이름이나 작업 ID로 거르기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="346" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="357" />
         <source>Drop videos or folders here
 or press Add videos… (Ctrl+O)
 
@@ -325,169 +356,169 @@ with speakers, word timings, loudness and pitch.</source>
 음량과 음높이가 담긴 전사가 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="350" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="361" />
         <source>Open a completed job to see its transcript.</source>
         <translation>완료된 작업을 열면 전사가 보입니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="485" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="496" />
         <source>{n} video(s) will start when the services are ready</source>
         <translation>서비스가 준비되면 동영상 {n}개를 시작합니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="497" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="508" />
         <source>Could not add a video</source>
         <translation>동영상을 추가하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="505" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="516" />
         <source>Add videos</source>
         <translation>동영상 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="506" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="517" />
         <source>Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;All files (*)</source>
         <translation>동영상 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;모든 파일 (*)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="514" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="525" />
         <source>Add a folder of videos</source>
         <translation>동영상 폴더 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="528" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="539" />
         <source>The clipboard holds no file paths</source>
         <translation>클립보드에 파일 경로가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="535" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="546" />
         <source>Drop to add videos
 Language: {lang}</source>
         <translation>놓으면 동영상을 추가합니다
 언어: {lang}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="586" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="598" />
         <source>Job failed</source>
         <translation>작업 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="593" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="605" />
         <source>Could not retry</source>
         <translation>다시 시도하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="598" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="610" />
         <source>Could not cancel</source>
         <translation>취소하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="609" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="626" />
         <source>Could not delete</source>
         <translation>삭제하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="627" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="644" />
         <source>Copied {n} job id(s)</source>
         <translation>작업 ID {n}개를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="635" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="652" />
         <source>Show file</source>
         <translation>파일 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="635" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="652" />
         <source>{path} no longer exists</source>
         <translation>{path}이(가) 더 이상 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="647" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="664" />
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="648" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="665" />
         <source>CSV, one row per word (*.csv)</source>
         <translation>CSV, 단어마다 한 줄 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="649" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="666" />
         <source>SubRip subtitles (*.srt)</source>
         <translation>SubRip 자막 (*.srt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="650" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="667" />
         <source>WebVTT subtitles (*.vtt)</source>
         <translation>WebVTT 자막 (*.vtt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="651" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="668" />
         <source>Plain text (*.txt)</source>
         <translation>일반 텍스트 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="657" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="674" />
         <source>Export transcripts</source>
         <translation>전사 내보내기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="675" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="692" />
         <source>Export failed</source>
         <translation>내보내기 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="677" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="694" />
         <source>Exported {n} file(s) to {where}</source>
         <translation>파일 {n}개를 {where}에 내보냈습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="712" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="729" />
         <source>ML server health</source>
         <translation>ML 서버 상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="731" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="748" />
         <source>About ECG Desktop</source>
         <translation>ECG Desktop 정보</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="732" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="749" />
         <source>ECG Desktop {version}
 Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>ECG Desktop {version}
 화자, 단어 시각, 음량과 음높이가 담긴 전사.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="805" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="830" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="73" />
         <source>healthy</source>
         <translation>정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="805" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="830" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="74" />
         <source>unhealthy</source>
         <translation>비정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="806" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="831" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="75" />
         <source>unreachable</source>
         <translation>연결 불가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="807" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
         <source>{url} is {state}.</source>
         <translation>{url}: {state}.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="807" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
         <source>The ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="809" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="834" />
         <source>It answered in {ms:.0f} ms.</source>
         <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
     </message>
@@ -812,100 +843,105 @@ Click to check now and see the full answer.</source>
 <context>
     <name>QtJobModel</name>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="62" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="63" />
         <source>File</source>
         <translation>파일</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="63" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="64" />
         <source>Size</source>
         <translation>크기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="64" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="65" />
         <source>Duration</source>
         <translation>길이</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="65" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="66" />
         <source>Status</source>
         <translation>상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="66" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="67" />
         <source>Progress</source>
         <translation>진행</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="67" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="68" />
         <source>Speakers</source>
         <translation>화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="68" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="69" />
         <source>Created</source>
         <translation>생성</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="69" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="70" />
         <source>Updated</source>
         <translation>갱신</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="72" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="71" />
+        <source>Owner</source>
+        <translation>소유자</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="74" />
         <source>Queued</source>
         <translation>대기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="73" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="75" />
         <source>Uploading</source>
         <translation>업로드 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="74" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="76" />
         <source>Uploaded</source>
         <translation>업로드됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="75" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="77" />
         <source>Sending to ML server</source>
         <translation>ML 서버로 전송 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="76" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="78" />
         <source>Analysing</source>
         <translation>분석 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="77" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="79" />
         <source>Done</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="80" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="417" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="82" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="426" />
         <source>Completed</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="81" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="418" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="83" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="427" />
         <source>Failed</source>
         <translation>실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="82" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="419" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="428" />
         <source>Canceled</source>
         <translation>취소됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="413" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="422" />
         <source>All</source>
         <translation>전체</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="414" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="423" />
         <source>Active</source>
         <translation>진행 중</translation>
     </message>
