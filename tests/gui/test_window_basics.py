@@ -69,3 +69,21 @@ def test_files_given_at_start_wait_for_the_services_then_run(
     finally:
         run(desktop.stop())
         desktop.window.close()
+
+
+def test_pasted_paths_are_added_and_non_videos_refused(
+    qtbot: QtBot, qsettings: QSettings, prompts: AnsweringPrompts, tmp_path: Path,
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    window = QtMainWindow(Settings(), qsettings=qsettings, prompts=prompts)
+    qtbot.addWidget(window)
+    video = make_silent_video(tmp_path / "pasted.mp4", duration_s=1.0)
+    notes = tmp_path / "notes.pdf"
+    notes.write_bytes(b"%PDF-1.4")
+    QGuiApplication.clipboard().setText(f"{video}\n{notes}\n")
+
+    window.paste_action.trigger()
+
+    assert [path for path, _language in window.pending] == [video]  # waits for the services
+    assert [(r.path, r.reason) for r in prompts.refused] == [(notes, "not a video file (.pdf)")]
