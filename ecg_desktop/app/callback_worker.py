@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import multiprocessing
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from ecg_desktop.app.callbacks import (
     _ensure_open,
     _TerminalJob,
     invalid_result_errors,
+    loads_keeping_result_text,
     looks_like_front_end,
     signature_problem,
     validate_message,
@@ -84,6 +84,12 @@ class ResultWorker:
             initargs=(self._writer_factory, self._extra_initializer),
         )
         self._warm_up = self._pool.submit(_ready)  # spawns the process and imports now
+
+    async def ready(self) -> None:
+        """Wait until the process has started and imported what it needs."""
+        self.start()
+        assert self._warm_up is not None
+        await asyncio.wrap_future(self._warm_up)
 
     async def handle(self, call: BigCallback) -> WorkerOutcome:
         self.start()
@@ -145,7 +151,7 @@ def handle_big_callback(call: BigCallback) -> WorkerOutcome:
 
 def _handle(call: BigCallback) -> WorkerOutcome:
     try:
-        payload = json.loads(call.body)
+        payload, result_text = loads_keeping_result_text(call.body)
     except (ValueError, RecursionError):
         return Rejected(400, "not_json", "the body is not valid JSON")
     front_end = looks_like_front_end(call.headers, payload)
@@ -171,7 +177,8 @@ def _handle(call: BigCallback) -> WorkerOutcome:
             return Rejected(422, "invalid_result", "the result does not validate",
                             errors=invalid_result_errors(invalid))
         job = writer.update(message.job_id, _completion_change(message, transcript),
-                            result=ResultRecord(raw=raw, transcript=transcript))
+                            result=ResultRecord(raw=raw, transcript=transcript,
+                                                raw_json=result_text))
     except JobNotFound:
         return Missing(message.job_id)
     except _TerminalJob as terminal:

@@ -26,10 +26,14 @@ class JobQuery:
 
 @dataclass(frozen=True, slots=True)
 class ResultRecord:
-    """A completed result: the raw payload as received and its normalised form."""
+    """A completed result: the raw payload as received and its normalised form.
+
+    ``raw_json``, when given, is the result's JSON text exactly as it arrived (a slice of the
+    callback body); the store keeps it instead of encoding ``raw`` again."""
 
     raw: Mapping[str, Any]
     transcript: Transcript
+    raw_json: str | None = None
 
 
 class JobStore(Protocol):

@@ -679,7 +679,7 @@ async def _copy_rows(
 def _prepare_result(job_key: object, result: ResultRecord) -> _PreparedResult:
     """JSON and rows of a result, built off the event loop (a big transcript takes a while)."""
     return _PreparedResult(
-        raw_json=_dumps_in_pieces(result.raw),
+        raw_json=result.raw_json if result.raw_json is not None else _dumps_in_pieces(result.raw),
         rows=TranscriptRows(job_key, result.transcript),
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ecg_desktop.app.callback_worker import ResultWorker
-from ecg_desktop.app.callbacks import LARGE_BODY
+from ecg_desktop.app.callbacks import LARGE_BODY, loads_keeping_result_text
 from ecg_desktop.app.ports import JobStore, OffersJobWriter
 from ecg_desktop.domain import JobChanged, JobStatus
 
@@ -198,3 +198,31 @@ async def test_a_worker_that_dies_midway_answers_503_writes_nothing_and_the_retr
         assert transcript is not None and len(transcript.segments) == 120
     finally:
         await worker.close()
+
+
+@pytest.mark.parametrize("text", [
+    '{"job_id": "x", "result": {"a": [1, 2.50, "\\u00e9"]}, "status": "completed"}',
+    ' \n{ "result" :{"b":{}} , "result": {"c": null} }\n',
+    '{"result": null}',
+    '{}',
+])
+def test_the_result_text_is_kept_exactly_as_received(text: str) -> None:
+    payload, kept = loads_keeping_result_text(text.encode())
+
+    assert payload == json.loads(text)
+    if isinstance(payload.get("result"), dict):
+        assert kept is not None and kept in text and json.loads(kept) == payload["result"]
+        assert text.count(kept) == 1 or kept == '{"c": null}'
+    else:
+        assert kept is None
+
+
+@pytest.mark.parametrize("text", ['{"result": {}', '{"a": 1} x', '[1]', '{"a" 1}', '"s"', ""])
+def test_what_is_not_a_json_object_parses_as_json_loads_says(text: str) -> None:
+    try:
+        expected: Any = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            loads_keeping_result_text(text.encode())
+    else:
+        assert loads_keeping_result_text(text.encode()) == (expected, None)
