@@ -195,7 +195,8 @@ def main() -> None:
         import qasync
         from PySide6.QtWidgets import QApplication
 
-        app = QApplication.instance() or QApplication([])
+        existing = QApplication.instance()
+        app = existing if isinstance(existing, QApplication) else QApplication([])
         app.setOrganizationName("ecg-desktop-bench")
         app.setQuitOnLastWindowClosed(False)
         qasync.run(queue_under_load(args.jobs, scratch))

@@ -109,7 +109,8 @@ async def main() -> None:
     shot("queue-uploading")
     with big.open("r+b") as handle:  # the recording is cut short while it uploads
         handle.truncate(big.stat().st_size // 3)
-    await wait_for(lambda: window.model.job(big_job.job_id).status.is_terminal, 120)
+    await wait_for(lambda: big_job.job_id not in {j.job_id for j in window.model.jobs()
+                                                   if not j.status.is_terminal}, 120)
     big.unlink()
 
     done = next(j for j in window.model.jobs() if j.filename == meeting.name)

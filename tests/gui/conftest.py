@@ -5,7 +5,7 @@ embedded server, an ML server speaking the real protocol over loopback HTTP)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ class Runner:
         asyncio.set_event_loop(self.loop)
         asyncio.events._set_running_loop(self.loop)
 
-    def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+    def __call__(self, coro: Awaitable[T], timeout: float = 30.0) -> T:
         future = asyncio.ensure_future(asyncio.wait_for(coro, timeout), loop=self.loop)
         future.add_done_callback(lambda _: self.loop.stop())
         try:

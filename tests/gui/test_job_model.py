@@ -58,6 +58,7 @@ def test_a_job_change_updates_only_its_row() -> None:
     model.apply_event(JobChanged(later))
 
     row = model.row_of(later.job_id)
+    assert row is not None
     cells = [(changed.at(i)[0].row(), changed.at(i)[0].column(), changed.at(i)[1].column())
              for i in range(changed.count())]
     # only the cells that show something new: progress and "updated"
@@ -120,8 +121,9 @@ def test_filter_by_status_and_text_and_sort_by_size(qtbot: QtBot) -> None:
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["meeting.mov"]
     proxy.set_text("")
 
-    view.selectRow(proxy.mapFromSource(model.index(model.row_of(_job(model, "meeting.mov")), 0))
-                   .row())
+    meeting_row = model.row_of(_job(model, "meeting.mov"))
+    assert meeting_row is not None
+    view.selectRow(proxy.mapFromSource(model.index(meeting_row, 0)).row())
     view.sortByColumn(Column.SIZE, Qt.SortOrder.AscendingOrder)
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == [
         "broken.mp4", "meeting.mov", "interview.mp4", "lecture.mkv"]
