@@ -56,9 +56,9 @@ class TeamSync:
     """Turns job-change notices into bus events; see the module docstring.
 
     ``listener`` yields job ids (``uuid.UUID``) and, after a reconnection, a marker (any
-    other value). ``known_ids`` adds job ids shown on screen that this bus never carried
-    (a queue loaded straight from the store), so their deletion is noticed after a
-    reconnection too.
+    other value). ``known_ids`` (settable later, e.g. by the window) adds job ids shown on
+    screen that this bus never carried (a queue loaded straight from the store), so their
+    deletion is noticed after a reconnection too.
     """
 
     def __init__(
@@ -75,7 +75,7 @@ class TeamSync:
         self._store = store
         self._bus = bus
         self._listener = listener
-        self._known_ids = known_ids
+        self.known_ids = known_ids
         self._margin = timedelta(seconds=clock_margin_s)
         self._retry_delay_s = retry_delay_s
         self._now = now
@@ -221,8 +221,8 @@ class TeamSync:
                 break
             since = jobs[-1].updated_at
         known = set(self._published)
-        if self._known_ids is not None:
-            known.update(self._known_ids())
+        if self.known_ids is not None:
+            known.update(self.known_ids())
         missing = known - present - self._deleted
         for job_id in missing:
             try:

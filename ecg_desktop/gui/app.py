@@ -144,6 +144,11 @@ class DesktopApp(QObject):
             self.window.banner.hide()
         if self.services.core is not None:
             self.window.attach_core(self.services.core, self.services.callback_url)
+            team = self.services.core.team
+            if team is not None:  # after a reconnection, rows deleted meanwhile are dropped
+                team.known_ids = lambda: [job.job_id for job in self.window.model.jobs()]
+                # The link may have come up before the window subscribed to the bus.
+                self.window.status.show_store_state(team.state)
             self._attach_review_pane()
         self.ready.emit()
 
