@@ -43,6 +43,7 @@ class Arrival:
     verdict: Verdict
     at: float
     answered: int
+    raw: bytes = b""
 
 
 class CallbackReceiver:
@@ -68,7 +69,9 @@ class CallbackReceiver:
         if status == 200 and self.scripted:
             status = self.scripted.pop(0)
         self.arrivals.append(
-            Arrival(json.loads(body), dict(request.headers), verdict, time.monotonic(), status)
+            Arrival(
+                json.loads(body), dict(request.headers), verdict, time.monotonic(), status, body
+            )
         )
         self._changed.set()
         return web.json_response({"status": "received" if status == 200 else "no"}, status=status)

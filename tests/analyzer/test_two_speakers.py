@@ -17,8 +17,9 @@ import aiohttp
 import pytest
 
 from ecg_desktop.domain import normalize
-from ecg_desktop.domain.signatures import Verdict
+from ecg_desktop.domain.signatures import Verdict, verify
 from tests.analyzer.harness import (
+    SECRET,
     Arrival,
     CallbackReceiver,
     MediaServer,
@@ -191,7 +192,11 @@ def test_metadata_reports_language_and_model_honestly(run: Run) -> None:
 
 def test_callbacks_are_signed_rising_throttled_and_end_once(run: Run) -> None:
     assert all(a.verdict is Verdict.VALID for a in run.arrivals)
-    assert all("webhook-signature" in a.headers for a in run.arrivals)
+    for arrival in run.arrivals:  # each scheme on its own verifies too
+        compat_only = {"X-Signature-256": arrival.headers["X-Signature-256"]}
+        webhook_only = {k: v for k, v in arrival.headers.items() if k.startswith("webhook-")}
+        for headers in (compat_only, webhook_only):
+            assert verify([SECRET], arrival.raw, headers, now=time.time())[0] is Verdict.VALID
     terminal = [a for a in run.arrivals if a.body["status"] != "processing"]
     assert [a.body["status"] for a in terminal] == ["completed"]
     assert run.arrivals[-1] is terminal[0]
