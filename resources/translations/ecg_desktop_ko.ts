@@ -3,44 +3,44 @@
 <context>
     <name />
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="110" />
+        <location filename="../../ecg_desktop/gui/app.py" line="111" />
         <source>A setting is invalid and the defaults are used: {error}</source>
         <translation>잘못된 설정이 있어 기본값을 사용합니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="111" />
-        <location filename="../../ecg_desktop/gui/app.py" line="134" />
-        <location filename="../../ecg_desktop/gui/app.py" line="142" />
+        <location filename="../../ecg_desktop/gui/app.py" line="112" />
+        <location filename="../../ecg_desktop/gui/app.py" line="135" />
+        <location filename="../../ecg_desktop/gui/app.py" line="143" />
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="153" />
+        <location filename="../../ecg_desktop/gui/app.py" line="159" />
         <source>The callback server cannot listen on {host}:{port}: the port is already in use (another ECG Desktop, or another program). Results from the ML server cannot arrive until it runs. Choose another port in Settings → Callback server, or start the app with ECG_BIND_PORT=&lt;port&gt;.</source>
         <translation>콜백 서버가 {host}:{port}에서 대기할 수 없습니다: 포트가 이미 사용 중입니다(다른 ECG Desktop 또는 다른 프로그램). 콜백 서버가 실행될 때까지 ML 서버의 결과를 받을 수 없습니다. 설정 → 콜백 서버에서 다른 포트를 고르거나 ECG_BIND_PORT=&lt;포트&gt;로 앱을 시작하세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="159" />
+        <location filename="../../ecg_desktop/gui/app.py" line="165" />
         <source>A setting is invalid: {error}. Fix it in Settings.</source>
         <translation>잘못된 설정: {error}. 설정에서 고치세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="161" />
+        <location filename="../../ecg_desktop/gui/app.py" line="167" />
         <source>The services could not start: {error}</source>
         <translation>서비스를 시작하지 못했습니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="184" />
+        <location filename="../../ecg_desktop/gui/app.py" line="190" />
         <source>Settings not saved</source>
         <translation>설정을 저장하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="253" />
+        <location filename="../../ecg_desktop/gui/app.py" line="259" />
         <source>Connected to {where}; its tables are created on first use.</source>
         <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="255" />
+        <location filename="../../ecg_desktop/gui/app.py" line="261" />
         <source>Connected to {where}: {n} job(s).</source>
         <translation>{where}에 연결했습니다: 작업 {n}개.</translation>
     </message>

@@ -56,10 +56,13 @@ KO = {
     "Owner": "소유자",
     "Everyone's jobs": "모든 사람의 작업",
     "My jobs": "내 작업",
-    "Show the jobs you added, or everyone's": "내가 추가한 작업만, 또는 모든 사람의 작업을 봅니다",
+    "Show the jobs you added, or everyone's":
+        "내가 추가한 작업만, 또는 모든 사람의 작업을 봅니다",
     "Delete other people's jobs": "다른 사람의 작업 삭제",
-    "{n} of these job(s) were added by someone else; deleting removes them for the whole team:\n{names}\n\nDelete them anyway?":
-        "이 중 작업 {n}개는 다른 사람이 추가했습니다. 삭제하면 팀 전체에서 사라집니다:\n{names}\n\n그래도 삭제할까요?",
+    "{n} of these job(s) were added by someone else; deleting removes them for the whole "
+    "team:\n{names}\n\nDelete them anyway?":
+        "이 중 작업 {n}개는 다른 사람이 추가했습니다. 삭제하면 팀 전체에서 사라집니다:"
+        "\n{names}\n\n그래도 삭제할까요?",
     "Queued": "대기",
     "Uploading": "업로드 중",
     "Uploaded": "업로드됨",
