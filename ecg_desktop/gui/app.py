@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -279,10 +280,26 @@ def run_gui(files: Sequence[str], *, verbose: bool = False, self_check: bool = F
     desktop = DesktopApp(app, settings, config_problem=problem)
     desktop.window.show()
     logger.info("window shown after %.0f ms", (time.perf_counter() - started) * 1000)
+    _close_on_signals(desktop.window)
     if files:
         desktop.window.add_paths(Path(f).expanduser() for f in files)
     qasync.run(desktop.run())
     return 0
+
+
+def _close_on_signals(window: QtMainWindow) -> None:
+    """Ctrl+C in the terminal and SIGTERM close the window, so the services stop cleanly.
+    Python runs signal handlers only between bytecodes; the timer gives it the chance while
+    Qt waits for events."""
+    def close(signum: int, frame: object) -> None:
+        logger.info("signal %s: closing the window", signum)
+        QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, close)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
 
 
 def _self_check(verbose: bool) -> int:
