@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ecg_desktop.domain import Job
 
@@ -80,6 +80,10 @@ class Prompts:
             QMessageBox.StandardButton.Cancel,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_save_path(self, title: str, suggested: str, filters: Sequence[str]) -> tuple[str, str]:
+        """(path, chosen filter); an empty path when the user canceled."""
+        return QFileDialog.getSaveFileName(self.parent, title, suggested, ";;".join(filters))
 
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self.parent, title, text)

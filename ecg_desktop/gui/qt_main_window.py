@@ -670,12 +670,14 @@ class QtMainWindow(QMainWindow):
         folder = Path(str(self.qsettings.value("export/lastFolder", str(Path.home()))))
         suggested = folder / (file_name_for(jobs[0], ExportFormat.JSON) if len(jobs) == 1
                               else "transcripts.json")
-        path, chosen = QFileDialog.getSaveFileName(
-            self, tr("Export transcripts"), str(suggested), ";;".join(filters.values()))
+        path, chosen = self.prompts.ask_save_path(tr("Export transcripts"), str(suggested),
+                                                  list(filters.values()))
         if not path:
             return
-        fmt = next((f for f, text in filters.items() if text == chosen), ExportFormat.JSON)
         target = Path(path)
+        typed = next((f for f in ExportFormat if f.extension == target.suffix.lower()), None)
+        fmt = typed or next((f for f, text in filters.items() if text == chosen),
+                            ExportFormat.JSON)
         if len(jobs) > 1 and fmt in (ExportFormat.SRT, ExportFormat.VTT):
             target = target.parent  # subtitles of several jobs go one file per job
         elif target.suffix.lower() != fmt.extension:

@@ -83,6 +83,8 @@ class AnsweringPrompts(Prompts):
         self.infos: list[tuple[str, str, str]] = []
         self.add_duplicates = False
         self.confirm_deletes = True
+        self.save_path = ""
+        self.save_filters: list[str] = []
 
     def show_refused(self, refused: Sequence[Refused]) -> None:
         self.refused += refused
@@ -93,6 +95,10 @@ class AnsweringPrompts(Prompts):
 
     def confirm_delete(self, jobs: Sequence[Job]) -> bool:
         return self.confirm_deletes
+
+    def ask_save_path(self, title: str, suggested: str, filters: Sequence[str]) -> tuple[str, str]:
+        self.save_filters = list(filters)
+        return self.save_path, filters[0]
 
     def show_error(self, title: str, text: str) -> None:
         self.errors.append((title, text))

@@ -110,3 +110,25 @@ def _horizontal() -> Any:
     from PySide6.QtCore import Qt
 
     return Qt.Orientation.Horizontal
+
+
+def test_test_connection_reports_reachable_and_unreachable_stores(
+    run: Runner, qtbot: QtBot, tmp_path: Any,
+) -> None:
+    from ecg_desktop.gui.app import _test_database
+
+    dialog = QtSettingsDialog(Settings(data_dir=tmp_path), env={})
+    qtbot.addWidget(dialog)
+    dialog.test_database = _test_database
+    url = dialog.editors["database_url"]
+    assert isinstance(url, QLineEdit)
+
+    url.setText(f"sqlite+aiosqlite:///{tmp_path / 'team.db'}")
+    dialog.test_button.click()
+    run.until(lambda: dialog.test_button.isEnabled())
+    assert dialog.test_result.text().startswith("Connected to SQLite")
+
+    url.setText("postgresql+psycopg://nobody:wrong@127.0.0.1:9/none")
+    dialog.test_button.click()
+    run.until(lambda: dialog.test_result.text().startswith("Failed"), timeout=20)
+    assert "wrong" not in dialog.test_result.text()  # the password is not shown

@@ -163,3 +163,36 @@ def test_a_taken_port_is_reported_with_the_way_to_change_it(
         assert f"127.0.0.1:{port}" in banner.label.text()
         assert "ECG_BIND_PORT" in banner.label.text() and "Settings" in banner.label.text()
         assert desktop.window.core is not None, "the queue still works without the server"
+
+
+def test_delete_and_export_from_the_menu(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, prompts: AnsweringPrompts,
+    tmp_path: Path,
+) -> None:
+    desktop = start_desktop(MODEL_SERVER_URL=peer.url)
+    window = desktop.window
+    window.add_paths([make_silent_video(tmp_path / f"e{i}.mp4", duration_s=1.0) for i in (1, 2)])
+    run.until(lambda: statuses(window) == ["completed", "completed"], timeout=60)
+    keep, drop_job = window.model.jobs()
+
+    window.queue.select_job(keep.job_id)
+    prompts.save_path = str(tmp_path / "words.csv")  # the format follows the typed extension
+    menu_action(window, "export").trigger()
+    run.until(lambda: (tmp_path / "words.csv").exists())
+    run(window.wait_idle())
+    lines = (tmp_path / "words.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("job,segment,speaker,word,start,end,volume_db,pitch_hz")
+    assert len(lines) == 1 + 3  # one row per word of the peer's result
+
+    window.queue.select_job(drop_job.job_id)
+    prompts.confirm_deletes = False
+    menu_action(window, "delete").trigger()
+    assert window.model.job(drop_job.job_id) is not None  # declined: nothing happens
+    prompts.confirm_deletes = True
+    menu_action(window, "delete").trigger()
+    run.until(lambda: window.model.job(drop_job.job_id) is None)
+    run(window.wait_idle())  # the row goes first, then the stored video
+    core = desktop.services.core
+    assert [j.job_id for j in run(core.store.list())] == [keep.job_id]
+    assert drop_job.file_key and not run(core.storage.exists(drop_job.file_key))  # video too
+    assert run(core.storage.exists(keep.file_key))
