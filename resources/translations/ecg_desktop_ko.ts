@@ -458,67 +458,67 @@ Language: {lang}</source>
         <translation>일반 텍스트 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="674" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="673" />
         <source>Export transcripts</source>
         <translation>전사 내보내기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="692" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="694" />
         <source>Export failed</source>
         <translation>내보내기 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="694" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="696" />
         <source>Exported {n} file(s) to {where}</source>
         <translation>파일 {n}개를 {where}에 내보냈습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="729" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="731" />
         <source>ML server health</source>
         <translation>ML 서버 상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="748" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="750" />
         <source>About ECG Desktop</source>
         <translation>ECG Desktop 정보</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="749" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="751" />
         <source>ECG Desktop {version}
 Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>ECG Desktop {version}
 화자, 단어 시각, 음량과 음높이가 담긴 전사.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="830" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="73" />
         <source>healthy</source>
         <translation>정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="830" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="74" />
         <source>unhealthy</source>
         <translation>비정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="831" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="833" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="75" />
         <source>unreachable</source>
         <translation>연결 불가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="834" />
         <source>{url} is {state}.</source>
         <translation>{url}: {state}.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="834" />
         <source>The ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="834" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="836" />
         <source>It answered in {ms:.0f} ms.</source>
         <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
     </message>
