@@ -153,3 +153,25 @@ def test_every_text_of_the_window_has_a_korean_translation(tmp_path: Any) -> Non
                   if (m.find("translation") is None
                       or m.find("translation").get("type") == "unfinished")]  # type: ignore[union-attr]
     assert unfinished == []
+
+
+def test_a_job_uploading_while_settings_change_still_completes(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Any,
+) -> None:
+    from ecg_desktop.domain import JobStatus, Stage
+    from tests.gui.test_real_analyzer import _big_video
+
+    desktop = start_desktop(MODEL_SERVER_URL=peer.url)
+    window = desktop.window
+    window.add_paths([_big_video(tmp_path / "long talk.mp4", 300 * 1024 * 1024)])
+    run.until(lambda: window.model.rowCount() == 1
+              and window.model.job_at(0).stage == Stage.UPLOADING)
+    job_id = window.model.job_at(0).job_id
+
+    changed = desktop.settings.with_changes(ml_api_timeout=55.0)
+    run(desktop.apply_settings(changed), timeout=60)  # the services restart under the upload
+
+    assert desktop.services.core.settings.ml_api_timeout == 55.0
+    run.until(lambda: window.model.job(job_id) is not None
+              and window.model.job(job_id).status.is_terminal, timeout=120)
+    assert window.model.job(job_id).status == JobStatus.COMPLETED
