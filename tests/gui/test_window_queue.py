@@ -196,3 +196,22 @@ def test_delete_and_export_from_the_menu(
     assert [j.job_id for j in run(core.store.list())] == [keep.job_id]
     assert drop_job.file_key and not run(core.storage.exists(drop_job.file_key))  # video too
     assert run(core.storage.exists(keep.file_key))
+
+
+def test_with_an_s3_bucket_the_video_goes_there_and_the_status_bar_says_so(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, s3_service: Any, s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    desktop = start_desktop(
+        MODEL_SERVER_URL=peer.url, S3_BUCKET_NAME=s3_bucket,
+        S3_ENDPOINT_URL=s3_service.endpoint_url, AWS_ACCESS_KEY_ID=s3_service.access_key,
+        AWS_SECRET_ACCESS_KEY=s3_service.secret_key, AWS_REGION=s3_service.region,
+    )
+    window = desktop.window
+    assert s3_bucket in window.status.storage_label.text()
+
+    drop(window, [make_silent_video(tmp_path / "to the bucket.mp4", duration_s=1.0)])
+    run.until(lambda: statuses(window) == ["completed"], timeout=60)
+
+    job = window.model.job_at(0)
+    assert job.file_key and run(desktop.services.core.storage.exists(job.file_key))
