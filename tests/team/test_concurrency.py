@@ -161,12 +161,13 @@ async def test_a_result_arriving_while_a_desktop_cancels_ends_in_one_legal_state
     assert outcomes <= {JobStatus.COMPLETED, JobStatus.CANCELED}
 
 
-async def test_two_backends_receiving_one_result_twice_complete_the_job_once(
-    make_core: CoreFactory, shared_storage: Any, peer: ProtocolPeer, video: Path
+async def test_two_serve_instances_receiving_one_result_twice_complete_the_job_once(
+    make_core: CoreFactory, serve: Any, shared_storage: Any, peer: ProtocolPeer, video: Path
 ) -> None:
-    backend_1, desktop, _ = await team(make_core, shared_storage)
-    backend_2 = await make_core(backend=True, storage=shared_storage())
-    urls = [backend_1.callback_base_url(), backend_2.callback_base_url()]
+    # Two `ecg-desktop serve` processes behind a load balancer (no shared memory at all).
+    instances = await asyncio.gather(serve(), serve())
+    urls = [instance.url for instance in instances]
+    desktop = await make_core(user="ana", fastapi_base_url=urls[0], storage=shared_storage())
     async with httpx.AsyncClient(timeout=30) as client:
         # Behind a load balancer: the ML server's retry of one callback (same webhook-id)
         # lands on both instances, twice each, at the same time.
