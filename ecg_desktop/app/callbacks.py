@@ -32,7 +32,6 @@ import asyncio
 import codecs
 import dataclasses
 import gc
-import itertools
 import json
 import logging
 import math
@@ -416,7 +415,11 @@ class CallbackReceiver:
         self._seen = _SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
         self._freeze_heap = freeze_heap
         self._worker = result_worker
-        self._progress = _ProgressWriter(store, on_written=lambda job: bus.publish(JobChanged(job)))
+        self._progress = _ProgressWriter(
+            store,
+            on_written=lambda job: bus.publish(JobChanged(job)),
+            max_writers=store.write_concurrency,
+        )
 
     @property
     def body_limit(self) -> int:
@@ -648,60 +651,83 @@ class _ProgressBatch:
 class _ProgressWriter:
     """Group commit of ``processing`` callbacks across jobs.
 
-    The first callback starts a write at once; the callbacks that arrive (for any job) while
-    a write is in flight are merged per job and all written by the next one, in one
-    transaction (``JobStore.update_many``). Each callback is answered once the write that
-    includes it has committed, so nothing is acknowledged before it is durable.
+    A callback starts a write at once when fewer than ``max_writers`` are in flight; the
+    callbacks that arrive (for any job) while the writes are busy are merged per job and
+    written by the next one, in one transaction (``JobStore.update_many``). A job is in at
+    most one write at a time, so its callbacks are applied in the order they arrived. Each
+    callback is answered once the write that includes it has committed: nothing is
+    acknowledged before it is durable.
     """
 
     MAX_JOBS_PER_WRITE = 500
 
-    def __init__(self, store: JobStore, on_written: Callable[[Job], None]) -> None:
+    def __init__(
+        self, store: JobStore, on_written: Callable[[Job], None], *, max_writers: int = 1
+    ) -> None:
         self._store = store
         self._on_written = on_written
+        self._max_writers = max(1, max_writers)
         self._pending: dict[uuid.UUID, _ProgressBatch] = {}
-        self._writer: asyncio.Task[None] | None = None
+        self._in_flight: set[uuid.UUID] = set()
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def record(self, message: CallbackMessage) -> Job:
         batch = self._pending.get(message.job_id)
         if batch is None:
             batch = self._pending[message.job_id] = _ProgressBatch()
         batch.merge(message)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+        self._start_writers()
         return await asyncio.shield(batch.written)
 
+    def _start_writers(self) -> None:
+        while len(self._writers) < self._max_writers and self._writable():
+            task = asyncio.create_task(self._write())
+            self._writers.add(task)
+            task.add_done_callback(self._writer_done)
+
+    def _writer_done(self, task: asyncio.Task[None]) -> None:
+        self._writers.discard(task)
+        self._start_writers()
+
+    def _writable(self) -> bool:
+        return any(job_id not in self._in_flight for job_id in self._pending)
+
     def _take(self) -> dict[uuid.UUID, _ProgressBatch]:
-        taken = dict(itertools.islice(self._pending.items(), self.MAX_JOBS_PER_WRITE))
+        taken: dict[uuid.UUID, _ProgressBatch] = {}
+        for job_id in self._pending:
+            if job_id not in self._in_flight:
+                taken[job_id] = self._pending[job_id]
+                if len(taken) == self.MAX_JOBS_PER_WRITE:
+                    break
         for job_id in taken:
             del self._pending[job_id]
+        self._in_flight.update(taken)
         return taken
 
     async def _write(self) -> None:
-        try:
-            while self._pending:
-                batches = self._take()
-                try:
-                    outcome = await self._store.update_many(
-                        {job_id: batch.change for job_id, batch in batches.items()}
-                    )
-                except asyncio.CancelledError:
-                    for batch in batches.values():
-                        batch.written.cancel()
-                    raise
-                except Exception as exc:  # the store failed: every callback of this write
-                    for batch in batches.values():
-                        batch.written.set_exception(exc)
-                    continue
-                for job_id, batch in batches.items():
-                    written = outcome[job_id]
-                    if isinstance(written, Exception):
-                        batch.written.set_exception(written)
-                    else:
-                        batch.written.set_result(written)
-                        self._on_written(written)  # one event per job and write
-        finally:
-            self._writer = None
+        while self._writable():
+            batches = self._take()
+            try:
+                outcome = await self._store.update_many(
+                    {job_id: batch.change for job_id, batch in batches.items()}
+                )
+            except asyncio.CancelledError:
+                for batch in batches.values():
+                    batch.written.cancel()
+                raise
+            except Exception as exc:  # the store failed: every callback of this write
+                for batch in batches.values():
+                    batch.written.set_exception(exc)
+                continue
+            finally:
+                self._in_flight.difference_update(batches)
+            for job_id, batch in batches.items():
+                written = outcome[job_id]
+                if isinstance(written, Exception):
+                    batch.written.set_exception(written)
+                else:
+                    batch.written.set_result(written)
+                    self._on_written(written)  # one event per job and write
 
 
 def _completion_change(message: CallbackMessage, transcript: Transcript) -> Callable[[Job], None]:

@@ -70,6 +70,12 @@ class JobStore(Protocol):
         (``JobNotFound`` for a missing job): that job is not written, the others are."""
         ...
 
+    @property
+    def write_concurrency(self) -> int:
+        """How many write transactions are worth running at once (1 for a single-writer
+        database; more where concurrent commits share their disk flushes)."""
+        ...
+
     async def delete(self, job_id: uuid.UUID) -> None: ...
 
     async def get_transcript(self, job_id: uuid.UUID) -> Transcript | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,12 +59,12 @@ class BlockingWriterFactory:
 class BlockingJobWriter:
     """``get`` and ``update`` of ``SqlJobStore``, synchronous, on one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = 1) -> None:
         self._url = normalize_url(url)
         parsed = parse_url(self._url)
         self._sqlite_path = sqlite_path(parsed)
         self._is_postgresql = parsed.get_backend_name() == "postgresql"
-        self._engine = create_blocking_engine(parsed)
+        self._engine = create_blocking_engine(parsed, connections=connections)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -124,6 +124,52 @@ class BlockingJobWriter:
             if self._is_postgresql:
                 conn.execute(sa.select(sa.func.pg_notify(JOBS_CHANNEL, str(job_id))))
         return job
+
+    def update_many(
+        self, changes: Mapping[uuid.UUID, Callable[[Job], None]]
+    ) -> dict[uuid.UUID, Job | Exception]:
+        """``SqlJobStore.update_many``, blocking (see there)."""
+        if not changes:
+            return {}
+        ids = sorted(changes)
+        outcome: dict[uuid.UUID, Job | Exception] = {}
+        with self._transaction(write=True) as conn:
+            rows = conn.execute(
+                sa.select(t.jobs)
+                .where(t.jobs.c.job_id.in_(ids))
+                .order_by(t.jobs.c.job_id)
+                .with_for_update()
+            ).mappings().all()
+            found = {row["job_id"]: row for row in rows}
+            writes: list[dict[str, Any]] = []
+            for job_id in ids:
+                row = found.get(job_id)
+                if row is None:
+                    outcome[job_id] = JobNotFound(job_id)
+                    continue
+                job = row_to_job(row)
+                try:
+                    changes[job_id](job)
+                except Exception as exc:  # reported for this job only; the others go on
+                    outcome[job_id] = exc
+                    continue
+                job.updated_at = max(job.updated_at, utcnow())
+                values = job_to_row(job)
+                values["b_job_id"] = values.pop("job_id")
+                values["version"] = row["version"] + 1
+                writes.append(values)
+                outcome[job_id] = job
+            if writes:
+                conn.execute(
+                    t.jobs.update().where(t.jobs.c.job_id == sa.bindparam("b_job_id")), writes
+                )
+                if self._is_postgresql:
+                    conn.execute(
+                        sa.text("SELECT pg_notify(:channel, job_id)"
+                                " FROM unnest(CAST(:ids AS text[])) AS job_id"),
+                        {"channel": JOBS_CHANNEL, "ids": [str(w["b_job_id"]) for w in writes]},
+                    )
+        return outcome
 
     def _replace_transcript(
         self, conn: sa.Connection, job_id: uuid.UUID, rows: TranscriptRows

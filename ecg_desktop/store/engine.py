@@ -71,7 +71,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     return engine
 
 
-def create_blocking_engine(url: URL) -> sa.Engine:
+def create_blocking_engine(url: URL, *, connections: int = 1) -> sa.Engine:
     """A synchronous engine on the same database with the same connection settings (WAL,
     busy timeout, ``BEGIN IMMEDIATE`` for writers), for a worker process with no event loop."""
     if url.drivername.startswith("sqlite"):
@@ -83,8 +83,8 @@ def create_blocking_engine(url: URL) -> sa.Engine:
     return sa.create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=1,
-        max_overflow=1,
+        pool_size=connections,
+        max_overflow=connections,
         connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
     )
 
