@@ -56,11 +56,14 @@ WAIT_POLL_S = 2.0
 MAX_RETRIES_OF_ONE_JOB = 100
 
 
-def retry_job_id(job_id: uuid.UUID, attempt: int) -> uuid.UUID:
-    """The id of the ``attempt``-th retry of ``job_id``. Every desktop derives the same one,
+def retry_job_id(job: Job, attempt: int) -> uuid.UUID:
+    """The id of the ``attempt``-th retry of ``job``. Every desktop derives the same one,
     so two desktops retrying one job together insert one job: the second insert hits the
-    key and the second desktop takes the first one's retry instead of dispatching again."""
-    return uuid.uuid5(job_id, f"retry/{attempt}")
+    key and the second desktop takes the first one's retry instead of dispatching again.
+
+    The old job's ``updated_at`` is part of it, and deleting a retry touches the old job, so
+    an id is never used twice (an ML server would take a reused id for the deleted job)."""
+    return uuid.uuid5(job.job_id, f"retry/{job.updated_at.isoformat()}/{attempt}")
 
 
 class MetricsSink(Protocol):
@@ -371,11 +374,11 @@ class JobPipeline:
             new = old.retry()
         except IllegalTransition as exc:
             raise PipelineError(str(exc)) from None
-        attempt, running = await self._next_retry_slot(job_id)
+        attempt, running = await self._next_retry_slot(old)
         if running is not None:
             logger.info("job %s is already being retried as %s", job_id, running.job_id)
             return running
-        new = dataclasses.replace(new, job_id=retry_job_id(job_id, attempt))
+        new = dataclasses.replace(new, job_id=retry_job_id(old, attempt))
         if old.status is JobStatus.CANCELED and new.stage is not Stage.UPLOADED:
             new = dataclasses.replace(new, upload=None, file_key=None)
         if (
@@ -402,11 +405,11 @@ class JobPipeline:
             raise
         return self._begin(new, self._extras.get(job_id, {}))
 
-    async def _next_retry_slot(self, job_id: uuid.UUID) -> tuple[int, Job | None]:
-        """The number of the next retry of ``job_id``, or the retry still running."""
+    async def _next_retry_slot(self, old: Job) -> tuple[int, Job | None]:
+        """The number of the next retry of ``old``, or the retry still running."""
         for attempt in range(MAX_RETRIES_OF_ONE_JOB):
             try:
-                earlier = await self._store.get(retry_job_id(job_id, attempt))
+                earlier = await self._store.get(retry_job_id(old, attempt))
             except JobNotFound:
                 return attempt, None
             if not earlier.status.is_terminal:
@@ -422,6 +425,10 @@ class JobPipeline:
         await self._store.delete(job_id)
         self._extras.pop(job_id, None)
         self._bus.publish(JobDeleted(job_id))
+        if job.retry_of is not None:
+            # A new family of retry ids for the old job: this one's is never used again.
+            with contextlib.suppress(JobNotFound):
+                await self._update(job.retry_of, _touch)
         if delete_object and job.file_key and job.upload is None:
             others = await self._store.list(JobQuery(text=job.file_key, limit=10))
             if any(o.file_key == job.file_key for o in others):
@@ -562,6 +569,10 @@ def _uploaded(key: str) -> Callable[[Job], None]:
         job.message = "Uploaded"
 
     return change
+
+
+def _touch(job: Job) -> None:
+    """No change: the store's write still moves ``updated_at``."""
 
 
 def _dispatching(job: Job) -> None:

@@ -84,7 +84,8 @@ async def test_two_desktops_retrying_one_failed_job_dispatch_one_new_job(
             desktop_a.pipeline.retry(failed.job_id), desktop_b.pipeline.retry(failed.job_id)
         )
 
-        assert first.job_id == second.job_id == retry_job_id(failed.job_id, 0), round_
+        stored_failed = await desktop_a.store.get(failed.job_id)
+        assert first.job_id == second.job_id == retry_job_id(stored_failed, 0), round_
         retries = [j for j in await desktop_a.store.list(JobQuery(limit=1000))
                    if j.retry_of == failed.job_id]
         assert len(retries) == 1
@@ -112,6 +113,27 @@ async def test_a_job_retried_again_after_its_retry_failed_gets_a_second_retry(
 
     assert again.job_id not in (failed.job_id, retry.job_id)
     assert again.retry_of == failed.job_id
+
+
+async def test_a_deleted_retry_never_gives_its_id_to_a_later_retry(
+    make_core: CoreFactory, shared_storage: Any, peer: ProtocolPeer, video: Path
+) -> None:
+    _, desktop_a, desktop_b = await team(make_core, shared_storage)
+    peer.behaviour = "fail"
+    failed = await desktop_a.pipeline.submit_file(video)
+    await desktop_a.pipeline.wait_for(failed.job_id, timeout_s=30)
+    retry = await desktop_a.pipeline.retry(failed.job_id)
+    await desktop_a.pipeline.wait_for(retry.job_id, timeout_s=30)
+    await desktop_a.pipeline.delete(retry.job_id)
+    peer.behaviour = "silent"
+
+    again = await desktop_b.pipeline.retry(failed.job_id)
+
+    assert again.job_id != retry.job_id
+    deadline = time.monotonic() + 10
+    while str(again.job_id) not in peer.jobs:
+        assert time.monotonic() < deadline, "the new retry was not dispatched"
+        await asyncio.sleep(0.02)
 
 
 async def test_two_desktops_cancelling_one_job_end_in_one_canceled_state(
