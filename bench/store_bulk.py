@@ -2,7 +2,10 @@
 
 Baseline, measured in the same run: ``json.loads`` of the same result payload (what any
 receiver pays just to read the callback). Also reports the longest stall of the event loop
-while storing, since the GUI shares that loop.
+while storing, since the GUI shares that loop. Two ways of storing: ``SqlJobStore.update`` on
+the loop (JSON encoding and rows in a worker thread), and ``BlockingJobWriter.update`` in a
+worker process (how the app stores a big callback's result, given the result's JSON text as
+received), with the stall of this process's loop meanwhile.
 
     python bench/store_bulk.py                         # SQLite in a temporary folder
     python bench/store_bulk.py postgresql+psycopg://user:pw@127.0.0.1/db   # also PostgreSQL
@@ -12,17 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, normalize
 from ecg_desktop.store import open_store
+from ecg_desktop.store.blocking_writer import BlockingJobWriter
 
 SEGMENTS, WORDS_PER_SEGMENT, ROUNDS = 2000, 20, 5
 
@@ -97,6 +105,55 @@ async def bench(url: str, payload: bytes) -> None:
           f"({statistics.median(loads) / baseline:4.1f}x json.loads)")
 
 
+def _store_in_worker(url: str, job_id: str) -> float:
+    """In the worker process: store the result as the app's callback worker does; the
+    seconds ``BlockingJobWriter.update`` took."""
+    raw = make_result()
+    record = ResultRecord(raw, normalize(raw), raw_json=json.dumps(raw))
+    writer = BlockingJobWriter(url)
+    try:
+        start = time.perf_counter()
+        writer.update(uuid.UUID(job_id), lambda j: j.complete(4), result=record)
+        return time.perf_counter() - start
+    finally:
+        writer.close()
+
+
+def _nothing() -> None:
+    """Submitted once so the worker process has started before the first round."""
+
+
+async def bench_worker(url: str, payload: bytes) -> None:
+    store = await open_store(url)
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    stores, stalls = [], []
+    try:
+        await asyncio.wrap_future(pool.submit(_nothing))
+        for _ in range(ROUNDS):
+            job = Job.new(filename="bench.mp4")
+            await store.add(job)
+            await store.update(job.job_id, lambda j: j.start_dispatch())
+            took: list[float] = []
+
+            async def save(job: Job = job, took: list[float] = took) -> None:
+                future = pool.submit(_store_in_worker, url, str(job.job_id))
+                took.append(await asyncio.wrap_future(future))
+
+            _, stall = await max_stall(save)
+            stores.append(took[0])
+            stalls.append(stall)
+            transcript = await store.get_transcript(job.job_id)
+            assert transcript == normalize(json.loads(payload))
+    finally:
+        pool.shutdown()
+        await store.close()
+    baseline = _json_loads_time(payload)
+    name = store.describe().split()[0]
+    print(f"{name:10s} store  median {statistics.median(stores) * 1000:7.1f} ms  "
+          f"({statistics.median(stores) / baseline:4.1f}x json.loads)  "
+          f"max loop stall {max(stalls) * 1000:5.1f} ms   (in a worker process)")
+
+
 def _json_loads_time(payload: bytes) -> float:
     times = []
     for _ in range(ROUNDS):
@@ -109,13 +166,16 @@ def _json_loads_time(payload: bytes) -> float:
 def main() -> None:
     payload = json.dumps(make_result()).encode()
     words = SEGMENTS * WORDS_PER_SEGMENT
+    print(f"machine load average: {os.getloadavg()[0]:.1f} (2 cores)")
     print(f"transcript: {words} words, {SEGMENTS} segments, {len(payload) / 1e6:.1f} MB JSON; "
           f"median of {ROUNDS} rounds")
     print(f"baseline   json.loads  median {_json_loads_time(payload) * 1000:7.1f} ms")
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(bench(f"sqlite+aiosqlite:///{Path(folder) / 'jobs.db'}", payload))
+        asyncio.run(bench_worker(f"sqlite+aiosqlite:///{Path(folder) / 'jobs.db'}", payload))
     for url in sys.argv[1:]:
         asyncio.run(bench(url, payload))
+        asyncio.run(bench_worker(url, payload))
 
 
 if __name__ == "__main__":

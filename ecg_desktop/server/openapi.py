@@ -284,7 +284,7 @@ PATHS: dict[str, Any] = {
                 r404=_error("Unknown job"),
                 r413=_error("Body over the limit"),
                 r422=_error("Invalid callback or result"),
-                r503=_error("The job store is unavailable"),
+                r503=_error("The job store is unavailable, or a big result was not stored now"),
             ),
         }
     },
