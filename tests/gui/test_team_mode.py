@@ -44,6 +44,7 @@ def test_other_desktops_jobs_appear_and_a_lost_link_shows_reconnecting(
         hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
+                      "WHERE datname = current_database() AND query LIKE 'LISTEN%' "
+                      "AND pid <> pg_backend_pid()")
     run.until(lambda: any("reconnecting" in text for text in shown), timeout=30)
     run.until(lambda: "live" in label.text(), timeout=30)
