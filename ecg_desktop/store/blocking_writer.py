@@ -13,10 +13,11 @@ the writer there.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -33,6 +34,7 @@ from .engine import (
     sqlite_path,
     translate,
 )
+from .errors import StoreUnavailable
 from .notify import JOBS_CHANNEL
 from .rows import (
     SEGMENT_COLUMNS,
@@ -43,7 +45,10 @@ from .rows import (
     job_to_row,
     row_to_job,
 )
-from .sql_store import SqlJobStore, _prepare_result
+from .sql_store import SqlJobStore, _prepare_result, _PreparedResult
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +89,12 @@ class BlockingJobWriter:
             raise translated from exc
 
     def get(self, job_id: uuid.UUID) -> Job:
-        with self._transaction(write=False) as conn:
-            row = conn.execute(
+        row = self._run(
+            lambda conn: conn.execute(
                 sa.select(t.jobs).where(t.jobs.c.job_id == job_id)
-            ).mappings().first()
+            ).mappings().first(),
+            write=False,
+        )
         if row is None:
             raise JobNotFound(job_id)
         return row_to_job(row)
@@ -105,24 +112,32 @@ class BlockingJobWriter:
         prepared = None
         if result is not None:
             prepared = _prepare_result(job_id if self._is_postgresql else job_id.hex, result)
-        with self._transaction(write=True) as conn:
-            row = conn.execute(
-                sa.select(t.jobs).where(t.jobs.c.job_id == job_id).with_for_update()
-            ).mappings().first()
-            if row is None:
-                raise JobNotFound(job_id)
-            job = row_to_job(row)
-            change(job)
-            job.updated_at = max(job.updated_at, utcnow())
-            values = job_to_row(job)
-            del values["job_id"]
-            values["version"] = row["version"] + 1
-            if prepared is not None:
-                values["result"] = prepared.raw_json
-                self._replace_transcript(conn, job_id, prepared.rows)
-            conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
-            if self._is_postgresql:
-                conn.execute(sa.select(sa.func.pg_notify(JOBS_CHANNEL, str(job_id))))
+        return self._run(lambda conn: self._update(conn, job_id, change, prepared))
+
+    def _update(
+        self,
+        conn: sa.Connection,
+        job_id: uuid.UUID,
+        change: Callable[[Job], None],
+        prepared: _PreparedResult | None,
+    ) -> Job:
+        row = conn.execute(
+            sa.select(t.jobs).where(t.jobs.c.job_id == job_id).with_for_update()
+        ).mappings().first()
+        if row is None:
+            raise JobNotFound(job_id)
+        job = row_to_job(row)
+        change(job)
+        job.updated_at = max(job.updated_at, utcnow())
+        values = job_to_row(job)
+        del values["job_id"]
+        values["version"] = row["version"] + 1
+        if prepared is not None:
+            values["result"] = prepared.raw_json
+            self._replace_transcript(conn, job_id, prepared.rows)
+        conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
+        if self._is_postgresql:
+            conn.execute(sa.select(sa.func.pg_notify(JOBS_CHANNEL, str(job_id))))
         return job
 
     def update_many(
@@ -131,45 +146,65 @@ class BlockingJobWriter:
         """``SqlJobStore.update_many``, blocking (see there)."""
         if not changes:
             return {}
+        return self._run(lambda conn: self._update_many(conn, changes))
+
+    def _update_many(
+        self, conn: sa.Connection, changes: Mapping[uuid.UUID, Callable[[Job], None]]
+    ) -> dict[uuid.UUID, Job | Exception]:
         ids = sorted(changes)
         outcome: dict[uuid.UUID, Job | Exception] = {}
-        with self._transaction(write=True) as conn:
-            rows = conn.execute(
-                sa.select(t.jobs)
-                .where(t.jobs.c.job_id.in_(ids))
-                .order_by(t.jobs.c.job_id)
-                .with_for_update()
-            ).mappings().all()
-            found = {row["job_id"]: row for row in rows}
-            writes: list[dict[str, Any]] = []
-            for job_id in ids:
-                row = found.get(job_id)
-                if row is None:
-                    outcome[job_id] = JobNotFound(job_id)
-                    continue
-                job = row_to_job(row)
-                try:
-                    changes[job_id](job)
-                except Exception as exc:  # reported for this job only; the others go on
-                    outcome[job_id] = exc
-                    continue
-                job.updated_at = max(job.updated_at, utcnow())
-                values = job_to_row(job)
-                values["b_job_id"] = values.pop("job_id")
-                values["version"] = row["version"] + 1
-                writes.append(values)
-                outcome[job_id] = job
-            if writes:
+        rows = conn.execute(
+            sa.select(t.jobs)
+            .where(t.jobs.c.job_id.in_(ids))
+            .order_by(t.jobs.c.job_id)
+            .with_for_update()
+        ).mappings().all()
+        found = {row["job_id"]: row for row in rows}
+        writes: list[dict[str, Any]] = []
+        for job_id in ids:
+            row = found.get(job_id)
+            if row is None:
+                outcome[job_id] = JobNotFound(job_id)
+                continue
+            job = row_to_job(row)
+            try:
+                changes[job_id](job)
+            except Exception as exc:  # reported for this job only; the others go on
+                outcome[job_id] = exc
+                continue
+            job.updated_at = max(job.updated_at, utcnow())
+            values = job_to_row(job)
+            values["b_job_id"] = values.pop("job_id")
+            values["version"] = row["version"] + 1
+            writes.append(values)
+            outcome[job_id] = job
+        if writes:
+            conn.execute(
+                t.jobs.update().where(t.jobs.c.job_id == sa.bindparam("b_job_id")), writes
+            )
+            if self._is_postgresql:
                 conn.execute(
-                    t.jobs.update().where(t.jobs.c.job_id == sa.bindparam("b_job_id")), writes
+                    sa.text("SELECT pg_notify(:channel, job_id)"
+                            " FROM unnest(CAST(:ids AS text[])) AS job_id"),
+                    {"channel": JOBS_CHANNEL, "ids": [str(w["b_job_id"]) for w in writes]},
                 )
-                if self._is_postgresql:
-                    conn.execute(
-                        sa.text("SELECT pg_notify(:channel, job_id)"
-                                " FROM unnest(CAST(:ids AS text[])) AS job_id"),
-                        {"channel": JOBS_CHANNEL, "ids": [str(w["b_job_id"]) for w in writes]},
-                    )
         return outcome
+
+    def _run(self, work: Callable[[sa.Connection], _T], *, write: bool = True) -> _T:
+        """``work`` in one transaction. A pooled connection found dead (the server
+        restarted) is replaced and the transaction run once more: cheaper than checking
+        every connection before use, which cost a round trip per transaction."""
+        for attempt in (1, 2):
+            try:
+                with self._transaction(write=write) as conn:
+                    return work(conn)
+            except StoreUnavailable as exc:
+                cause = exc.__cause__
+                stale = isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
+                if attempt == 2 or not stale:
+                    raise
+                log.info("a pooled connection to the job store had closed; retrying once")
+        raise AssertionError("unreachable")
 
     def _replace_transcript(
         self, conn: sa.Connection, job_id: uuid.UUID, rows: TranscriptRows

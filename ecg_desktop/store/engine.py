@@ -80,9 +80,9 @@ def create_blocking_engine(url: URL, *, connections: int = 1) -> sa.Engine:
         )
         _install_sqlite_hooks(engine)
         return engine
+    # No pre-ping (a round trip per transaction): BlockingJobWriter retries once instead.
     return sa.create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=connections,
         max_overflow=connections,
         connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},

@@ -127,3 +127,28 @@ async def test_each_written_job_is_announced_once_and_a_refused_one_not_at_all(
             assert queue.empty()
     finally:
         await writer.close()
+
+
+async def test_a_connection_ended_by_the_server_is_replaced_without_an_error(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    store = await open_store(postgres_url)
+    try:
+        [job] = await _running_jobs(store, 1)
+        await store.update_many({job.job_id: lambda j: j.report_progress(10)})
+        admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+            ended = await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert len(await ended.fetchall()) >= 1
+
+        outcome = await store.update_many({job.job_id: lambda j: j.report_progress(20)})
+
+        assert isinstance(outcome[job.job_id], Job)
+        assert (await store.get(job.job_id)).progress == 20
+    finally:
+        await store.close()
