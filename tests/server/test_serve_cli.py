@@ -194,10 +194,12 @@ async def test_sigterm_lets_a_request_in_flight_finish(
     settings_factory: Any, tmp_path: Path
 ) -> None:
     asked = asyncio.Event()
+    answered = asyncio.Event()
 
     async def slow_health(request: web.Request) -> web.Response:
         asked.set()
         await asyncio.sleep(1.0)
+        answered.set()
         return web.json_response({"status": "healthy"})
 
     app = web.Application()
@@ -207,6 +209,10 @@ async def test_sigterm_lets_a_request_in_flight_finish(
     server = await _spawn(settings_factory(), str(ml_server.make_url("")).rstrip("/"),
                           f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}")
     try:
+        # serve's own health monitor checks once at start-up (then every 15 s): let that
+        # check finish first, so the SIGTERM below follows our request, not the monitor's.
+        await asyncio.wait_for(answered.wait(), 10)
+        asked.clear()
         async with aiohttp.ClientSession() as session:
             request = asyncio.create_task(session.get(
                 f"http://127.0.0.1:{server.port}/api/upload-video/ml-server/health"))
