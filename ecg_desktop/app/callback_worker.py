@@ -17,9 +17,12 @@ The ``spawn`` start method is used: forking a process that runs Qt and threads i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
+import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -95,12 +98,20 @@ class ResultWorker:
         self.start()
         pool = self._pool
         assert pool is not None
+        # The body goes through a temporary file written by a thread: write(2) copies it with
+        # the GIL released, where pickling it into the pool's pipe would hold the GIL (and so
+        # the loop) for the copy of several megabytes.
+        body_file = await asyncio.to_thread(_spill, call.body)
         try:
-            return await asyncio.wrap_future(pool.submit(handle_big_callback, call))
+            sent = replace(call, body=b"", body_file=body_file)
+            return await asyncio.wrap_future(pool.submit(handle_big_callback, sent))
         except BrokenProcessPool as exc:
             logger.error("the result worker process died (%s); a new one will be started", exc)
             self._discard(pool)
             return WorkerFailed("the worker process died")
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(body_file)
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:
@@ -131,6 +142,13 @@ def _init_worker(
     gc.freeze()  # the imported modules: later collections need not scan them
 
 
+def _spill(body: bytes) -> str:
+    descriptor, path = tempfile.mkstemp(prefix="ecg-callback-", suffix=".json")  # mode 0600
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(body)
+    return path
+
+
 def _ready() -> None:
     """Nothing: submitted once so that the process starts before the first big body."""
 
@@ -150,6 +168,9 @@ def handle_big_callback(call: BigCallback) -> WorkerOutcome:
 
 
 def _handle(call: BigCallback) -> WorkerOutcome:
+    if call.body_file is not None:
+        with open(call.body_file, "rb") as file:
+            call = replace(call, body=file.read(), body_file=None)
     try:
         payload, result_text = loads_keeping_result_text(call.body)
     except (ValueError, RecursionError):

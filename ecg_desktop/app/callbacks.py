@@ -279,6 +279,7 @@ class BigCallback:
     now: float
     allow_unsigned: bool
     check_only: bool = False  # parse and verify only (a replayed ``webhook-id``)
+    body_file: str | None = None  # where the body is, when ``body`` is left empty
 
 
 @dataclass(frozen=True, slots=True)

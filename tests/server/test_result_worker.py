@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -150,6 +151,10 @@ async def test_a_big_processing_callback_is_applied_by_the_loop(
     assert await server.store.get_raw_result(job.job_id) is None
 
 
+def _spilled() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("ecg-callback-*"))
+
+
 def crash_while_writing(marker: str) -> None:
     """Installed in the worker process: the first write of a result (while the marker file
     exists) dies after inserting the transcript rows, inside the open transaction."""
@@ -181,6 +186,7 @@ async def test_a_worker_that_dies_midway_answers_503_writes_nothing_and_the_retr
         await server.callback(callback_body(job.job_id, progress=40))
         before = await server.snapshot()
         body = _completed(job.job_id, big_result())
+        spilled_before = _spilled()
 
         crashed = await server.callback(body, scheme="webhook", msg_id="msg_retry")
 
@@ -196,6 +202,7 @@ async def test_a_worker_that_dies_midway_answers_503_writes_nothing_and_the_retr
         assert (stored.status, stored.progress) == (JobStatus.COMPLETED, 100)
         transcript = await server.store.get_transcript(job.job_id)
         assert transcript is not None and len(transcript.segments) == 120
+        assert _spilled() <= spilled_before  # the bodies handed to the worker are removed
     finally:
         await worker.close()
 
