@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 
 from ecg_desktop.config import ConfigError, Settings
 
+from .gui_thread_gc import collect_on_gui_thread
 from .i18n import Translations
 from .qt_main_window import QtMainWindow
 from .resources import icon_path
@@ -82,6 +83,7 @@ def make_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setWindowIcon(QIcon(str(icon_path())))
     apply_theme(app)
     follow_system(app)
+    collect_on_gui_thread(app)  # Qt objects must die on the GUI thread; see gui_thread_gc
     return app
 
 

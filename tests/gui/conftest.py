@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from ecg_desktop.domain import Job
 from ecg_desktop.gui.adding import Refused
 from ecg_desktop.gui.prompts import Prompts
+from tests.qt_harness import gui_thread_gc, pytest_runtest_protocol  # noqa: F401
 
 T = TypeVar("T")
 

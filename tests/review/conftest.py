@@ -18,6 +18,7 @@ from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, normalize
 from ecg_desktop.store import SqlJobStore, open_store
+from tests.qt_harness import gui_thread_gc, pytest_runtest_protocol  # noqa: F401
 
 T = TypeVar("T")
 
@@ -28,7 +29,8 @@ class Runner:
         asyncio.set_event_loop(self.loop)
 
     def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        result: T = self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        return result
 
     def until(self, condition: Callable[[], bool], timeout: float = 15.0) -> None:
         async def wait() -> None:
