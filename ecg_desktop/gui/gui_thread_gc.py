@@ -12,15 +12,20 @@ the event loop. Widgets must not be destroyed off the GUI thread at all.
 
 So while the window runs, automatic collection is off and a timer on the GUI thread collects
 instead, with the generational thresholds CPython itself uses. Other threads never collect.
+A full collection walks every object (about 0.1 s per million) and blocks the window, so it
+runs at most once per hundred times its own last duration (CPython spaces them out by heap
+growth instead, which Python code cannot see cheaply).
 """
 
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 INTERVAL_MS = 250
+FULL_COLLECTION_SHARE = 0.01  # of the time, at most, spent in full collections
 
 
 class GuiThreadCollector(QObject):
@@ -33,6 +38,7 @@ class GuiThreadCollector(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.collect_if_due)
         self._automatic_before: bool | None = None
+        self._next_full = 0.0  # monotonic time before which a full collection waits
 
     @property
     def active(self) -> bool:
@@ -56,12 +62,21 @@ class GuiThreadCollector(QObject):
 
     def collect_if_due(self) -> int:
         """What CPython would do at this point: once the youngest generation is over its
-        threshold, collect the oldest generation whose count is over its own."""
+        threshold, collect the oldest generation whose count is over its own (a full
+        collection only if the last one is long enough ago)."""
         counts, thresholds = gc.get_count(), gc.get_threshold()
         if counts[0] <= thresholds[0]:
             return 0
         generation = next(g for g in (2, 1, 0) if g == 0 or counts[g] > thresholds[g])
-        return gc.collect(generation)
+        if generation == 2 and time.monotonic() < self._next_full:
+            generation = 1
+        if generation < 2:
+            return gc.collect(generation)
+        started = time.monotonic()
+        found = gc.collect(2)
+        ended = time.monotonic()
+        self._next_full = ended + (ended - started) / FULL_COLLECTION_SHARE
+        return found
 
 
 def collect_on_gui_thread(app: QCoreApplication) -> GuiThreadCollector:

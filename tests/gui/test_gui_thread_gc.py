@@ -8,12 +8,15 @@ import subprocess
 import sys
 import textwrap
 import threading
+from types import SimpleNamespace
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from ecg_desktop.gui.gui_thread_gc import collect_on_gui_thread
+from ecg_desktop.gui import gui_thread_gc
+from ecg_desktop.gui.gui_thread_gc import GuiThreadCollector, collect_on_gui_thread
 
 
 class Holder:
@@ -97,3 +100,25 @@ def test_collection_goes_back_to_python_when_stopped(qapp: QApplication) -> None
     finally:
         collector.start()  # the harness stops it again after the test
 
+
+
+def test_generations_are_collected_as_cpython_would_and_full_collections_spaced_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collected: list[int] = []
+    counts = [(700, 0, 0), (701, 3, 0), (701, 11, 0), (701, 11, 11), (701, 11, 11)]
+
+    def collect(generation: int) -> int:
+        collected.append(generation)
+        return 0
+
+    fake_gc = SimpleNamespace(get_threshold=lambda: (700, 10, 10),
+                              get_count=lambda: counts.pop(0), collect=collect)
+    monkeypatch.setattr(gui_thread_gc, "gc", fake_gc)
+    collector = GuiThreadCollector()
+
+    for _ in range(5):
+        collector.collect_if_due()
+
+    # nothing under the threshold; then gen 0, gen 1, a full one, and right after it gen 1
+    assert collected == [0, 1, 2, 1]
