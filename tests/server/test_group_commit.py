@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ecg_desktop.app.ports import JobStore
 from ecg_desktop.domain import Job, JobChanged, JobStatus
 
 from .conftest import Server, ServerFactory, callback_body
@@ -37,9 +38,12 @@ class _GatedWrites:
         monkeypatch.setattr(server.store, "update_many", update_many)
 
 
+@pytest.mark.parametrize("writers", [1, 3])
 async def test_progress_for_many_jobs_shares_one_transaction_and_waits_for_its_commit(
-    make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+    make_server: ServerFactory, job_store: JobStore, monkeypatch: pytest.MonkeyPatch,
+    writers: int,
 ) -> None:
+    monkeypatch.setattr(type(job_store), "write_concurrency", property(lambda _: writers))
     server = await make_server()
     jobs = [await server.add_job() for _ in range(6)]
     writes = _GatedWrites(server, monkeypatch)
@@ -57,7 +61,7 @@ async def test_progress_for_many_jobs_shares_one_transaction_and_waits_for_its_c
     answers: list[Any] = await asyncio.gather(first, *rest)
 
     assert [a.status for a in answers] == [200] * 7
-    # SQLite: the first write, then one for all six. PostgreSQL runs up to
+    # One writer: the first write, then one for all six. Several: up to
     # ``write_concurrency`` writes at once, each with the jobs not already in one.
     assert writes.calls[0] == {jobs[0].job_id}
     assert len(writes.calls) <= server.store.write_concurrency + 1
@@ -103,8 +107,9 @@ async def test_a_refused_job_in_a_shared_write_gets_its_own_answer(
 
 
 async def test_one_job_is_never_in_two_writes_at_once(
-    make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+    make_server: ServerFactory, job_store: JobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(type(job_store), "write_concurrency", property(lambda _: 3))
     server = await make_server()
     job = await server.add_job()
     writes = _GatedWrites(server, monkeypatch)
