@@ -20,10 +20,16 @@ A Standard Webhooks ``webhook-id`` that was already answered with a 2xx is answe
 duplicate without touching the store. Ids are remembered in memory for twice the signature
 tolerance: an older replay is refused as stale by the timestamp check anyway.
 
-Big bodies (a three-hour transcript is about 8 MB) are verified, parsed and normalised in a
-worker thread. ``json.loads`` is one C call that would hold the GIL for its whole run, so the
-threaded parse goes through a Python ``object_pairs_hook``, which lets the loop's thread take
-the GIL back between objects.
+``processing`` callbacks are group-committed across jobs (``_ProgressWriter``): those that
+arrive while a write is in flight are written together in one transaction
+(``JobStore.update_many``), and each is answered after that transaction commits.
+
+Big bodies (a three-hour transcript is about 8 MB) go to a worker process when the receiver
+has one (``callback_worker.ResultWorker``; the app always does): it applies the same rules in
+the same order and stores the result itself, so the loop's process does none of the work.
+Without one they are verified, parsed and normalised in a worker thread: ``json.loads`` is one
+C call that would hold the GIL for its whole run, so the threaded parse goes through a Python
+``object_pairs_hook``, which lets the loop's thread take the GIL back between objects.
 """
 
 from __future__ import annotations
