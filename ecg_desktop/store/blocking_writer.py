@@ -160,34 +160,37 @@ class BlockingJobWriter:
             .with_for_update()
         ).mappings().all()
         found = {row["job_id"]: row for row in rows}
-        writes: list[dict[str, Any]] = []
+        writes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for job_id in ids:
             row = found.get(job_id)
             if row is None:
                 outcome[job_id] = JobNotFound(job_id)
                 continue
             job = row_to_job(row)
+            before = job_to_row(job)
             try:
                 changes[job_id](job)
             except Exception as exc:  # reported for this job only; the others go on
                 outcome[job_id] = exc
                 continue
             job.updated_at = max(job.updated_at, utcnow())
-            values = job_to_row(job)
-            values["b_job_id"] = values.pop("job_id")
+            # Only the columns the change touched: far fewer values to bind per job.
+            values = {k: v for k, v in job_to_row(job).items() if v != before[k]}
+            values["b_job_id"] = job_id
             values["version"] = row["version"] + 1
-            writes.append(values)
+            writes.setdefault(tuple(sorted(values)), []).append(values)
             outcome[job_id] = job
-        if writes:
+        for group in writes.values():
             conn.execute(
-                t.jobs.update().where(t.jobs.c.job_id == sa.bindparam("b_job_id")), writes
+                t.jobs.update().where(t.jobs.c.job_id == sa.bindparam("b_job_id")), group
             )
-            if self._is_postgresql:
-                conn.execute(
-                    sa.text("SELECT pg_notify(:channel, job_id)"
-                            " FROM unnest(CAST(:ids AS text[])) AS job_id"),
-                    {"channel": JOBS_CHANNEL, "ids": [str(w["b_job_id"]) for w in writes]},
-                )
+        if writes and self._is_postgresql:
+            written = [str(w["b_job_id"]) for group in writes.values() for w in group]
+            conn.execute(
+                sa.text("SELECT pg_notify(:channel, job_id)"
+                        " FROM unnest(CAST(:ids AS text[])) AS job_id"),
+                {"channel": JOBS_CHANNEL, "ids": written},
+            )
         return outcome
 
     def _run(self, work: Callable[[sa.Connection], _T], *, write: bool = True) -> _T:
