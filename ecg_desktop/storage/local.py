@@ -20,7 +20,6 @@ import httpx
 
 from ecg_desktop.app.ports import (
     PartCallback,
-    ProgressCallback,
     RestartCallback,
     StorageError,
 )
@@ -33,11 +32,10 @@ from ._transfer import (
     open_for_reading,
     part_count,
     part_span,
-    resumable_bytes,
     stale_reason,
-    stream_region,
     with_retries,
 )
+from ._upload import ResumableUploader, changed_while_uploading, put_region, retried_from_file
 from .localfs import LocalFileStore, LocalStoreError
 
 logger = logging.getLogger(__name__)
@@ -59,7 +57,7 @@ class LocalStorageError(StorageError):
         return status is None or status >= 500 or status == 423  # 423: a retry still running
 
 
-class LocalStorage:
+class LocalStorage(ResumableUploader):
     """Videos in ``filestore``, uploaded through the embedded server at ``base_url_provider()``.
 
     The server's address is known only once it has started, hence a callable.
@@ -104,40 +102,10 @@ class LocalStorage:
 
     # -- the upload -----------------------------------------------------------------------
 
-    async def upload(
-        self,
-        key: str,
-        path: Path,
-        content_type: str,
-        *,
-        resume: UploadState | None = None,
-        on_progress: ProgressCallback | None = None,
-        on_part: PartCallback | None = None,
-        on_restart: RestartCallback | None = None,
-    ) -> None:
-        snapshot = await asyncio.to_thread(FileSnapshot.of, path)
-        done = resumable_bytes(resume, snapshot)
-        async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
-            if resume is not None and await self._completed_before(key, snapshot, resume):
-                logger.info("%s was stored before the app stopped; nothing to resume", key)
-                return
-            state = await self._resumable(key, snapshot, resume, on_restart)
-            ticker.done = state.bytes_done if state else 0
-            if state is None and snapshot.size <= self.part_size:
-                await self._send_whole(key, path, content_type, snapshot.size, ticker)
-                return
-            if state is None:
-                state = UploadState(None, self.part_size, snapshot.size, snapshot.mtime_ns)
-            keeper = StateKeeper(state, on_part)
-            await self._send_parts(key, path, content_type, keeper, ticker)
-            now = await asyncio.to_thread(FileSnapshot.of, path)
-            if now != snapshot:
-                await self._on_store(self.filestore.delete, key)
-                raise StorageError(f"{path.name} changed while it was being uploaded; try again")
-
     async def _resumable(
         self,
         key: str,
+        path: Path,
         snapshot: FileSnapshot,
         resume: UploadState | None,
         on_restart: RestartCallback | None,
@@ -206,17 +174,19 @@ class LocalStorage:
     async def _send_whole(
         self, key: str, path: Path, content_type: str, size: int, ticker: ProgressTicker
     ) -> None:
-        fd = await asyncio.to_thread(open_for_reading, path)
-
-        async def attempt() -> str:
+        async def attempt(fd: int) -> str:
             headers = {"Content-Type": content_type}
             response = await self._put(key, fd, 0, size, ticker, headers)
             return str(response.headers.get("Upload-Id", ""))
 
-        try:
-            await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
-        finally:
-            os.close(fd)
+        await retried_from_file(path, attempt, retryable=_retryable, what=f"the upload of {key}")
+
+    async def _start_parts(
+        self, key: str, content_type: str, snapshot: FileSnapshot, on_part: PartCallback | None
+    ) -> StateKeeper:
+        # The store names the upload when the first part arrives.
+        state = UploadState(None, self.part_size, snapshot.size, snapshot.mtime_ns)
+        return StateKeeper(state, on_part)
 
     async def _send_parts(
         self,
@@ -272,31 +242,20 @@ class LocalStorage:
         ticker: ProgressTicker,
         headers: dict[str, str],
     ) -> httpx.Response:
-        sent = 0
+        return await put_region(
+            self._http, self._signed("PUT", key), fd, offset, length, ticker, headers,
+            accepted=lambda response: response.status_code in (201, 202),
+            refused=_refused,
+            unreachable=lambda exc: LocalStorageError(f"cannot reach the local store: {exc!r}"),
+        )
 
-        def count(n: int) -> None:
-            nonlocal sent
-            sent += n
-            ticker.add(n)
-
-        url = self._signed("PUT", key)
-        body = stream_region(fd, offset, length, count)
-        try:
-            response = await self._http.put(
-                url, content=body, headers={**headers, "Content-Length": str(length)}
-            )
-        except httpx.TransportError as exc:
-            ticker.take_back(sent)
-            raise LocalStorageError(f"cannot reach the local store: {exc!r}") from None
-        except BaseException:
-            ticker.take_back(sent)
-            raise
-        finally:
-            await body.aclose()
-        if response.status_code not in (201, 202):
-            ticker.take_back(sent)
-            raise _refused(response)
-        return response
+    async def _finish_parts(
+        self, key: str, path: Path, started: FileSnapshot, state: UploadState
+    ) -> None:
+        # The store made the object when the last part arrived: only the file check is left.
+        if await asyncio.to_thread(FileSnapshot.of, path) != started:
+            await self._on_store(self.filestore.delete, key)
+            raise changed_while_uploading(path)
 
     # -- the rest of the port -------------------------------------------------------------
 

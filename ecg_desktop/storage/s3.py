@@ -28,7 +28,6 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ecg_desktop.app.ports import (
     PartCallback,
-    ProgressCallback,
     RestartCallback,
     StorageError,
 )
@@ -43,11 +42,10 @@ from ._transfer import (
     open_for_reading,
     part_count,
     part_span,
-    resumable_bytes,
     stale_reason,
-    stream_region,
     with_retries,
 )
+from ._upload import ResumableUploader, changed_while_uploading, put_region, retried_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +84,7 @@ def error_reason(status: int, body: bytes) -> tuple[str, str]:
     return "", f"HTTP {status} {phrase}"
 
 
-class S3Storage:
+class S3Storage(ResumableUploader):
     """Videos in an S3 bucket (``S3_BUCKET_NAME``), on AWS or at ``S3_ENDPOINT_URL``."""
 
     def __init__(self, settings: Settings, *, http: httpx.AsyncClient | None = None) -> None:
@@ -121,40 +119,9 @@ class S3Storage:
 
     # -- the upload -----------------------------------------------------------------------
 
-    async def upload(
-        self,
-        key: str,
-        path: Path,
-        content_type: str,
-        *,
-        resume: UploadState | None = None,
-        on_progress: ProgressCallback | None = None,
-        on_part: PartCallback | None = None,
-        on_restart: RestartCallback | None = None,
-    ) -> None:
-        snapshot = await asyncio.to_thread(FileSnapshot.of, path)
-        done = resumable_bytes(resume, snapshot)
-        async with ProgressTicker(snapshot.size, on_progress, done) as ticker:
-            if resume is not None and await self._completed_before(key, snapshot, resume):
-                logger.info("%s was stored before the app stopped; nothing to resume", key)
-                return
-            state = await self._resumable(key, path, snapshot, resume, on_restart)
-            ticker.done = state.bytes_done if state else 0
-            if state is None and snapshot.size <= self.part_size:
-                await self._put_whole(key, path, content_type, snapshot.size, ticker)
-                return
-            if state is None:
-                state = await self._create_multipart(key, content_type, snapshot)
-                keeper = StateKeeper(state, on_part)
-                await keeper.publish()  # the upload id is known before any byte is sent
-            else:
-                keeper = StateKeeper(state, on_part)
-            await self._put_parts(key, path, keeper, ticker)
-            await self._finish_multipart(key, path, snapshot, keeper.state)
-
-    async def _create_multipart(
-        self, key: str, content_type: str, snapshot: FileSnapshot
-    ) -> UploadState:
+    async def _start_parts(
+        self, key: str, content_type: str, snapshot: FileSnapshot, on_part: PartCallback | None
+    ) -> StateKeeper:
         created = await self._call(
             "Starting the multipart upload",
             "create_multipart_upload",
@@ -162,12 +129,15 @@ class S3Storage:
             Key=key,
             ContentType=content_type,
         )
-        return UploadState(
+        state = UploadState(
             upload_id=created["UploadId"],
             part_size=self.part_size,
             file_size=snapshot.size,
             file_mtime_ns=snapshot.mtime_ns,
         )
+        keeper = StateKeeper(state, on_part)
+        await keeper.publish()  # the upload id is known before any byte is sent
+        return keeper
 
     async def _resumable(
         self,
@@ -273,8 +243,8 @@ class S3Storage:
                 return parts
             marker = int(page["NextPartNumberMarker"])
 
-    async def _put_parts(
-        self, key: str, path: Path, keeper: StateKeeper, ticker: ProgressTicker
+    async def _send_parts(
+        self, key: str, path: Path, content_type: str, keeper: StateKeeper, ticker: ProgressTicker
     ) -> None:
         state = keeper.state
         assert state.upload_id is not None
@@ -287,7 +257,7 @@ class S3Storage:
         async def worker() -> None:
             for number in queue:
                 offset, length = part_span(number, state.file_size, state.part_size)
-                etag = await self._send_part(key, upload_id, number, fd, offset, length, ticker)
+                etag = await self._put_part(key, upload_id, number, fd, offset, length, ticker)
                 await keeper.record(number, etag)
 
         try:
@@ -299,7 +269,7 @@ class S3Storage:
         finally:
             os.close(fd)
 
-    async def _send_part(
+    async def _put_part(
         self,
         key: str,
         upload_id: str,
@@ -322,12 +292,10 @@ class S3Storage:
 
         return await with_retries(attempt, retryable=_retryable, what=f"part {number} of {key}")
 
-    async def _put_whole(
+    async def _send_whole(
         self, key: str, path: Path, content_type: str, size: int, ticker: ProgressTicker
     ) -> None:
-        fd = await asyncio.to_thread(open_for_reading, path)
-
-        async def attempt() -> str:
+        async def attempt(fd: int) -> str:
             url = await self._presign(
                 "put_object", {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
             )
@@ -335,10 +303,7 @@ class S3Storage:
             response = await self._stream_put(url, fd, 0, size, ticker, headers)
             return str(response.headers.get("ETag", ""))
 
-        try:
-            await with_retries(attempt, retryable=_retryable, what=f"the upload of {key}")
-        finally:
-            os.close(fd)
+        await retried_from_file(path, attempt, retryable=_retryable, what=f"the upload of {key}")
 
     async def _stream_put(
         self,
@@ -350,44 +315,21 @@ class S3Storage:
         headers: dict[str, str],
     ) -> httpx.Response:
         """PUT ``length`` bytes of ``fd`` to a presigned ``url``; raises unless 2xx."""
-        sent = 0
-
-        def count(n: int) -> None:
-            nonlocal sent
-            sent += n
-            ticker.add(n)
-
-        body = stream_region(fd, offset, length, count)
-        try:
-            response = await self._http.put(
-                url, content=body, headers={**headers, "Content-Length": str(length)}
-            )
-        except httpx.TransportError as exc:
-            ticker.take_back(sent)
-            raise S3Unreachable(f"cannot reach the S3 server: {_describe(exc)}") from None
-        except BaseException:
-            ticker.take_back(sent)
-            raise
-        finally:
-            await body.aclose()
-        if response.is_success:
-            return response
-        ticker.take_back(sent)
-        code, reason = error_reason(response.status_code, response.content)
-        raise S3Error(
-            f"the S3 server refused the upload: {reason}",
-            code=code,
-            http_status=response.status_code,
+        return await put_region(
+            self._http, url, fd, offset, length, ticker, headers,
+            accepted=lambda response: response.is_success,
+            refused=_refused_upload,
+            unreachable=lambda exc: S3Unreachable(f"cannot reach the S3 server: {_describe(exc)}"),
         )
 
-    async def _finish_multipart(
+    async def _finish_parts(
         self, key: str, path: Path, started: FileSnapshot, state: UploadState
     ) -> None:
         assert state.upload_id is not None
         now = await asyncio.to_thread(FileSnapshot.of, path)
         if now != started:
             await self._abort_upload_id(key, state.upload_id)
-            raise StorageError(f"{path.name} changed while it was being uploaded; try again")
+            raise changed_while_uploading(path)
         parts = [{"PartNumber": n, "ETag": state.parts[n]} for n in sorted(state.parts)]
         await self._call(
             "Completing the multipart upload",
@@ -569,6 +511,13 @@ def _multipart_etag(part_etags: list[str]) -> str:
 
 def _same_etag(listed: str | None, recorded: str) -> bool:
     return listed is not None and listed.strip('"') == recorded.strip('"')
+
+
+def _refused_upload(response: httpx.Response) -> S3Error:
+    code, reason = error_reason(response.status_code, response.content)
+    return S3Error(
+        f"the S3 server refused the upload: {reason}", code=code, http_status=response.status_code
+    )
 
 
 def _retryable(exc: Exception) -> bool:
