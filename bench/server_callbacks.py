@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import LOOP_TICK_S, loop_stall
 from aiohttp import web
 
 from ecg_desktop.app.bus import EventBus
@@ -307,26 +308,10 @@ def three_hour_result() -> dict[str, Any]:
 
 
 async def measured(work: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
-    """(seconds ``work`` took, longest gap between 1 ms ticks of the loop meanwhile)."""
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0.01)
-    start = time.perf_counter()
-    await work()
-    elapsed = time.perf_counter() - start
-    done.set()
-    await task
-    return elapsed, max(gaps, default=0.0) - 0.001
+    """(seconds ``work`` took, longest stall of the loop meanwhile: the longest gap between
+    its 1 ms ticks less the tick)."""
+    elapsed, gap = await loop_stall(work, settle_s=0.01)
+    return elapsed, gap - LOOP_TICK_S
 
 
 def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

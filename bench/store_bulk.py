@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from _common import loop_stall
 
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, normalize
@@ -51,28 +52,6 @@ def make_result() -> dict[str, Any]:
     return {"metadata": {"filename": "bench.mp4"}, "segments": segments}
 
 
-async def max_stall(work: Callable[[], Awaitable[None]]) -> tuple[float, float]:
-    """(seconds ``work`` took, longest gap between 1 ms ticks of the loop meanwhile)."""
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    start = time.perf_counter()
-    await work()
-    elapsed = time.perf_counter() - start
-    done.set()
-    await task
-    return elapsed, max(gaps, default=0.0)
-
-
 async def bench(url: str, payload: bytes) -> None:
     raw = json.loads(payload)
     record = ResultRecord(raw, normalize(raw))
@@ -87,7 +66,7 @@ async def bench(url: str, payload: bytes) -> None:
             async def save(job: Job = job) -> None:
                 await store.update(job.job_id, lambda j: j.complete(4), result=record)
 
-            elapsed, stall = await max_stall(save)
+            elapsed, stall = await loop_stall(save)
             stores.append(elapsed)
             stalls.append(stall)
             start = time.perf_counter()
@@ -139,7 +118,7 @@ async def bench_worker(url: str, payload: bytes) -> None:
                 future = pool.submit(_store_in_worker, url, str(job.job_id))
                 took.append(await asyncio.wrap_future(future))
 
-            _, stall = await max_stall(save)
+            _, stall = await loop_stall(save)
             stores.append(took[0])
             stalls.append(stall)
             transcript = await store.get_transcript(job.job_id)

@@ -12,32 +12,21 @@ desktop would run.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 import uuid
 from collections import defaultdict
 
-from ecg_desktop.domain import Job
-from ecg_desktop.store import JobChangeListener, SqlJobStore, open_store
+from _common import TimedWriters, print_delays
+
+from ecg_desktop.store import JobChangeListener
 
 WRITERS, LISTENERS, UPDATES_PER_WRITER = 3, 10, 100
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 async def run(url: str) -> None:
-    writers: list[SqlJobStore] = [await open_store(url) for _ in range(WRITERS)]
-    jobs = [Job.new(filename=f"bench{i}.mp4") for i in range(WRITERS)]
-    for store, job in zip(writers, jobs, strict=True):
-        await store.add(job)
-        await store.update(job.job_id, lambda j: j.start_dispatch())
-
-    starts: dict[uuid.UUID, list[float]] = defaultdict(list)
-    commits: list[float] = []
+    writers = await TimedWriters.open(url, WRITERS)
+    starts = writers.starts
     delays: list[float] = []
     expected = WRITERS * UPDATES_PER_WRITER
     listeners = [JobChangeListener(url) for _ in range(LISTENERS)]
@@ -58,14 +47,7 @@ async def run(url: str) -> None:
     tasks = [asyncio.create_task(listen(i, lst)) for i, lst in enumerate(listeners)]
     await asyncio.gather(*(asyncio.wait_for(lst.listening.wait(), 10) for lst in listeners))
 
-    async def write(store: SqlJobStore, job: Job) -> None:
-        for step in range(UPDATES_PER_WRITER):
-            starts[job.job_id].append(time.perf_counter())
-            await store.update(job.job_id, lambda j, s=step: j.report_progress(s % 100, "bench"))
-            commits.append(time.perf_counter() - starts[job.job_id][-1])
-            await asyncio.sleep(0.005)
-
-    await asyncio.gather(*(write(s, j) for s, j in zip(writers, jobs, strict=True)))
+    await writers.write(UPDATES_PER_WRITER, lambda _: "bench")
     try:
         await asyncio.wait_for(everyone_done.wait(), 10)
     except TimeoutError:
@@ -75,18 +57,11 @@ async def run(url: str) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    for store in writers:
-        await store.close()
+    await writers.close()
 
-    ms = 1000
     print(f"{WRITERS} writers x {UPDATES_PER_WRITER} updates, {LISTENERS} listeners: "
           f"{len(delays)} deliveries")
-    print(f"commit time (baseline)  median {statistics.median(commits) * ms:6.1f} ms  "
-          f"p99 {percentile(commits, 0.99) * ms:6.1f} ms")
-    print(f"update -> listener      median {statistics.median(delays) * ms:6.1f} ms  "
-          f"p99 {percentile(delays, 0.99) * ms:6.1f} ms  "
-          f"(median {statistics.median(delays) / statistics.median(commits):.2f}x commit time)")
-
+    print_delays(writers.commits, delays, "update -> listener")
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

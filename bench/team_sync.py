@@ -16,34 +16,24 @@ loop 10 reads: a harder case than a real desktop, which reads each change once.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 import uuid
 from collections import defaultdict
 
+from _common import TimedWriters, print_delays
+
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.team import TeamSync
-from ecg_desktop.domain import Event, Job, JobChanged
+from ecg_desktop.domain import Event, JobChanged
 from ecg_desktop.store import JobChangeListener, SqlJobStore, open_store
 
 WRITERS, DESKTOPS, UPDATES_PER_WRITER = 3, 10, 100
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 async def run(url: str, desktop_count: int) -> None:
-    writers: list[SqlJobStore] = [await open_store(url) for _ in range(WRITERS)]
-    jobs = [Job.new(filename=f"bench{i}.mp4") for i in range(WRITERS)]
-    for store, job in zip(writers, jobs, strict=True):
-        await store.add(job)
-        await store.update(job.job_id, lambda j: j.start_dispatch())
-
-    starts: dict[uuid.UUID, list[float]] = defaultdict(list)
-    commits: list[float] = []
+    writers = await TimedWriters.open(url, WRITERS)
+    starts = writers.starts
     delays: list[float] = []
     expected = WRITERS * UPDATES_PER_WRITER * desktop_count
     everyone_done = asyncio.Event()
@@ -78,15 +68,7 @@ async def run(url: str, desktop_count: int) -> None:
         desktops.append((store, sync))
     await asyncio.gather(*(sync.wait_connected() for _, sync in desktops))
 
-    async def write(store: SqlJobStore, job: Job) -> None:
-        for step in range(UPDATES_PER_WRITER):
-            starts[job.job_id].append(time.perf_counter())
-            await store.update(job.job_id, lambda j, s=step: j.report_progress(
-                s % 100, f"bench {s}"))
-            commits.append(time.perf_counter() - starts[job.job_id][-1])
-            await asyncio.sleep(0.005)
-
-    await asyncio.gather(*(write(s, j) for s, j in zip(writers, jobs, strict=True)))
+    await writers.write(UPDATES_PER_WRITER, lambda step: f"bench {step}")
     try:
         await asyncio.wait_for(everyone_done.wait(), 20)
     except TimeoutError:
@@ -94,18 +76,11 @@ async def run(url: str, desktop_count: int) -> None:
     for store, sync in desktops:
         await sync.stop()
         await store.close()
-    for store in writers:
-        await store.close()
+    await writers.close()
 
-    ms = 1000
     print(f"{WRITERS} writers x {UPDATES_PER_WRITER} updates, {desktop_count} desktops "
           f"(TeamSync + bus): {len(delays)} (update, desktop) pairs")
-    print(f"commit time (baseline)   median {statistics.median(commits) * ms:6.1f} ms  "
-          f"p99 {percentile(commits, 0.99) * ms:6.1f} ms")
-    print(f"update -> desktop's bus  median {statistics.median(delays) * ms:6.1f} ms  "
-          f"p99 {percentile(delays, 0.99) * ms:6.1f} ms  "
-          f"(median {statistics.median(delays) / statistics.median(commits):.2f}x commit time)")
-
+    print_delays(writers.commits, delays, "update -> desktop's bus")
 
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
