@@ -11,21 +11,19 @@ import pytest
 
 from ecg_desktop.app.ports import ObjectStorage
 from ecg_desktop.bootstrap import Core, build_core
+from tests.app.cores import peer_core_settings, running_peer
 from tests.app.peer import ProtocolPeer, SlowDirStorage
 from tests.media import make_silent_video
 
 SECRET = "pipeline-test-secret"
-FAST_RETRIES = (0.05, 0.1)
 
 CoreFactory = Callable[..., Awaitable[Core]]
 
 
 @pytest.fixture
 async def peer() -> AsyncIterator[ProtocolPeer]:
-    server = ProtocolPeer(SECRET)
-    await server.start()
-    yield server
-    await server.stop()
+    async for server in running_peer(SECRET):
+        yield server
 
 
 @pytest.fixture
@@ -51,16 +49,7 @@ async def make_core(
     async def make(
         *, storage: ObjectStorage | None = None, start_server: bool = True, **overrides: Any
     ) -> Core:
-        values: dict[str, Any] = {
-            "model_server_url": peer.url,
-            "webhook_secret_key": SECRET,
-            "ml_retry_delays": FAST_RETRIES,
-            "ml_api_timeout": 10.0,
-            "database_url": sqlite_url,
-            "bind_host": "127.0.0.1",
-            "bind_port": 0,
-            **overrides,
-        }
+        values = peer_core_settings(peer, SECRET, sqlite_url, **overrides)
         core = await build_core(settings_factory(**values), storage=storage)
         cores.append(core)
         if start_server:

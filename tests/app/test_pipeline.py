@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,19 +14,34 @@ import pytest
 
 from ecg_desktop.app.pipeline import PipelineError
 from ecg_desktop.app.validation import InvalidInputFile
+from ecg_desktop.bootstrap import Core
 from ecg_desktop.domain import (
     ErrorCode,
     Event,
+    Job,
     JobChanged,
     JobStatus,
     Stage,
     UploadProgress,
 )
-from tests.app.conftest import FAST_RETRIES, CoreFactory
+from tests.app.conftest import CoreFactory
+from tests.app.cores import FAST_RETRIES
 from tests.app.peer import ProtocolPeer, SlowDirStorage, sha256_of, size_of
 from tests.media import make_corrupt_file, make_silent_video, make_video_without_audio
 
 WAIT_S = 20
+
+
+async def finished(core: Core, video: Path) -> Job:
+    """The job of ``video`` once it has ended (completed, failed or canceled)."""
+    job = await core.pipeline.submit_file(video, "auto")
+    return await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+
+
+async def retried(core: Core, job_id: uuid.UUID) -> Job:
+    """The retry of the ended job ``job_id``, once it has ended too."""
+    retry = await core.pipeline.retry(job_id)
+    return await core.pipeline.wait_for(retry.job_id, timeout_s=WAIT_S)
 
 
 async def test_a_video_goes_through_upload_dispatch_and_callbacks_to_a_stored_transcript(
@@ -102,8 +118,7 @@ async def test_ml_server_down_means_three_attempts_then_connection_error(
     make_core: CoreFactory, fake_storage: SlowDirStorage, video: Path
 ) -> None:
     core = await make_core(storage=fake_storage, model_server_url="http://127.0.0.1:9")
-    job = await core.pipeline.submit_file(video, "auto")
-    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    done = await finished(core, video)
     assert done.status is JobStatus.FAILED
     assert done.error_code is ErrorCode.CONNECTION_ERROR
     assert "after 3 attempts" in (done.error_message or "")
@@ -115,8 +130,7 @@ async def test_ml_server_500_is_retried_then_fails_with_status_and_body(
 ) -> None:
     peer.dispatch_statuses = [500, 500, 500]
     core = await make_core(storage=fake_storage)
-    job = await core.pipeline.submit_file(video, "auto")
-    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    done = await finished(core, video)
     assert len(peer.attempts) == 3
     gaps = [b - a for a, b in zip(peer.attempts, peer.attempts[1:], strict=False)]
     assert gaps[0] >= FAST_RETRIES[0] and gaps[1] >= FAST_RETRIES[1]
@@ -130,8 +144,7 @@ async def test_ml_server_422_is_not_retried(
 ) -> None:
     peer.dispatch_statuses = [422]
     core = await make_core(storage=fake_storage)
-    job = await core.pipeline.submit_file(video, "auto")
-    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    done = await finished(core, video)
     assert len(peer.attempts) == 1
     assert done.error_code is ErrorCode.ML_SERVER_ERROR
     assert "HTTP 422" in (done.error_message or "")
@@ -142,8 +155,7 @@ async def test_a_failed_callback_fails_the_job_with_the_servers_code(
 ) -> None:
     peer.behaviour = "fail"
     core = await make_core(storage=fake_storage)
-    job = await core.pipeline.submit_file(video, "auto")
-    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    done = await finished(core, video)
     assert done.error_code is ErrorCode.DOWNLOAD_ERROR
     assert done.error_message == "HTTP 403 from the video URL"
 
@@ -153,19 +165,17 @@ async def test_retry_after_a_dispatch_failure_does_not_upload_again(
 ) -> None:
     peer.dispatch_statuses = [503, 503, 503]
     core = await make_core(storage=fake_storage)
-    first = await core.pipeline.submit_file(video, "auto")
-    failed = await core.pipeline.wait_for(first.job_id, timeout_s=WAIT_S)
+    failed = await finished(core, video)
     assert failed.status is JobStatus.FAILED
     assert len(fake_storage.uploads) == 1
 
-    second = await core.pipeline.retry(first.job_id)
-    done = await core.pipeline.wait_for(second.job_id, timeout_s=WAIT_S)
+    done = await retried(core, failed.job_id)
 
     assert done.status is JobStatus.COMPLETED
-    assert done.retry_of == first.job_id and done.job_id != first.job_id
+    assert done.retry_of == failed.job_id and done.job_id != failed.job_id
     assert done.file_key == failed.file_key
     assert len(fake_storage.uploads) == 1  # the stored object was reused
-    assert (await core.store.get(first.job_id)).status is JobStatus.FAILED  # terminal stays
+    assert (await core.store.get(failed.job_id)).status is JobStatus.FAILED  # terminal stays
 
 
 async def test_retry_uploads_again_when_the_object_is_gone(
@@ -173,12 +183,10 @@ async def test_retry_uploads_again_when_the_object_is_gone(
 ) -> None:
     peer.dispatch_statuses = [422]
     core = await make_core(storage=fake_storage)
-    first = await core.pipeline.submit_file(video, "auto")
-    failed = await core.pipeline.wait_for(first.job_id, timeout_s=WAIT_S)
+    failed = await finished(core, video)
     assert failed.file_key is not None
     await fake_storage.delete(failed.file_key)
-    second = await core.pipeline.retry(first.job_id)
-    done = await core.pipeline.wait_for(second.job_id, timeout_s=WAIT_S)
+    done = await retried(core, failed.job_id)
     assert done.status is JobStatus.COMPLETED
     assert len(fake_storage.uploads) == 2
 
@@ -248,8 +256,7 @@ async def test_a_storage_failure_fails_the_job_with_the_servers_reason(
 ) -> None:
     fake_storage.fail_with = "403 SignatureDoesNotMatch: the request signature is wrong"
     core = await make_core(storage=fake_storage)
-    job = await core.pipeline.submit_file(video, "auto")
-    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    done = await finished(core, video)
     assert done.error_code is ErrorCode.UPLOAD_ERROR
     assert "SignatureDoesNotMatch" in (done.error_message or "")
 
@@ -285,12 +292,10 @@ async def test_retry_after_an_upload_failure_uploads_and_completes(
 ) -> None:
     fake_storage.fail_with = "503 SlowDown"
     core = await make_core(storage=fake_storage)
-    first = await core.pipeline.submit_file(video, "auto")
-    failed = await core.pipeline.wait_for(first.job_id, timeout_s=WAIT_S)
+    failed = await finished(core, video)
     assert failed.error_code is ErrorCode.UPLOAD_ERROR
     fake_storage.fail_with = None
-    second = await core.pipeline.retry(first.job_id)
-    done = await core.pipeline.wait_for(second.job_id, timeout_s=WAIT_S)
+    done = await retried(core, failed.job_id)
     assert done.status is JobStatus.COMPLETED
     assert len(fake_storage.uploads) == 2
 
@@ -300,11 +305,10 @@ async def test_deleting_a_failed_job_keeps_the_video_its_retry_uses(
 ) -> None:
     peer.dispatch_statuses = [422]
     core = await make_core(storage=fake_storage)
-    first = await core.pipeline.submit_file(video, "auto")
-    failed = await core.pipeline.wait_for(first.job_id, timeout_s=WAIT_S)
-    second = await core.pipeline.retry(first.job_id)
+    failed = await finished(core, video)
+    second = await core.pipeline.retry(failed.job_id)
     await core.pipeline.wait_for(second.job_id, timeout_s=WAIT_S)
-    await core.pipeline.delete(first.job_id, delete_object=True)
+    await core.pipeline.delete(failed.job_id, delete_object=True)
     assert failed.file_key is not None and await fake_storage.exists(failed.file_key)
     await core.pipeline.delete(second.job_id, delete_object=True)
     assert not await fake_storage.exists(failed.file_key)

@@ -1,0 +1,36 @@
+"""What the pipeline and team fixtures share: a running protocol peer and the settings of a
+core whose ML server is that peer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tests.app.peer import ProtocolPeer
+
+FAST_RETRIES = (0.05, 0.1)
+
+
+async def running_peer(secret: str) -> AsyncIterator[ProtocolPeer]:
+    """A fixture body: the peer started with ``secret``, stopped afterwards."""
+    server = ProtocolPeer(secret)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def peer_core_settings(
+    peer: ProtocolPeer, secret: str, database_url: str, **overrides: Any
+) -> dict[str, Any]:
+    """Settings of a core dispatching to ``peer`` with fast retries, its server on a free
+    loopback port; ``overrides`` win."""
+    return {
+        "model_server_url": peer.url,
+        "webhook_secret_key": secret,
+        "ml_retry_delays": FAST_RETRIES,
+        "ml_api_timeout": 10.0,
+        "database_url": database_url,
+        "bind_host": "127.0.0.1",
+        "bind_port": 0,
+        **overrides,
+    }
