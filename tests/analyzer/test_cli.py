@@ -9,6 +9,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ecg_desktop.domain.signatures import compat_signature
@@ -26,8 +28,10 @@ def _post_signed(url: str, body: bytes, secret: str) -> int:
         return int(error.code)
 
 
-def test_ml_server_command_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
-    env = {**os.environ, "ECG_DATA_DIR": str(tmp_path), "WEBHOOK_SECRET_KEY": "cli-secret"}
+@contextmanager
+def ml_server(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``ecg-desktop ml-server`` on a free port: the process and its URL; killed if it is
+    still running afterwards."""
     process = subprocess.Popen(
         [sys.executable, "-m", "ecg_desktop", "ml-server", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -36,20 +40,27 @@ def test_ml_server_command_serves_health_and_stops_on_sigterm(tmp_path: Path) ->
         text=True,
     )
     try:
-        assert process.stdout is not None
+        assert process.stdout is not None and process.stderr is not None
         line = process.stdout.readline()
-        assert line.startswith("ANALYZER_LISTENING http://127.0.0.1:"), line
-        url = line.split()[1]
+        assert line.startswith("ANALYZER_LISTENING http://127.0.0.1:"), (
+            line or process.stderr.read()
+        )
+        yield process, line.split()[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_ml_server_command_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "ECG_DATA_DIR": str(tmp_path), "WEBHOOK_SECRET_KEY": "cli-secret"}
+    with ml_server(env) as (process, url):
         with urllib.request.urlopen(url + "/health", timeout=10) as response:
             health = json.load(response)
         assert health["status"] == "healthy" and health["signed_callbacks"] is True
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         assert (tmp_path / "analyzer" / "jobs").is_dir()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_bad_setting_exits_with_code_2_and_names_the_variable(tmp_path: Path) -> None:
@@ -73,18 +84,7 @@ def test_without_a_secret_in_the_environment_it_uses_the_apps_own(
     app_secret = load_settings_with_secrets().webhook_secret_key  # what the app would use
     assert app_secret
     env = {k: v for k, v in os.environ.items() if k not in ("WEBHOOK_SECRET_KEY", "SECRET_KEY")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ecg_desktop", "ml-server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ANALYZER_LISTENING"), process.stderr and process.stderr.read()
-        url = line.split()[1]
+    with ml_server(env) as (process, url):
         with urllib.request.urlopen(url + "/health", timeout=10) as response:
             assert json.load(response)["signed_callbacks"] is True
         # A dispatch signed with the app's secret passes the signature check (then fails on
@@ -95,7 +95,3 @@ def test_without_a_secret_in_the_environment_it_uses_the_apps_own(
         process.wait(timeout=20)
         assert process.stderr is not None
         assert app_secret not in process.stderr.read()  # never logged
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
