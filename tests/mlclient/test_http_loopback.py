@@ -6,6 +6,8 @@ import json
 import socket
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -66,10 +68,17 @@ class ScriptedMLServer:
         return web.json_response(job)
 
 
-async def start(server: ScriptedMLServer) -> TestServer:
-    test_server = TestServer(server.app(), host="127.0.0.1")
-    await test_server.start_server()
-    return test_server
+@asynccontextmanager
+async def client_of(peer: ScriptedMLServer) -> AsyncIterator[HttpMLClient]:
+    """``peer`` served on loopback and a client for it, both closed afterwards."""
+    server = TestServer(peer.app(), host="127.0.0.1")
+    await server.start_server()
+    client = client_for(str(server.make_url("/")))
+    try:
+        yield client
+    finally:
+        await client.close()
+        await server.close()
 
 
 def client_for(url: str) -> HttpMLClient:
@@ -90,18 +99,13 @@ def free_port() -> int:
 
 async def test_two_500s_then_accepted_over_real_http() -> None:
     peer = ScriptedMLServer([500, 500])
-    server = await start(peer)
-    client = client_for(str(server.make_url("/")))
     job_id = uuid.uuid4()
-    try:
+    async with client_of(peer) as client:
         answer = await client.dispatch(
             job_id, "http://127.0.0.1:1/v.mp4", "http://127.0.0.1:2", "ko"
         )
         status = await client.job_status(job_id)
         health = await client.health()
-    finally:
-        await client.close()
-        await server.close()
     assert answer["status"] == "accepted"
     assert len(peer.requests) == 3
     assert all(r["verdict"] == "valid" for r in peer.requests)
@@ -115,14 +119,9 @@ async def test_two_500s_then_accepted_over_real_http() -> None:
 
 async def test_500_every_time_fails_with_status_and_body() -> None:
     peer = ScriptedMLServer([500, 500, 500])
-    server = await start(peer)
-    client = client_for(str(server.make_url("/")))
-    try:
+    async with client_of(peer) as client:
         with pytest.raises(MLError) as caught:
             await client.dispatch(uuid.uuid4(), "http://x/v.mp4", "http://cb", "auto")
-    finally:
-        await client.close()
-        await server.close()
     assert len(peer.requests) == 3
     assert caught.value.code == "ML_SERVER_ERROR" and caught.value.http_status == 500
     assert "scripted failure 500" in str(caught.value)
@@ -130,14 +129,9 @@ async def test_500_every_time_fails_with_status_and_body() -> None:
 
 async def test_422_is_not_retried() -> None:
     peer = ScriptedMLServer([422])
-    server = await start(peer)
-    client = client_for(str(server.make_url("/")))
-    try:
+    async with client_of(peer) as client:
         with pytest.raises(MLError) as caught:
             await client.dispatch(uuid.uuid4(), "http://x/v.mp4", "http://cb", "auto")
-    finally:
-        await client.close()
-        await server.close()
     assert len(peer.requests) == 1
     assert caught.value.http_status == 422 and "scripted failure 422" in str(caught.value)
 
@@ -161,10 +155,5 @@ async def test_server_down_means_three_attempts_then_connection_error() -> None:
 
 async def test_unknown_job_has_no_record() -> None:
     peer = ScriptedMLServer([])
-    server = await start(peer)
-    client = client_for(str(server.make_url("/")))
-    try:
+    async with client_of(peer) as client:
         assert await client.job_status(uuid.uuid4()) is None
-    finally:
-        await client.close()
-        await server.close()
