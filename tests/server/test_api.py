@@ -26,6 +26,13 @@ async def _upload(live, filename: str = "clip.mp4", data: bytes = b"\x00video" *
     return str(answer["file_key"])
 
 
+async def _request_process(live, file_key: str) -> str:  # type: ignore[no-untyped-def]
+    """The job id ``request-process`` answers for ``file_key``."""
+    async with live.http.post(live.url("/api/upload-video/request-process"),
+                              json={"fileKey": file_key}) as response:
+        return str((await response.json())["job_id"])
+
+
 async def _wait_status(live, job_id: str, wanted: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
     for _ in range(200):
         async with live.http.get(live.url(f"/api/upload-video/status/{job_id}")) as r:
@@ -115,9 +122,7 @@ async def test_status_shows_pending_processing_and_failed_shapes(make_live: Live
     live = await make_live()
     live.peer.behaviour = "fail"
     file_key = await _upload(live)
-    async with live.http.post(live.url("/api/upload-video/request-process"),
-                              json={"fileKey": file_key}) as response:
-        job_id = (await response.json())["job_id"]
+    job_id = await _request_process(live, file_key)
 
     failed = await _wait_status(live, job_id, "failed")
 
@@ -152,9 +157,7 @@ async def test_job_listing_pages_and_filters_by_status(make_live: LiveFactory) -
     file_key = await _upload(live)
     ids = []
     for _ in range(3):
-        async with live.http.post(live.url("/api/upload-video/request-process"),
-                                  json={"fileKey": file_key}) as response:
-            ids.append((await response.json())["job_id"])
+        ids.append(await _request_process(live, file_key))
     await live.core.pipeline.cancel(uuid.UUID(ids[0]))
 
     async with live.http.get(live.url("/api/upload-video/jobs?limit=2")) as response:
@@ -175,9 +178,7 @@ async def test_delete_removes_the_job_and_optionally_its_video(make_live: LiveFa
     live = await make_live()
     live.peer.behaviour = "silent"
     file_key = await _upload(live)
-    async with live.http.post(live.url("/api/upload-video/request-process"),
-                              json={"fileKey": file_key}) as response:
-        job_id = (await response.json())["job_id"]
+    job_id = await _request_process(live, file_key)
 
     async with live.http.delete(
             live.url(f"/api/upload-video/jobs/{job_id}?delete_object=true")) as response:
@@ -231,9 +232,7 @@ def _damage(database: Path) -> None:
 async def test_metrics_render_prometheus_text(make_live: LiveFactory) -> None:
     live = await make_live()
     file_key = await _upload(live)
-    async with live.http.post(live.url("/api/upload-video/request-process"),
-                              json={"fileKey": file_key}) as response:
-        job_id = (await response.json())["job_id"]
+    job_id = await _request_process(live, file_key)
     await _wait_status(live, job_id, "completed")
 
     async with live.http.get(live.url("/metrics")) as response:
@@ -271,9 +270,7 @@ async def test_a_job_changed_elsewhere_is_listed_with_its_status(make_live: Live
     live = await make_live()
     live.peer.behaviour = "silent"
     file_key = await _upload(live)
-    async with live.http.post(live.url("/api/upload-video/request-process"),
-                              json={"fileKey": file_key}) as response:
-        job_id = (await response.json())["job_id"]
+    job_id = await _request_process(live, file_key)
     job = await live.core.pipeline.cancel(uuid.UUID(job_id))
 
     async with live.http.get(live.url(f"/api/upload-video/status/{job_id}")) as response:
