@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -14,12 +13,11 @@ import pytest
 from aiohttp import web
 
 from ecg_desktop.app.ports import StorageError
-from ecg_desktop.domain import UploadState
 from ecg_desktop.server.storage_routes import add_storage_routes
 from ecg_desktop.storage import LocalFileStore, LocalStorage, S3Storage, open_storage
 
 from .conftest import PART, MiB, RequestLog, sha256_of_file, write_random_file
-from .test_s3 import Recorder
+from .test_s3 import Recorder, upload_until_parts_recorded
 
 KEY = "videos/tester/20260101_120000_abcdef12_talk.mp4"
 
@@ -58,18 +56,6 @@ async def served(
 
 def ranges_sent(log: RequestLog) -> list[str]:
     return [r.headers.get("Content-Range", "whole") for r in log.puts()]
-
-
-async def interrupted_upload(storage: LocalStorage, video: Path, parts: int) -> UploadState:
-    recorder = Recorder()
-    task = asyncio.create_task(storage.upload(KEY, video, "video/mp4", **recorder.callbacks()))
-    while not (recorder.states and len(recorder.states[-1].parts) >= parts):
-        await asyncio.wait_for(recorder.part_recorded.wait(), 30)
-        recorder.part_recorded.clear()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    return recorder.states[-1]
 
 
 async def test_a_small_file_is_one_put_and_is_stored_with_its_sha256(
@@ -119,7 +105,7 @@ async def test_resume_after_a_crash_sends_only_the_missing_parts(
     size = 4 * PART
     video = tmp_path / "v.mp4"
     digest = write_random_file(video, size)
-    saved = await interrupted_upload(served.storage(), video, parts=2)
+    saved = await upload_until_parts_recorded(served.storage(), video, Recorder(), parts=2)
     assert not served.store.exists(KEY)
 
     log = RequestLog()
@@ -140,7 +126,7 @@ async def test_resume_after_a_crash_sends_only_the_missing_parts(
 async def test_a_changed_file_starts_over_and_says_why(served: Served, tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     write_random_file(video, 3 * PART)
-    saved = await interrupted_upload(served.storage(), video, parts=1)
+    saved = await upload_until_parts_recorded(served.storage(), video, Recorder(), parts=1)
     with video.open("r+b") as handle:
         handle.write(b"edited")
     info = video.stat()
@@ -165,7 +151,7 @@ async def test_an_upload_the_store_forgot_starts_over_and_says_why(
 ) -> None:
     video = tmp_path / "v.mp4"
     digest = write_random_file(video, 2 * PART)
-    saved = await interrupted_upload(served.storage(), video, parts=1)
+    saved = await upload_until_parts_recorded(served.storage(), video, Recorder(), parts=1)
     served.store.abort(KEY)
     recorder = Recorder()
 
@@ -183,7 +169,7 @@ async def test_recorded_parts_the_store_does_not_hold_are_sent_again(
 ) -> None:
     video = tmp_path / "v.mp4"
     digest = write_random_file(video, 3 * PART)
-    saved = await interrupted_upload(served.storage(), video, parts=1)
+    saved = await upload_until_parts_recorded(served.storage(), video, Recorder(), parts=1)
     claims_more = replace(saved, parts={**saved.parts, 2: f"{saved.upload_id}-2"})
 
     log = RequestLog()
@@ -198,7 +184,7 @@ async def test_cancel_then_abort_leaves_nothing_behind(served: Served, tmp_path:
     video = tmp_path / "v.mp4"
     write_random_file(video, 3 * PART)
     storage = served.storage()
-    saved = await interrupted_upload(storage, video, parts=1)
+    saved = await upload_until_parts_recorded(storage, video, Recorder(), parts=1)
     assert served.store.partial(KEY) is not None
 
     await storage.abort(KEY, saved)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ecg_desktop.app.ports import StorageError
+from ecg_desktop.app.ports import ObjectStorage, StorageError
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import UploadState
 from ecg_desktop.storage import S3Storage
@@ -64,7 +64,7 @@ class Recorder:
 
 
 async def upload_until_parts_recorded(
-    storage: S3Storage, path: Path, recorder: Recorder, parts: int
+    storage: ObjectStorage, path: Path, recorder: Recorder, parts: int
 ) -> UploadState:
     """Start an upload, let ``parts`` parts be recorded, then cancel it (a simulated crash)."""
     task = asyncio.create_task(storage.upload(KEY, path, "video/mp4", **recorder.callbacks()))
