@@ -4,6 +4,7 @@ implement them; ``bootstrap.py`` picks which. Only domain types cross these inte
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,25 @@ class ResultRecord:
     raw: Mapping[str, Any]
     transcript: Transcript
     raw_json: str | None = None
+
+
+def result_json_text(raw: Mapping[str, Any]) -> str:
+    """``json.dumps(raw)``, one segment at a time.
+
+    The C encoder holds the GIL for a whole call: one call over a 40,000-word result would
+    stall the event loop for a good part of a second although it runs in a worker thread.
+    """
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    parts = []
+    for key, value in raw.items():
+        if isinstance(value, list) and len(value) > 1:
+            encoded = "[" + ", ".join(dumps(item) for item in value) + "]"
+        else:
+            encoded = dumps(value)
+        parts.append(f"{dumps(str(key))}: {encoded}")
+    return "{" + ", ".join(parts) + "}"
 
 
 class JobStore(Protocol):

@@ -219,6 +219,7 @@ class BlockingJobWriter:
                 job_id=job_id,
                 metadata=rows.metadata,
                 features_measured=rows.features_measured,
+                words_packed=rows.packed_words,
                 stored_at=utcnow(),
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from ecg_desktop.domain import (
     UploadState,
     Word,
 )
+
+from .packed import pack_words, segments_of, unpack_words
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -131,11 +134,12 @@ class TranscriptRows:
     itself on PostgreSQL): the rows go to the driver's ``executemany`` unprocessed.
     """
 
-    __slots__ = ("features_measured", "metadata", "segments", "speakers", "words")
+    __slots__ = ("features_measured", "metadata", "packed_words", "segments", "speakers", "words")
 
     def __init__(self, job_key: object, transcript: Transcript) -> None:
         self.metadata = json.dumps(dict(transcript.metadata), default=str)
         self.features_measured = transcript.features_measured
+        self.packed_words = pack_words(transcript.segments)
         names = transcript.speaker_names
         self.speakers = [
             (job_key, sid, names.get(sid), names.get(sid)) for sid in transcript.speaker_ids
@@ -196,3 +200,38 @@ def rows_to_transcript(
     )
     names = {sid: name for sid, name in speaker_rows if name}
     return Transcript(segments, json.loads(metadata_json), names, features_measured)
+
+
+def packed_to_transcript(
+    metadata_json: str,
+    features_measured: bool,
+    speaker_rows: Sequence[Sequence[Any]],
+    segment_rows: Sequence[Sequence[Any]],
+    packed_words: bytes,
+    edited_rows: Sequence[Sequence[Any]],
+) -> Transcript:
+    """``rows_to_transcript`` with the words from their packed value, the user's corrections
+    laid over it. ``edited_rows``: (segment_idx, idx, text) of each corrected word. Raises
+    ``PackedWordsError`` (a ``ValueError``) when the value does not fit the rows."""
+    counts, words = unpack_words(bytes(packed_words))
+    segments = segments_of(segment_rows, counts, words)
+    if edited_rows:
+        segments = _with_corrections(segments, edited_rows)
+    names = {sid: name for sid, name in speaker_rows if name}
+    return Transcript(segments, json.loads(metadata_json), names, features_measured)
+
+
+def _with_corrections(
+    segments: tuple[Segment, ...], edited_rows: Sequence[Sequence[Any]]
+) -> tuple[Segment, ...]:
+    fixes: dict[int, dict[int, str]] = {}
+    for seg_idx, idx, text in edited_rows:
+        fixes.setdefault(seg_idx, {})[idx] = text
+    out = list(segments)
+    for seg_idx, texts in fixes.items():
+        segment = out[seg_idx]
+        words = list(segment.words)
+        for idx, text in texts.items():
+            words[idx] = replace(words[idx], text=text)
+        out[seg_idx] = replace(segment, words=tuple(words))
+    return tuple(out)

@@ -85,6 +85,7 @@ transcripts = sa.Table(
     sa.Column("features_measured", sa.Boolean, nullable=False),
     sa.Column("stored_at", UTCDateTime, nullable=False),
     sa.Column("edited_at", UTCDateTime),
+    sa.Column("words_packed", sa.LargeBinary),  # store/packed.py; NULL before revision 0003
 )
 
 speakers = sa.Table(
@@ -134,3 +135,9 @@ sa.Index("ix_jobs_status", jobs.c.status)
 sa.Index("ix_jobs_owner", jobs.c.owner)
 sa.Index("ix_segments_job_speaker", segments.c.job_id, segments.c.speaker_id)
 sa.Index("ix_words_job_start", words.c.job_id, words.c.start_s)
+sa.Index(
+    "ix_words_edited",
+    words.c.job_id,
+    sqlite_where=words.c.original_text.is_not(None),
+    postgresql_where=words.c.original_text.is_not(None),
+)

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ecg_desktop.app.ports import JobQuery, ResultRecord
+from ecg_desktop.app.ports import JobQuery, ResultRecord, result_json_text
 from ecg_desktop.domain import (
     TERMINAL_STATUSES,
     IllegalTransition,
@@ -46,6 +46,7 @@ from .rows import (
     TranscriptRows,
     copy_text,
     job_to_row,
+    packed_to_transcript,
     row_to_job,
     rows_to_transcript,
 )
@@ -77,6 +78,23 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+_TRANSCRIPT_SQL = (
+    "SELECT metadata, features_measured, edited_at, words_packed FROM transcripts"
+    " WHERE job_id = {}"
+)
+_SPEAKERS_SQL = "SELECT speaker_id, name FROM speakers WHERE job_id = {}"
+_SEGMENTS_SQL = (
+    "SELECT idx, start_s, end_s, speaker_id, text FROM segments WHERE job_id = {} ORDER BY idx"
+)
+_WORDS_SQL = (
+    "SELECT segment_idx, text, start_s, end_s, volume_db, pitch_hz, spectral_centroid,"
+    " confidence FROM words WHERE job_id = {} ORDER BY segment_idx, idx"
+)
+_EDITED_WORDS_SQL = (  # served by the partial index ix_words_edited
+    "SELECT segment_idx, idx, text FROM words WHERE job_id = {} AND original_text IS NOT NULL"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +429,7 @@ class SqlJobStore:
                 job_id=job_id,
                 metadata=rows.metadata,
                 features_measured=rows.features_measured,
+                words_packed=rows.packed_words,
                 stored_at=utcnow(),
             )
         )
@@ -441,58 +460,46 @@ class SqlJobStore:
             raise JobNotFound(job_id)
 
     async def get_transcript(self, job_id: uuid.UUID) -> Transcript | None:
+        # Every query goes straight to the driver, which answers plain tuples: SQLAlchemy
+        # rows for thousands of segments (or words) would be made on the event loop.
         async with self._transaction(write=False) as conn:
-            head = (
-                await conn.execute(
-                    sa.select(t.transcripts.c.metadata, t.transcripts.c.features_measured).where(
-                        t.transcripts.c.job_id == job_id
-                    )
+            head = await self._fetch(conn, _TRANSCRIPT_SQL, job_id)
+            if not head:
+                return await self._transcript_of_result(conn, job_id)
+            metadata, measured, edited_at, packed = head[0]
+            speakers = await self._fetch(conn, _SPEAKERS_SQL, job_id)
+            segments = await self._fetch(conn, _SEGMENTS_SQL, job_id)
+            if packed is not None:
+                edited = await self._fetch(conn, _EDITED_WORDS_SQL, job_id) if edited_at else []
+                transcript = await asyncio.to_thread(
+                    _unpacked, metadata, bool(measured), speakers, segments, packed, edited
                 )
-            ).first()
-            if head is None:
-                raw = (
-                    await conn.execute(
-                        sa.select(t.jobs.c.result).where(t.jobs.c.job_id == job_id)
-                    )
-                ).first()
-                if raw is None:
-                    raise JobNotFound(job_id)
-                return await _transcript_of_raw(raw[0]) if raw[0] else None
-            speakers = (
-                await conn.execute(
-                    sa.select(t.speakers.c.speaker_id, t.speakers.c.name).where(
-                        t.speakers.c.job_id == job_id
-                    )
-                )
-            ).all()
-            segments = (
-                await conn.execute(
-                    sa.select(
-                        t.segments.c.idx, t.segments.c.start_s, t.segments.c.end_s,
-                        t.segments.c.speaker_id, t.segments.c.text,
-                    )
-                    .where(t.segments.c.job_id == job_id)
-                    .order_by(t.segments.c.idx)
-                )
-            ).all()
-            words = await self._fetch_words(conn, job_id)
+                if transcript is not None:
+                    return transcript
+            words = await self._fetch(conn, _WORDS_SQL, job_id)
         return await asyncio.to_thread(
-            rows_to_transcript, head[0], bool(head[1]), speakers, segments, words
+            rows_to_transcript, metadata, bool(measured), speakers, segments, words
         )
 
-    async def _fetch_words(
+    async def _transcript_of_result(
         self, conn: AsyncConnection, job_id: uuid.UUID
+    ) -> Transcript | None:
+        raw = (
+            await conn.execute(sa.select(t.jobs.c.result).where(t.jobs.c.job_id == job_id))
+        ).first()
+        if raw is None:
+            raise JobNotFound(job_id)
+        return await _transcript_of_raw(raw[0]) if raw[0] else None
+
+    async def _fetch(
+        self, conn: AsyncConnection, sql: str, job_id: uuid.UUID
     ) -> Sequence[Sequence[Any]]:
-        """Every word row of a job as plain tuples, fetched by the driver itself: making
-        SQLAlchemy rows of 40,000 words would hold the event loop."""
-        sql = (
-            "SELECT segment_idx, text, start_s, end_s, volume_db, pitch_hz, spectral_centroid,"
-            " confidence FROM words WHERE job_id = {} ORDER BY segment_idx, idx"
-        )
+        """The rows of ``sql`` (one ``{}`` for the job id) as the driver's plain tuples."""
         driver: Any = (await conn.get_raw_connection()).driver_connection
         if self.is_postgresql:
             async with driver.cursor() as cursor:
-                await cursor.execute(sql.format("%s"), (job_id,))
+                # Binary results: a bytea arrives as is, not as hex text to decode.
+                await cursor.execute(sql.format("%s"), (job_id,), binary=True)
                 rows: Sequence[Sequence[Any]] = await cursor.fetchall()
                 return rows
         rows = await driver.execute_fetchall(sql.format("?"), (job_id.hex,))
@@ -662,28 +669,24 @@ async def _copy_rows(
 def _prepare_result(job_key: object, result: ResultRecord) -> _PreparedResult:
     """JSON and rows of a result, built off the event loop (a big transcript takes a while)."""
     return _PreparedResult(
-        raw_json=result.raw_json if result.raw_json is not None else _dumps_in_pieces(result.raw),
+        raw_json=result.raw_json if result.raw_json is not None else result_json_text(result.raw),
         rows=TranscriptRows(job_key, result.transcript),
     )
 
 
-def _dumps_in_pieces(raw: Mapping[str, Any]) -> str:
-    """``json.dumps(raw)``, one segment at a time.
-
-    The C encoder holds the GIL for a whole call: one call over a 40,000-word result would
-    stall the event loop for a good part of a second although it runs in a worker thread.
-    """
-    def dumps(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, default=str)
-
-    parts = []
-    for key, value in raw.items():
-        if isinstance(value, list) and len(value) > 1:
-            encoded = "[" + ", ".join(dumps(item) for item in value) + "]"
-        else:
-            encoded = dumps(value)
-        parts.append(f"{dumps(str(key))}: {encoded}")
-    return "{" + ", ".join(parts) + "}"
+def _unpacked(
+    metadata: str,
+    measured: bool,
+    speakers: Sequence[Sequence[Any]],
+    segments: Sequence[Sequence[Any]],
+    packed: bytes,
+    edited: Sequence[Sequence[Any]],
+) -> Transcript | None:
+    try:
+        return packed_to_transcript(metadata, measured, speakers, segments, packed, edited)
+    except (ValueError, IndexError) as exc:
+        log.warning("a transcript's packed words do not fit its rows (%s); reading the rows", exc)
+        return None
 
 
 async def _transcript_of_raw(raw_json: str) -> Transcript | None:
