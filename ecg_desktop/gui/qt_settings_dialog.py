@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecg_desktop.app.team import TeamPreset, apply_team_preset
 from ecg_desktop.config import ENV_NAMES, LANGUAGES, ConfigError, Settings
 
 from .i18n import UI_LANGUAGES
@@ -69,6 +70,7 @@ class QtSettingsDialog(QDialog):
         self.tabs.addTab(self._storage_tab(), tr("Storage"))
         self.tabs.addTab(self._store_tab(), tr("Job store"))
         self.tabs.addTab(self._general_tab(), tr("General"))
+        self.tabs.addTab(self._team_tab(), tr("Team"))
         self.error_label = QLabel(self)
         self.error_label.setObjectName("settingsError")
         self.error_label.setWordWrap(True)
@@ -218,6 +220,52 @@ class QtSettingsDialog(QDialog):
         form.addRow(tr("&Interface language:"), ui)
         form.addRow(tr("Your &name:"), self._line("user_name", tr("used in storage keys")))
         return page
+
+    def _team_tab(self) -> QWidget:
+        page, form = self._form()
+        form.addRow(self._note(tr(
+            "Join a team: every member shares one PostgreSQL database and one S3 bucket, and "
+            "the ML server calls the team backend back. Ask your team for these values.")))
+        self.team_fields: dict[str, QLineEdit] = {}
+        rows = (
+            ("database_url", tr("Team &database URL:"), "postgresql+psycopg://user@host/ecg"),
+            ("bucket", tr("Team S3 &bucket:"), ""),
+            ("callback_url", tr("Team back&end URL:"), "http://team-backend:8080"),
+            ("model_server_url", tr("&ML server URL:"), tr("empty: keep the current one")),
+            ("user_name", tr("Your &name:"), tr("empty: keep the current one")),
+        )
+        for name, label, placeholder in rows:
+            edit = QLineEdit(self)
+            edit.setObjectName(f"team_{name}")
+            edit.setPlaceholderText(placeholder)
+            self.team_fields[name] = edit
+            form.addRow(label, edit)
+        self.join_button = QPushButton(tr("&Join the team"), self)
+        self.join_button.setObjectName("joinTeamButton")
+        self.join_button.clicked.connect(self.join_team)
+        self.team_result = QLabel(self)
+        self.team_result.setObjectName("teamResult")
+        self.team_result.setWordWrap(True)
+        form.addRow("", self.join_button)
+        form.addRow(self.team_result)
+        return page
+
+    def join_team(self) -> bool:
+        """Fill the other tabs from the team preset; OK/Apply then saves them as usual."""
+        values = {name: edit.text().strip() for name, edit in self.team_fields.items()}
+        try:
+            joined, warnings = apply_team_preset(self.candidate, TeamPreset(**values))
+        except ConfigError as exc:
+            self.team_result.setStyleSheet("color: #d64541;")
+            self.team_result.setText(tr("{error}").format(error=exc))
+            return False
+        self._load(joined)
+        self.validate()
+        lines = [tr("Team settings filled in: press OK or Apply to save them.")]
+        lines += [f"⚠ {warning}" for warning in warnings]
+        self.team_result.setStyleSheet("")
+        self.team_result.setText("\n".join(lines))
+        return True
 
     # -- values ----------------------------------------------------------------------------
 

@@ -3,44 +3,44 @@
 <context>
     <name />
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="111" />
+        <location filename="../../ecg_desktop/gui/app.py" line="113" />
         <source>A setting is invalid and the defaults are used: {error}</source>
         <translation>잘못된 설정이 있어 기본값을 사용합니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="112" />
-        <location filename="../../ecg_desktop/gui/app.py" line="135" />
-        <location filename="../../ecg_desktop/gui/app.py" line="143" />
+        <location filename="../../ecg_desktop/gui/app.py" line="114" />
+        <location filename="../../ecg_desktop/gui/app.py" line="137" />
+        <location filename="../../ecg_desktop/gui/app.py" line="145" />
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="159" />
+        <location filename="../../ecg_desktop/gui/app.py" line="161" />
         <source>The callback server cannot listen on {host}:{port}: the port is already in use (another ECG Desktop, or another program). Results from the ML server cannot arrive until it runs. Choose another port in Settings → Callback server, or start the app with ECG_BIND_PORT=&lt;port&gt;.</source>
         <translation>콜백 서버가 {host}:{port}에서 대기할 수 없습니다: 포트가 이미 사용 중입니다(다른 ECG Desktop 또는 다른 프로그램). 콜백 서버가 실행될 때까지 ML 서버의 결과를 받을 수 없습니다. 설정 → 콜백 서버에서 다른 포트를 고르거나 ECG_BIND_PORT=&lt;포트&gt;로 앱을 시작하세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="165" />
+        <location filename="../../ecg_desktop/gui/app.py" line="167" />
         <source>A setting is invalid: {error}. Fix it in Settings.</source>
         <translation>잘못된 설정: {error}. 설정에서 고치세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="167" />
+        <location filename="../../ecg_desktop/gui/app.py" line="169" />
         <source>The services could not start: {error}</source>
         <translation>서비스를 시작하지 못했습니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="190" />
+        <location filename="../../ecg_desktop/gui/app.py" line="192" />
         <source>Settings not saved</source>
         <translation>설정을 저장하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="259" />
+        <location filename="../../ecg_desktop/gui/app.py" line="261" />
         <source>Connected to {where}; its tables are created on first use.</source>
         <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="261" />
+        <location filename="../../ecg_desktop/gui/app.py" line="263" />
         <source>Connected to {where}: {n} job(s).</source>
         <translation>{where}에 연결했습니다: 작업 {n}개.</translation>
     </message>
@@ -523,222 +523,270 @@ Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="57" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="58" />
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="67" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="68" />
         <source>ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="68" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
         <source>Callback server</source>
         <translation>콜백 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
         <source>Storage</source>
         <translation>저장소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
         <source>Job store</source>
         <translation>작업 저장소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="72" />
         <source>General</source>
         <translation>일반</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="115" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="73" />
+        <source>Team</source>
+        <translation>팀</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="117" />
         <source>ML server &amp;URL:</source>
         <translation>ML 서버 &amp;URL:</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="116" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="118" />
         <source>empty: the built-in reference analyzer</source>
         <translation>비우면: 내장 기준 분석기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="122" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="124" />
         <source>Request &amp;timeout:</source>
         <translation>요청 제한 시간(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="124" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="126" />
         <source>The ML server receives each video's download URL and calls the callback server back with progress and the result. Leave the URL empty to analyse on this computer.</source>
         <translation>ML 서버는 각 동영상의 다운로드 URL을 받고 진행 상황과 결과를 콜백 서버로 알려 줍니다. 이 컴퓨터에서 분석하려면 URL을 비워 두세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="131" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="133" />
         <source>Callback &amp;base URL:</source>
         <translation>콜백 기본 URL(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="132" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="134" />
         <source>empty: the address below</source>
         <translation>비우면: 아래 주소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="133" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="135" />
         <source>&amp;Listen on address:</source>
         <translation>대기 주소(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="137" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="139" />
         <source>any free port</source>
         <translation>빈 포트 아무거나</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="139" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="141" />
         <source>Listen on &amp;port:</source>
         <translation>대기 포트(&amp;P):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="141" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="143" />
         <source>Show</source>
         <translation>보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="145" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="147" />
         <source>&amp;Regenerate</source>
         <translation>다시 만들기(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="147" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="149" />
         <source>&amp;Copy</source>
         <translation>복사(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="153" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="155" />
         <source>&amp;Webhook secret:</source>
         <translation>웹훅 비밀 키(&amp;W):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="156" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="158" />
         <source>Accept &amp;unsigned callbacks</source>
         <translation>서명 없는 콜백 허용(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="161" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="163" />
         <source>⚠ Anyone who can reach the callback server could then write results into your jobs. Turn this on only for an ML server that cannot sign (the original WhisperX server never signs), on a trusted network.</source>
         <translation>⚠ 콜백 서버에 접근할 수 있는 누구나 작업 결과를 써 넣을 수 있게 됩니다. 서명할 수 없는 ML 서버(원래 WhisperX 서버는 서명하지 않음)를 믿을 수 있는 네트워크에서 쓸 때만 켜세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="170" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="172" />
         <source>S3 &amp;bucket:</source>
         <translation>S3 버킷(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="171" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="173" />
         <source>empty: keep videos on this computer</source>
         <translation>비우면: 동영상을 이 컴퓨터에 보관</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="172" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
         <source>&amp;Region:</source>
         <translation>리전(&amp;R):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="173" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="175" />
         <source>&amp;Endpoint URL:</source>
         <translation>엔드포인트 URL(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="176" />
         <source>empty: AWS; or an S3-compatible server</source>
         <translation>비우면: AWS, 또는 S3 호환 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="175" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="177" />
         <source>&amp;Access key id:</source>
         <translation>액세스 키 ID(&amp;A):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="176" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="178" />
         <source>&amp;Secret access key:</source>
         <translation>비밀 액세스 키(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="182" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="184" />
         <source>Download URLs &amp;expire after:</source>
         <translation>다운로드 URL 만료 시간(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="183" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="185" />
         <source>The secret access key is kept in the system keyring, not in the settings file.</source>
         <translation>비밀 액세스 키는 설정 파일이 아니라 시스템 키링에 보관됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="189" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="191" />
         <source>empty: SQLite in the data folder</source>
         <translation>비우면: 데이터 폴더의 SQLite</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="190" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="192" />
         <source>&amp;Database URL:</source>
         <translation>데이터베이스 URL(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="191" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="193" />
         <source>&amp;Test connection</source>
         <translation>연결 시험(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="201" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="203" />
         <source>A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a team see the same jobs.</source>
         <translation>공유 PostgreSQL 데이터베이스(postgresql+psycopg://user:password@host/db)를 쓰면 팀이 같은 작업을 봅니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="212" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="214" />
         <source>Default &amp;language of videos:</source>
         <translation>동영상 기본 언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="216" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="218" />
         <source>System</source>
         <translation>시스템 설정 따름</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="218" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="220" />
         <source>&amp;Interface language:</source>
         <translation>화면 언어(&amp;I):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="219" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="221" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="235" />
         <source>Your &amp;name:</source>
         <translation>이름(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="219" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="221" />
         <source>used in storage keys</source>
         <translation>저장소 키에 쓰입니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="242" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="227" />
+        <source>Join a team: every member shares one PostgreSQL database and one S3 bucket, and the ML server calls the team backend back. Ask your team for these values.</source>
+        <translation>팀에 참여하기: 모든 구성원이 하나의 PostgreSQL 데이터베이스와 하나의 S3 버킷을 공유하고, ML 서버는 팀 백엔드로 결과를 보냅니다. 이 값들은 팀에 문의하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="231" />
+        <source>Team &amp;database URL:</source>
+        <translation>팀 데이터베이스 URL(&amp;D):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="232" />
+        <source>Team S3 &amp;bucket:</source>
+        <translation>팀 S3 버킷(&amp;B):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
+        <source>&amp;ML server URL:</source>
+        <translation>ML 서버 URL(&amp;M):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="235" />
+        <source>empty: keep the current one</source>
+        <translation>비워 두면 현재 값을 유지합니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="243" />
+        <source>&amp;Join the team</source>
+        <translation>팀에 참여(&amp;J)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="264" />
+        <source>Team settings filled in: press OK or Apply to save them.</source>
+        <translation>팀 설정을 채웠습니다. 저장하려면 확인 또는 적용을 누르세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="290" />
         <source>Set by the environment variable {name}</source>
         <translation>환경 변수 {name}로 정해졌습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="280" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="260" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="328" />
         <source>{error}</source>
         <translation>{error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="303" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="233" />
+        <source>Team back&amp;end URL:</source>
+        <translation>팀 백엔드 URL(&amp;E):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="351" />
         <source>A new webhook secret takes effect when you apply it; give it to your ML server, or its callbacks will be refused.</source>
         <translation>새 웹훅 비밀 키는 적용할 때 효력이 생깁니다. ML 서버에도 알려 주지 않으면 콜백이 거부됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="313" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="361" />
         <source>Connecting…</source>
         <translation>연결 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="321" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="369" />
         <source>Failed: {error}</source>
         <translation>실패: {error}</translation>
     </message>

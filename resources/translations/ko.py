@@ -11,6 +11,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 KO = {
+    # team preset
+    "Team": "팀",
+    "Join a team: every member shares one PostgreSQL database and one S3 bucket, and the ML server calls the team backend back. Ask your team for these values.":
+        "팀에 참여하기: 모든 구성원이 하나의 PostgreSQL 데이터베이스와 하나의 S3 버킷을 공유하고, ML 서버는 팀 백엔드로 결과를 보냅니다. 이 값들은 팀에 문의하세요.",
+    "Team &database URL:": "팀 데이터베이스 URL(&D):",
+    "Team S3 &bucket:": "팀 S3 버킷(&B):",
+    "Team back&end URL:": "팀 백엔드 URL(&E):",
+    "&ML server URL:": "ML 서버 URL(&M):",
+    "empty: keep the current one": "비워 두면 현재 값을 유지합니다",
+    "&Join the team": "팀에 참여(&J)",
+    "Team settings filled in: press OK or Apply to save them.": "팀 설정을 채웠습니다. 저장하려면 확인 또는 적용을 누르세요.",
     # app / banner
     "A setting is invalid and the defaults are used: {error}": "잘못된 설정이 있어 기본값을 사용합니다: {error}",
     "Settings…": "설정…",
