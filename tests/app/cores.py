@@ -20,16 +20,16 @@ async def running_peer(secret: str) -> AsyncIterator[ProtocolPeer]:
 
 
 def peer_core_settings(
-    peer: ProtocolPeer, secret: str, database_url: str, **overrides: Any
+    peer: ProtocolPeer, secret: str, default_database_url: str, **overrides: Any
 ) -> dict[str, Any]:
     """Settings of a core dispatching to ``peer`` with fast retries, its server on a free
-    loopback port; ``overrides`` win."""
+    loopback port; ``overrides`` win (``database_url`` among them)."""
     return {
         "model_server_url": peer.url,
         "webhook_secret_key": secret,
         "ml_retry_delays": FAST_RETRIES,
         "ml_api_timeout": 10.0,
-        "database_url": database_url,
+        "database_url": default_database_url,
         "bind_host": "127.0.0.1",
         "bind_port": 0,
         **overrides,

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from pathlib import Path
 
-from ecg_desktop.domain import ErrorCode, JobStatus, Stage, UploadProgress
+import pytest
+
+from ecg_desktop.app.callback_worker import ResultWorker
+from ecg_desktop.app.callbacks import LARGE_BODY
+from ecg_desktop.bootstrap import Core
+from ecg_desktop.domain import ErrorCode, Job, JobStatus, Stage, UploadProgress, normalize
 from tests.app.conftest import CoreFactory
 from tests.app.peer import RESULT, ProtocolPeer, SlowDirStorage, sha256_of
 from tests.media import make_silent_video
+from tests.store.helpers import make_result
 
 WAIT_S = 20
 
@@ -22,6 +29,13 @@ async def _analyzing(core: object, job_id: object) -> None:
     raise AssertionError("the job never reached the analyzing stage")
 
 
+async def _submitted_and_analyzing(core: Core, video: Path) -> Job:
+    """``video`` submitted and accepted by the ML server."""
+    job = await core.pipeline.submit_file(video, "auto")
+    await _analyzing(core, job.job_id)
+    return job
+
+
 async def test_watchdog_fetches_the_result_when_the_callback_never_arrived(
     make_core: CoreFactory,
     peer: ProtocolPeer,
@@ -32,8 +46,7 @@ async def test_watchdog_fetches_the_result_when_the_callback_never_arrived(
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.3, database_url=database_url)
     core.recovery.start_watchdog(interval_s=0.1)
-    job = await core.pipeline.submit_file(video, "auto")
-    await _analyzing(core, job.job_id)
+    job = await _submitted_and_analyzing(core, video)
     peer.records[str(job.job_id)] = {"status": "completed", "result": RESULT}
     done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
     assert done.status is JobStatus.COMPLETED
@@ -47,8 +60,7 @@ async def test_watchdog_marks_callback_lost_when_the_server_has_no_record(
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.3)
     core.recovery.start_watchdog(interval_s=0.1)
-    job = await core.pipeline.submit_file(video, "auto")
-    await _analyzing(core, job.job_id)
+    job = await _submitted_and_analyzing(core, video)
     peer.records.clear()  # the ML server restarted and forgot its jobs
     done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
     assert done.error_code is ErrorCode.CALLBACK_LOST
@@ -60,8 +72,7 @@ async def test_a_server_that_works_on_the_job_keeps_it_alive(
 ) -> None:
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
-    job = await core.pipeline.submit_file(video, "auto")
-    await _analyzing(core, job.job_id)
+    job = await _submitted_and_analyzing(core, video)
     await asyncio.sleep(0.1)
     peer.records[str(job.job_id)] = {"status": "processing", "progress": 55, "message": "Diarizing"}
     outcomes = await core.recovery.check_silent_jobs()
@@ -76,8 +87,7 @@ async def test_original_server_completed_without_offering_the_result_is_callback
 ) -> None:
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
-    job = await core.pipeline.submit_file(video, "auto")
-    await _analyzing(core, job.job_id)
+    job = await _submitted_and_analyzing(core, video)
     peer.offer_result = False  # only /jobs/{id}, like the original WhisperX server
     peer.records[str(job.job_id)] = {"status": "completed"}
     await asyncio.sleep(0.1)
@@ -92,8 +102,7 @@ async def test_a_failure_the_server_reports_is_recorded_with_its_code(
 ) -> None:
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
-    job = await core.pipeline.submit_file(video, "auto")
-    await _analyzing(core, job.job_id)
+    job = await _submitted_and_analyzing(core, video)
     peer.records[str(job.job_id)] = {
         "status": "failed",
         "error_code": "TRANSCRIPTION_ERROR",
@@ -111,8 +120,7 @@ async def test_an_unreachable_server_changes_nothing(
 ) -> None:
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.05)
-    job = await core.pipeline.submit_file(video, "auto")
-    await _analyzing(core, job.job_id)
+    job = await _submitted_and_analyzing(core, video)
     await peer.stop()
     await asyncio.sleep(0.1)
     assert await core.recovery.check_silent_jobs() == {job.job_id: "unreachable"}
@@ -181,8 +189,7 @@ async def test_a_job_analyzing_when_the_app_stopped_is_reconciled_at_start(
 ) -> None:
     peer.behaviour = "silent"
     first = await make_core(storage=fake_storage)
-    job = await first.pipeline.submit_file(video, "auto")
-    await _analyzing(first, job.job_id)
+    job = await _submitted_and_analyzing(first, video)
     await first.close()
     peer.records[str(job.job_id)] = {"status": "completed", "result": RESULT}
     second = await make_core(storage=fake_storage)
@@ -213,3 +220,46 @@ async def test_a_second_app_on_this_computer_leaves_a_running_upload_alone(
     assert other_storage.uploads == []
     assert working.uploads == [done.file_key]
     assert len(peer.jobs) == 1
+
+
+async def test_a_big_fetched_result_is_stored_by_the_result_worker(
+    make_core: CoreFactory,
+    peer: ProtocolPeer,
+    fake_storage: SlowDirStorage,
+    video: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handed: list[int] = []
+    store_result = ResultWorker.store_result
+
+    async def counted(self: ResultWorker, job_id: object, text: str, message: object) -> object:
+        handed.append(len(text))
+        return await store_result(self, job_id, text, message)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResultWorker, "store_result", counted)
+    peer.behaviour = "silent"
+    core = await make_core(storage=fake_storage, callback_watchdog_s=0.05,
+                           database_url=database_url)
+    job = await _submitted_and_analyzing(core, video)
+    big = make_result(segments=300, words_per_segment=20, speakers=3)  # 6,000 words
+    bad = copy.deepcopy(big)
+    bad["segments"][7]["end"] = -1.0
+    peer.records[str(job.job_id)] = {"status": "completed", "result": big, "message": "Done"}
+    await asyncio.sleep(0.1)
+
+    assert await core.recovery.check_silent_jobs() == {job.job_id: "completed"}
+    assert handed and handed[0] > LARGE_BODY
+    done = await core.store.get(job.job_id)
+    assert done.status is JobStatus.COMPLETED and done.message == "Done" and done.speakers == 3
+    assert await core.store.get_transcript(job.job_id) == normalize(big)
+    assert await core.store.get_raw_result(job.job_id) == big
+
+    second = await _submitted_and_analyzing(core, video)
+    peer.records[str(second.job_id)] = {"status": "completed", "result": bad}
+    await asyncio.sleep(0.1)
+    assert await core.recovery.check_silent_jobs() == {second.job_id: "failed"}
+    failed = await core.store.get(second.job_id)
+    assert failed.error_code is ErrorCode.PROCESSING_ERROR
+    assert "invalid" in (failed.error_message or "")
+    assert await core.store.get_raw_result(second.job_id) is None
