@@ -22,11 +22,11 @@ from ecg_desktop.app.ports import ObjectStorage
 from ecg_desktop.bootstrap import Core, build_core
 from ecg_desktop.domain import Event, Job, JobChanged, JobDeleted, JobStatus
 from ecg_desktop.domain.events import TeamConnectionChanged
+from tests.app.cores import peer_core_settings, running_peer
 from tests.app.peer import ProtocolPeer, SlowDirStorage
 from tests.media import make_silent_video
 
 SECRET = "team-test-secret"
-FAST_RETRIES = (0.05, 0.1)
 
 CoreFactory = Callable[..., Awaitable[Core]]
 
@@ -75,10 +75,8 @@ class BusRecorder:
 
 @pytest.fixture
 async def peer() -> AsyncIterator[ProtocolPeer]:
-    server = ProtocolPeer(SECRET)
-    await server.start()
-    yield server
-    await server.stop()
+    async for server in running_peer(SECRET):
+        yield server
 
 
 @pytest.fixture
@@ -113,17 +111,7 @@ async def make_core(
         storage: ObjectStorage | None = None,
         **overrides: Any,
     ) -> Core:
-        values: dict[str, Any] = {
-            "model_server_url": peer.url,
-            "webhook_secret_key": SECRET,
-            "ml_retry_delays": FAST_RETRIES,
-            "ml_api_timeout": 10.0,
-            "database_url": postgres_url,
-            "user_name": user,
-            "bind_host": "127.0.0.1",
-            "bind_port": 0,
-            **overrides,
-        }
+        values = peer_core_settings(peer, SECRET, postgres_url, user_name=user, **overrides)
         core = await build_core(settings_factory(**values), storage=storage)
         cores.append(core)
         if backend:
