@@ -217,9 +217,10 @@ async def build_core(
             metrics,
             callback_base_url_provider=lambda: holder["core"].callback_base_url(),
         )
-        recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics)
-        callbacks = CallbackReceiver(store, bus, settings, metrics,
-                                     result_worker=ResultWorker.for_store(store))
+        result_worker = ResultWorker.for_store(store)  # big results, callback or fetched
+        recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics,
+                            result_worker=result_worker)
+        callbacks = CallbackReceiver(store, bus, settings, metrics, result_worker=result_worker)
         health = HealthMonitor(ml_client, url=lambda: _ml_url(ml_client))
         team = _team_sync(store, bus, settings.effective_database_url)
     except BaseException:

@@ -9,6 +9,9 @@ in-process path, writes the result with its own connection to the job store (the
 tables, the same row lock, one transaction) and returns only a small outcome; the loop then
 counts it and publishes ``JobChanged``.
 
+Recovery hands it, the same way, a completed job's result that it fetched from the ML server
+(``store_result``): one path stores every big result.
+
 A worker that dies answers 503 (the ML server sends the callback again); its transaction
 never committed, so nothing is half-written. The next big callback starts a new worker.
 The ``spawn`` start method is used: forking a process that runs Qt and threads is unsafe.
@@ -19,17 +22,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from ecg_desktop.app.callbacks import (
     BigCallback,
+    CallbackMessage,
     Checked,
     Ended,
     Missing,
@@ -51,6 +58,7 @@ from ecg_desktop.domain import InvalidResult, JobNotFound, normalize
 from ecg_desktop.domain.signatures import verify
 
 logger = logging.getLogger(__name__)
+_Job = TypeVar("_Job")
 
 
 class ResultWorker:
@@ -95,23 +103,38 @@ class ResultWorker:
         await asyncio.wrap_future(self._warm_up)
 
     async def handle(self, call: BigCallback) -> WorkerOutcome:
-        self.start()
-        pool = self._pool
-        assert pool is not None
         # The body goes through a temporary file written by a thread: write(2) copies it with
         # the GIL released, where pickling it into the pool's pipe would hold the GIL (and so
         # the loop) for the copy of several megabytes.
         body_file = await asyncio.to_thread(_spill, call.body)
+        return await self._submit(handle_big_callback, replace(call, body=b"", body_file=body_file),
+                                  body_file)
+
+    async def store_result(
+        self, job_id: uuid.UUID, result_json: str, message: str | None
+    ) -> WorkerOutcome:
+        """Store a completed job's result fetched from the ML server (recovery): validated,
+        normalised and written with the job's completion in one transaction, as a big
+        callback's. ``result_json`` is the result's JSON text."""
+        result_file = await asyncio.to_thread(_spill, result_json.encode())
+        return await self._submit(store_fetched_result,
+                                  FetchedResult(job_id, message, result_file), result_file)
+
+    async def _submit(
+        self, work: Callable[[_Job], WorkerOutcome], job: _Job, spilled: str
+    ) -> WorkerOutcome:
+        self.start()
+        pool = self._pool
+        assert pool is not None
         try:
-            sent = replace(call, body=b"", body_file=body_file)
-            return await asyncio.wrap_future(pool.submit(handle_big_callback, sent))
+            return await asyncio.wrap_future(pool.submit(work, job))
         except BrokenProcessPool as exc:
             logger.error("the result worker process died (%s); a new one will be started", exc)
             self._discard(pool)
             return WorkerFailed("the worker process died")
         finally:
             with contextlib.suppress(OSError):
-                os.unlink(body_file)
+                os.unlink(spilled)
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:
@@ -187,11 +210,44 @@ def _handle(call: BigCallback) -> WorkerOutcome:
         return Rejected(422, "schema", "invalid callback", errors=errors, misuse=front_end)
     if message.status != "completed":
         return Checked(replace(message, result=None))
+    return _store(message, message.result or {}, result_text)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedResult:
+    """A completed job's result fetched from the ML server, for the worker process."""
+
+    job_id: uuid.UUID
+    message: str | None
+    result_file: str  # the result's JSON text (UTF-8)
+
+
+def store_fetched_result(fetched: FetchedResult) -> WorkerOutcome:
+    """Validate, normalise and store a fetched result (runs in the worker process)."""
+    gc.disable()  # as in handle_big_callback
+    try:
+        with open(fetched.result_file, encoding="utf-8") as file:
+            text = file.read()
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            return Rejected(422, "invalid_result", "the result is not a JSON object")
+        message = CallbackMessage(fetched.job_id, "completed", 100, fetched.message, raw,
+                                  None, None)
+        return _store(message, raw, text)
+    except Exception as exc:  # an error object must not cross back: it may not unpickle
+        logger.exception("a fetched result failed in the worker")
+        return WorkerFailed(f"{type(exc).__name__}: {exc}")
+    finally:
+        gc.enable()
+
+
+def _store(message: CallbackMessage, raw: Mapping[str, Any], raw_json: str | None) -> WorkerOutcome:
+    """The job's completion and its result, in one transaction, unless the job is missing or
+    already ended (checked before the heavy work) or the result does not validate."""
     writer = _WorkerProcess.writer
     assert writer is not None
-    raw = message.result or {}
     try:
-        _ensure_open(writer.get(message.job_id))  # 404 / terminal before the heavy work
+        _ensure_open(writer.get(message.job_id))
         try:
             transcript = normalize(raw)
         except InvalidResult as invalid:
@@ -199,7 +255,7 @@ def _handle(call: BigCallback) -> WorkerOutcome:
                             errors=invalid_result_errors(invalid))
         job = writer.update(message.job_id, _completion_change(message, transcript),
                             result=ResultRecord(raw=raw, transcript=transcript,
-                                                raw_json=result_text))
+                                                raw_json=raw_json))
     except JobNotFound:
         return Missing(message.job_id)
     except _TerminalJob as terminal:

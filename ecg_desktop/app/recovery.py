@@ -12,7 +12,8 @@ At start-up (``recover``), for every unfinished job of this host:
 
 Reconciling asks the ML server for the job (PROTOCOL.md 2.3): ``completed`` with a result ->
 stored exactly as the callback would have (normalised, in the same transaction that completes
-the job); ``completed`` without a result, or no record at all -> ``CALLBACK_LOST``; ``failed``
+the job; a big one by the callbacks' worker process, ``ResultWorker.store_result``);
+``completed`` without a result, or no record at all -> ``CALLBACK_LOST``; ``failed``
 -> failed with the server's code and reason; still working -> its progress is recorded, which
 also restarts the watchdog's clock. When the server cannot be asked, nothing changes.
 
@@ -34,8 +35,17 @@ from pathlib import Path
 from typing import Any
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callback_worker import ResultWorker
+from ecg_desktop.app.callbacks import LARGE_BODY, Rejected, Stored, WorkerFailed
 from ecg_desktop.app.pipeline import JobPipeline, MetricsSink, NullMetrics
-from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ResultRecord
+from ecg_desktop.app.ports import (
+    JobQuery,
+    JobStore,
+    MLClient,
+    MLError,
+    ResultRecord,
+    result_json_text,
+)
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import (
     ErrorCode,
@@ -73,6 +83,7 @@ class Recovery:
         metrics: MetricsSink | None = None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        result_worker: ResultWorker | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -81,6 +92,7 @@ class Recovery:
         self._bus = bus
         self._metrics: MetricsSink = metrics or NullMetrics()
         self._now = now
+        self._worker = result_worker  # stores big results, as for big callbacks
         self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -169,14 +181,16 @@ class Recovery:
     async def _store_result(
         self, job_id: uuid.UUID, raw: Mapping[str, Any], message: str | None
     ) -> str:
+        result_json = None
+        if self._worker is not None:
+            result_json = await asyncio.to_thread(result_json_text, raw)
+            if len(result_json) > LARGE_BODY:
+                return await self._store_in_worker(job_id, result_json, message)
         try:
             transcript = await asyncio.to_thread(normalize, raw)
         except InvalidResult as exc:
-            await self._fail(
-                job_id, ErrorCode.PROCESSING_ERROR, f"the ML server's result is invalid: {exc}"
-            )
-            return "failed"
-        record = ResultRecord(raw=raw, transcript=transcript)
+            return await self._reject_result(job_id, str(exc))
+        record = ResultRecord(raw=raw, transcript=transcript, raw_json=result_json)
 
         def change(job: Job) -> None:
             if job.status is JobStatus.PENDING:
@@ -187,12 +201,40 @@ class Recovery:
             job = await self._store.update(job_id, change, result=record)
         except (IllegalTransition, JobNotFound):
             return "unchanged"
-        self._publish(job)
+        return self._completed(job)
+
+    async def _store_in_worker(
+        self, job_id: uuid.UUID, result_json: str, message: str | None
+    ) -> str:
+        """A big result goes the way of a big callback's: validated, normalised and stored by
+        the worker process, so the loop's process neither does that work nor collects it."""
+        assert self._worker is not None
+        outcome = await self._worker.store_result(job_id, result_json, message)
+        if isinstance(outcome, Stored):
+            self._bus.publish(JobChanged(outcome.job))
+            return self._completed(outcome.job, published=True)
+        if isinstance(outcome, Rejected):
+            detail = "; ".join(str(e.get("msg")) for e in outcome.errors or []) or outcome.detail
+            return await self._reject_result(job_id, detail)
+        if isinstance(outcome, WorkerFailed):
+            logger.error("job %s: the fetched result was not stored (%s); asking again later",
+                         job_id, outcome.reason)
+        return "unchanged"  # Missing, Ended: nothing to do
+
+    async def _reject_result(self, job_id: uuid.UUID, detail: str) -> str:
+        await self._fail(
+            job_id, ErrorCode.PROCESSING_ERROR, f"the ML server's result is invalid: {detail}"
+        )
+        return "failed"
+
+    def _completed(self, job: Job, *, published: bool = False) -> str:
+        if not published:
+            self._publish(job)
         self._metrics.inc("jobs_total", outcome="completed", error_code="")
         if job.dispatched_at and job.completed_at:
             seconds = (job.completed_at - job.dispatched_at).total_seconds()
             self._metrics.observe("job_processing_seconds", seconds)
-        logger.info("job %s: result fetched from the ML server", job_id)
+        logger.info("job %s: result fetched from the ML server", job.job_id)
         return "completed"
 
     async def _record_progress(
