@@ -111,7 +111,7 @@ async def make_core(
         storage: ObjectStorage | None = None,
         **overrides: Any,
     ) -> Core:
-        values = peer_core_settings(peer, SECRET, postgres_url, user_name=user, **overrides)
+        values = peer_core_settings(peer, SECRET, postgres_url, **{"user_name": user, **overrides})
         core = await build_core(settings_factory(**values), storage=storage)
         cores.append(core)
         if backend:
