@@ -147,6 +147,7 @@ class DesktopApp(QObject):
             self.window.banner.hide()
         if self.services.core is not None:
             self.window.attach_core(self.services.core, self.services.callback_url)
+            self._note_port_not_needed()
             team = self.services.core.team
             if team is not None:  # after a reconnection, rows deleted meanwhile are dropped
                 team.known_ids = lambda: [job.job_id for job in self.window.model.jobs()]
@@ -154,6 +155,15 @@ class DesktopApp(QObject):
                 self.window.status.show_store_state(team.state)
             self._attach_review_pane()
         self.ready.emit()
+
+    def _note_port_not_needed(self) -> None:
+        taken = self.services.port_not_needed
+        if taken is None:
+            return
+        self.window.status.showMessage(tr(
+            "Port {port} is taken, so this desktop's callback server is off; not needed in "
+            "team mode: results arrive through the team backend {url}."
+        ).format(port=taken.port, url=self.settings.fastapi_base_url))
 
     def describe_problem(self, problem: StartProblem) -> str:
         if problem.kind == "port_in_use":

@@ -2,7 +2,8 @@
 
 Started after the window is shown, stopped when it closes, restarted when the settings
 change. A taken port does not stop the rest: the core still runs (the queue, the store),
-and the window says how to choose another port.
+and the window says how to choose another port. In team mode the ML server calls back the
+team backend, so a taken port is only noted (``port_not_needed``), not a problem.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ecg_desktop.config import Settings
 
@@ -26,11 +28,20 @@ class StartProblem:
     port: int = 0
 
 
+def callbacks_go_to_team_backend(settings: Settings) -> bool:
+    """Team mode (docs/team.md): a shared PostgreSQL store, videos in a bucket and callbacks
+    sent to the team backend, so nothing has to reach this desktop's own server."""
+    scheme = urlsplit(settings.effective_database_url).scheme.split("+", 1)[0]
+    return (scheme in ("postgresql", "postgres") and bool(settings.s3_bucket_name)
+            and bool(settings.fastapi_base_url))
+
+
 class DesktopServices:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.core: Any = None
         self.problem: StartProblem | None = None
+        self.port_not_needed: StartProblem | None = None  # taken, but team mode needs none
 
     @property
     def callback_url(self) -> str:
@@ -45,7 +56,7 @@ class DesktopServices:
         from ecg_desktop.config import ConfigError
         from ecg_desktop.server.runner import PortInUseError
 
-        self.problem = None
+        self.problem = self.port_not_needed = None
         try:
             self.core = await build_core(self.settings)
         except ConfigError as exc:
@@ -59,7 +70,12 @@ class DesktopServices:
         try:
             await self.core.start_server(host, port)
         except PortInUseError:
-            self.problem = StartProblem("port_in_use", "", host, port)
+            taken = StartProblem("port_in_use", "", host, port)
+            if callbacks_go_to_team_backend(self.settings):
+                logger.info("port %s:%s is taken; team mode does not need it", host, port)
+                self.port_not_needed = taken
+            else:
+                self.problem = taken
         except OSError as exc:
             logger.exception("the embedded server could not start")
             self.problem = StartProblem("server", str(exc), host, port)

@@ -15,32 +15,37 @@
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="161" />
+        <location filename="../../ecg_desktop/gui/app.py" line="164" />
+        <source>Port {port} is taken, so this desktop's callback server is off; not needed in team mode: results arrive through the team backend {url}.</source>
+        <translation>포트 {port}이(가) 사용 중이라 이 컴퓨터의 콜백 서버가 꺼져 있습니다. 팀 모드에서는 필요하지 않습니다: 결과는 팀 백엔드 {url}을(를) 통해 도착합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/app.py" line="171" />
         <source>The callback server cannot listen on {host}:{port}: the port is already in use (another ECG Desktop, or another program). Results from the ML server cannot arrive until it runs. Choose another port in Settings → Callback server, or start the app with ECG_BIND_PORT=&lt;port&gt;.</source>
         <translation>콜백 서버가 {host}:{port}에서 대기할 수 없습니다: 포트가 이미 사용 중입니다(다른 ECG Desktop 또는 다른 프로그램). 콜백 서버가 실행될 때까지 ML 서버의 결과를 받을 수 없습니다. 설정 → 콜백 서버에서 다른 포트를 고르거나 ECG_BIND_PORT=&lt;포트&gt;로 앱을 시작하세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="167" />
+        <location filename="../../ecg_desktop/gui/app.py" line="177" />
         <source>A setting is invalid: {error}. Fix it in Settings.</source>
         <translation>잘못된 설정: {error}. 설정에서 고치세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="169" />
+        <location filename="../../ecg_desktop/gui/app.py" line="179" />
         <source>The services could not start: {error}</source>
         <translation>서비스를 시작하지 못했습니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="192" />
+        <location filename="../../ecg_desktop/gui/app.py" line="202" />
         <source>Settings not saved</source>
         <translation>설정을 저장하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="261" />
+        <location filename="../../ecg_desktop/gui/app.py" line="271" />
         <source>Connected to {where}; its tables are created on first use.</source>
         <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="263" />
+        <location filename="../../ecg_desktop/gui/app.py" line="273" />
         <source>Connected to {where}: {n} job(s).</source>
         <translation>{where}에 연결했습니다: 작업 {n}개.</translation>
     </message>
