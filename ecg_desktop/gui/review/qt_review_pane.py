@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QSplitter,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -72,6 +73,15 @@ class ReviewPane(QWidget):
         self.speaker_panel = SpeakerPanel(self.speakers, self)
         self.player = PlayerPanel(self)
         self.plots = FeaturePlots(self)
+        # Until a transcript is shown, a note instead of empty 0..1 axes.
+        self.plots_placeholder = QLabel(self)
+        self.plots_placeholder.setObjectName("plotsPlaceholder")
+        self.plots_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plots_placeholder.setWordWrap(True)
+        self.plots_placeholder.setStyleSheet("color: palette(placeholder-text);")
+        self.plots_stack = QStackedWidget(self)
+        self.plots_stack.addWidget(self.plots_placeholder)
+        self.plots_stack.addWidget(self.plots)
         self.search = SearchBar(self)
         self.undo_stack = QUndoStack(self)
 
@@ -109,6 +119,8 @@ class ReviewPane(QWidget):
         self.search.retranslate()
         self.speaker_panel.retranslate()
         self.plots.retranslate()
+        self.plots_placeholder.setText(
+            self.tr("Pitch and loudness over time appear here for the transcript shown"))
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2)
         if self.job is None:
             self.title.setText(self.tr("Select a completed job to review its transcript"))
@@ -154,7 +166,7 @@ class ReviewPane(QWidget):
         top.setStretchFactor(1, 2)
         main = QSplitter(Qt.Orientation.Vertical, self)
         main.addWidget(top)
-        main.addWidget(self.plots)
+        main.addWidget(self.plots_stack)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 1)
         main.setSizes([620, 260])
@@ -229,6 +241,7 @@ class ReviewPane(QWidget):
         self.speakers.set_transcript(transcript)
         self.proxy.set_hidden_speakers(self.speakers.hidden)
         self.plots.set_transcript(transcript)
+        self._show_plots(bool(transcript.segments))
         self.legend.set_scale(self.model.scale)
         self._update_title()
         if not transcript.features_measured:
@@ -243,10 +256,14 @@ class ReviewPane(QWidget):
         self.model.set_transcript(Transcript(()))
         self.speakers.set_transcript(Transcript(()))
         self.plots.set_transcript(Transcript(()))
+        self._show_plots(False)
         self.player.set_source(None)
         self.legend.set_scale(None)
         self.notice.hide()
         self.title.setText(self.tr("Select a completed job to review its transcript"))
+
+    def _show_plots(self, shown: bool) -> None:
+        self.plots_stack.setCurrentWidget(self.plots if shown else self.plots_placeholder)
 
     def _update_title(self) -> None:
         transcript = self.model.transcript

@@ -15,6 +15,8 @@ from pathlib import Path
 
 KO = {
     "Time": "시간",
+    "Pitch and loudness over time appear here for the transcript shown":
+        "표시된 대본의 시간별 음높이와 음량이 여기에 나타납니다",
     "Speaker": "화자",
     "Text": "내용",
     "Pitch": "음높이",

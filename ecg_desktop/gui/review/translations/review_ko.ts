@@ -90,103 +90,108 @@
 <context>
     <name>ReviewPane</name>
     <message>
-        <location filename="../qt_review_pane.py" line="100" />
+        <location filename="../qt_review_pane.py" line="110" />
         <source>Plain words</source>
         <translation>색 없음</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="101" />
+        <location filename="../qt_review_pane.py" line="111" />
         <source>Colour by loudness</source>
         <translation>음량으로 색칠</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="102" />
+        <location filename="../qt_review_pane.py" line="112" />
         <source>Colour by pitch</source>
         <translation>음높이로 색칠</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="106" />
+        <location filename="../qt_review_pane.py" line="116" />
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="107" />
+        <location filename="../qt_review_pane.py" line="117" />
         <source>Redo</source>
         <translation>다시 실행</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="206" />
+        <location filename="../qt_review_pane.py" line="218" />
         <source>Loading %s…</source>
         <translation>%s 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="212" />
+        <location filename="../qt_review_pane.py" line="224" />
         <source>The transcript cannot be loaded: %s</source>
         <translation>전사 결과를 불러올 수 없습니다: %s</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="219" />
+        <location filename="../qt_review_pane.py" line="231" />
         <source>%s has no transcript yet</source>
         <translation>%s에는 아직 전사 결과가 없습니다</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="128" />
+        <location filename="../qt_review_pane.py" line="140" />
         <source>The server sent placeholder loudness and pitch values: they are shown as “not measured”.</source>
         <translation>서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="114" />
-        <location filename="../qt_review_pane.py" line="249" />
+        <location filename="../qt_review_pane.py" line="123" />
+        <source>Pitch and loudness over time appear here for the transcript shown</source>
+        <translation>표시된 대본의 시간별 음높이와 음량이 여기에 나타납니다</translation>
+    </message>
+    <message>
+        <location filename="../qt_review_pane.py" line="126" />
+        <location filename="../qt_review_pane.py" line="263" />
         <source>Select a completed job to review its transcript</source>
         <translation>완료된 작업을 선택하면 전사 결과를 검토할 수 있습니다</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="256" />
+        <location filename="../qt_review_pane.py" line="273" />
         <source>%d speakers</source>
         <translation>화자 %d명</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="257" />
+        <location filename="../qt_review_pane.py" line="274" />
         <source>%d segments</source>
         <translation>구간 %d개</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="390" />
+        <location filename="../qt_review_pane.py" line="407" />
         <source>Correct word…</source>
         <translation>단어 고치기…</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="391" />
+        <location filename="../qt_review_pane.py" line="408" />
         <source>Play from this word</source>
         <translation>이 단어부터 재생</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="394" />
+        <location filename="../qt_review_pane.py" line="411" />
         <source>Play this segment</source>
         <translation>이 구간 재생</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="395" />
+        <location filename="../qt_review_pane.py" line="412" />
         <source>Speaker of this segment</source>
         <translation>이 구간의 화자</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="403" />
+        <location filename="../qt_review_pane.py" line="420" />
         <source>New speaker</source>
         <translation>새 화자</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="416" />
+        <location filename="../qt_review_pane.py" line="433" />
         <source>Correct word</source>
         <translation>단어 고치기</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="416" />
+        <location filename="../qt_review_pane.py" line="433" />
         <source>Word:</source>
         <translation>단어:</translation>
     </message>
     <message>
-        <location filename="../qt_review_pane.py" line="435" />
+        <location filename="../qt_review_pane.py" line="452" />
         <source>The edit could not be saved: %s</source>
         <translation>수정 내용을 저장하지 못했습니다: %s</translation>
     </message>

@@ -1,0 +1,41 @@
+"""No empty 0..1 axes: the pitch and loudness plots appear only with a transcript."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from pytestqt.qtbot import QtBot
+
+from ecg_desktop.domain import Job
+from ecg_desktop.gui.review import ReviewPane
+from ecg_desktop.store import SqlJobStore
+
+from .conftest import Runner, add_completed
+from .factory import analyzer_result
+
+
+def test_plots_show_only_while_a_transcript_is_shown(
+    run: Runner, qtbot: QtBot, core: SimpleNamespace, store: SqlJobStore,
+) -> None:
+    pane = ReviewPane(core)
+    qtbot.addWidget(pane)
+    pane.resize(1200, 800)
+    pane.show()
+    qtbot.waitExposed(pane)
+    assert pane.plots_placeholder.isVisible() and not pane.plots.isVisible()
+    assert "Pitch and loudness" in pane.plots_placeholder.text()
+
+    completed = run(add_completed(store, analyzer_result(4)))
+    run(pane.show_job(completed))
+    assert pane.plots.isVisible() and not pane.plots_placeholder.isVisible()
+    assert pane.plots.legend_names() == ["SPEAKER_00", "SPEAKER_01"]
+
+    waiting = Job.new(filename="still uploading.mp4")
+    run(store.add(waiting))
+    run(pane.show_job(waiting))
+    assert "no transcript yet" in pane.title.text()
+    assert pane.plots_placeholder.isVisible() and not pane.plots.isVisible()
+
+    run(pane.show_job(completed))
+    pane.clear()
+    assert pane.plots_placeholder.isVisible() and not pane.plots.isVisible()
