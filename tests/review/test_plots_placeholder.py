@@ -39,3 +39,21 @@ def test_plots_show_only_while_a_transcript_is_shown(
     run(pane.show_job(completed))
     pane.clear()
     assert pane.plots_placeholder.isVisible() and not pane.plots.isVisible()
+
+
+def test_plots_follow_a_dark_palette(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from ecg_desktop.gui.review.qt_plots import FeaturePlots
+
+    plots = FeaturePlots()
+    qtbot.addWidget(plots)
+    dark = QPalette(plots.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+
+    plots.setPalette(dark)
+
+    assert plots.backgroundBrush().color().name() == "#1e1e1e"  # no white box in a dark window
+    axis = plots.plots["pitch_hz"].getAxis("left")
+    assert axis.textPen().color().name() == "#e6e6e6"

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from ecg_desktop.domain import Transcript
@@ -58,7 +59,33 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self._cursor_timer.setSingleShot(True)
         self._cursor_timer.timeout.connect(self._apply_cursor)
         self._measured = True
+        self.follow_palette()
         self.retranslate()
+
+    def follow_palette(self) -> None:
+        """Background, axes and legend in the window's colours (light or dark theme)."""
+        palette = self.palette()
+        base = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.Text)
+        self.setBackground(base)
+        for plot in self.plots.values():
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(text)
+                axis.setTextPen(text)
+        if self.legend is not None:
+            self.legend.setLabelTextColor(text)
+            translucent = QColor(base)
+            translucent.setAlpha(210)
+            self.legend.setBrush(translucent)
+        self.message.setColor(palette.color(QPalette.ColorRole.PlaceholderText))
+
+    def changeEvent(self, event: QEvent) -> None:
+        built = hasattr(self, "_measured")  # Qt sends events while __init__ still runs
+        if built and event.type() in (QEvent.Type.PaletteChange,
+                                      QEvent.Type.ApplicationPaletteChange):
+            self.follow_palette()
+        super().changeEvent(event)
 
     def retranslate(self) -> None:
         titles = {"pitch_hz": self.tr("Pitch"), "volume_db": self.tr("Loudness")}
