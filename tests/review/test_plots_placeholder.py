@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from pytestqt.qtbot import QtBot
 
 from ecg_desktop.domain import Job
+from ecg_desktop.domain.transcript import normalize
 from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.store import SqlJobStore
 
@@ -48,6 +49,7 @@ def test_plots_follow_a_dark_palette(qtbot: QtBot) -> None:
 
     plots = FeaturePlots()
     qtbot.addWidget(plots)
+    plots.set_transcript(normalize(analyzer_result(2)))
     dark = QPalette(plots.palette())
     dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
     dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
@@ -57,3 +59,6 @@ def test_plots_follow_a_dark_palette(qtbot: QtBot) -> None:
     assert plots.backgroundBrush().color().name() == "#1e1e1e"  # no white box in a dark window
     axis = plots.plots["pitch_hz"].getAxis("left")
     assert axis.textPen().color().name() == "#e6e6e6"
+    assert plots.legend is not None
+    for _sample, label in plots.legend.items:  # the speakers' names stay readable
+        assert "#e6e6e6" in label.item.toHtml()

@@ -75,6 +75,8 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 axis.setTextPen(text)
         if self.legend is not None:
             self.legend.setLabelTextColor(text)
+            for _sample, label in self.legend.items:  # drawn labels keep their colour
+                label.setText(label.text, color=text)
             translucent = QColor(base)
             translucent.setAlpha(210)
             self.legend.setBrush(translucent)
