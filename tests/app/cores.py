@@ -1,5 +1,5 @@
-"""What the pipeline and team fixtures share: a running protocol peer and the settings of a
-core whose ML server is that peer."""
+"""What the pipeline and team tests share: a running protocol peer, the settings of a core
+whose ML server is that peer, and the settings of one on the tests' S3 service."""
 
 from __future__ import annotations
 
@@ -33,4 +33,16 @@ def peer_core_settings(
         "bind_host": "127.0.0.1",
         "bind_port": 0,
         **overrides,
+    }
+
+
+def s3_settings(s3_service: Any, bucket: str, **changes: Any) -> dict[str, Any]:
+    """Settings of a core storing in ``bucket`` on the tests' S3 service; ``changes`` win."""
+    return {
+        "s3_bucket_name": bucket,
+        "s3_endpoint_url": s3_service.endpoint_url,
+        "aws_access_key_id": s3_service.access_key,
+        "aws_secret_access_key": s3_service.secret_key,
+        "aws_region": s3_service.region,
+        **changes,
     }

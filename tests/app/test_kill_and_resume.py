@@ -17,8 +17,9 @@ from ecg_desktop.domain import Job, JobStatus, UploadProgress
 from ecg_desktop.storage import S3Storage
 from ecg_desktop.store import open_store
 from tests.app.conftest import SECRET, CoreFactory
+from tests.app.cores import s3_settings
 from tests.app.peer import ProtocolPeer, sha256_of
-from tests.app.test_pipeline_storage import padded_video, s3_settings
+from tests.app.test_pipeline_storage import padded_video
 
 MIB = 1024 * 1024
 PART = 5 * MIB

@@ -11,22 +11,12 @@ from typing import Any
 
 from ecg_desktop.domain import ErrorCode, JobStatus, UploadProgress
 from tests.app.conftest import CoreFactory
+from tests.app.cores import s3_settings
 from tests.app.peer import ProtocolPeer, sha256_of
 from tests.media import make_silent_video
 
 WAIT_S = 60
 MIB = 1024 * 1024
-
-
-def s3_settings(s3_service: Any, bucket: str, **changes: Any) -> dict[str, Any]:
-    return {
-        "s3_bucket_name": bucket,
-        "s3_endpoint_url": s3_service.endpoint_url,
-        "aws_access_key_id": s3_service.access_key,
-        "aws_secret_access_key": s3_service.secret_key,
-        "aws_region": s3_service.region,
-        **changes,
-    }
 
 
 def padded_video(path: Path, size: int) -> Path:

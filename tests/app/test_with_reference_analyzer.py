@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ecg_desktop.server.runner import free_port
-from tests.app.test_pipeline_storage import s3_settings
+from tests.app.cores import s3_settings
 from tests.media import make_speech_video
 
 SECRET = "reference-analyzer-secret"

@@ -126,16 +126,6 @@ async def make_core(
         await core.close()
 
 
-def s3_settings(s3_service: Any, bucket: str) -> dict[str, Any]:
-    return {
-        "s3_bucket_name": bucket,
-        "s3_endpoint_url": s3_service.endpoint_url,
-        "aws_access_key_id": s3_service.access_key,
-        "aws_secret_access_key": s3_service.secret_key,
-        "aws_region": s3_service.region,
-    }
-
-
 # -- the `serve` process ---------------------------------------------------------------------
 
 

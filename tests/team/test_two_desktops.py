@@ -13,9 +13,10 @@ import pytest
 
 from ecg_desktop.app.ports import JobQuery
 from ecg_desktop.domain import JobStatus
+from tests.app.cores import s3_settings
 from tests.app.peer import RESULT, ProtocolPeer, size_of
 
-from .conftest import BusRecorder, CoreFactory, s3_settings
+from .conftest import BusRecorder, CoreFactory
 
 pytestmark = pytest.mark.timeout(180)
 
