@@ -133,6 +133,16 @@ async def main() -> None:
     dialog.tabs.setCurrentIndex(1)
     await asyncio.sleep(0.3)
     shot("settings", dialog)
+    dialog.tabs.setCurrentIndex(dialog.tabs.count() - 1)  # "Team"
+    for name, value in (("database_url", "postgresql://ana@db.team.lan/ecg"),
+                        ("bucket", "team-videos"),
+                        ("callback_url", "http://ecg.team.lan:8000"),
+                        ("model_server_url", "http://gpu.team.lan:8001"),
+                        ("user_name", "ana")):
+        dialog.team_fields[name].setText(value)
+    dialog.join_team()
+    await asyncio.sleep(0.3)
+    shot("settings-team", dialog)
     dialog.reject()
 
     desktop.translations.apply("ko")
