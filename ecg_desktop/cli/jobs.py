@@ -19,6 +19,7 @@ from ecg_desktop.app.ports import JobQuery
 from ecg_desktop.config import ConfigError
 from ecg_desktop.domain import Job, JobNotFound, JobStatus, Transcript
 from ecg_desktop.store import SqlJobStore, StoreError, open_store
+from ecg_desktop.store.rows import plain_job_fields
 
 from .db import database_url, fail
 
@@ -155,17 +156,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "stage": job.stage.value,
         "progress": job.progress,
         "message": job.message,
-        "filename": job.filename,
-        "file_key": job.file_key,
-        "video_url": job.video_url,
-        "local_path": job.local_path,
-        "size_bytes": job.size_bytes,
-        "content_type": job.content_type,
-        "duration_s": job.duration_s,
-        "language": job.language,
-        "owner": job.owner,
-        "host": job.host,
-        "speakers": job.speakers,
+        **plain_job_fields(job),
         "error_code": job.error_code.value if job.error_code else None,
         "error_message": job.error_message,
         "upload": None if upload is None else {

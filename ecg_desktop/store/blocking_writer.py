@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from ecg_desktop.app.ports import ResultRecord
+from ecg_desktop.app.ports import ResultRecord, result_json_text
 from ecg_desktop.domain import Job, JobNotFound
 from ecg_desktop.domain.job import utcnow
 
@@ -41,14 +41,28 @@ from .rows import (
     SPEAKER_COLUMNS,
     WORD_COLUMNS,
     TranscriptRows,
+    changed_row,
     copy_text,
     job_to_row,
     row_to_job,
 )
-from .sql_store import SqlJobStore, _prepare_result, _PreparedResult
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedResult:
+    raw_json: str
+    rows: TranscriptRows
+
+
+def _prepare_result(job_key: object, result: ResultRecord) -> _PreparedResult:
+    """The raw JSON (as received when the record carries it) and the transcript's rows."""
+    return _PreparedResult(
+        raw_json=result.raw_json if result.raw_json is not None else result_json_text(result.raw),
+        rows=TranscriptRows(job_key, result.transcript),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +140,7 @@ class BlockingJobWriter:
         ).mappings().first()
         if row is None:
             raise JobNotFound(job_id)
-        job = row_to_job(row)
-        change(job)
-        job.updated_at = max(job.updated_at, utcnow())
-        values = job_to_row(job)
-        del values["job_id"]
-        values["version"] = row["version"] + 1
+        job, values = changed_row(row, change)
         if prepared is not None:
             values["result"] = prepared.raw_json
             self._replace_transcript(conn, job_id, prepared.rows)
@@ -236,4 +245,8 @@ class BlockingJobWriter:
                 with driver.cursor() as cursor, cursor.copy(statement) as copy:
                     copy.write(copy_text(batch))
             else:
-                conn.exec_driver_sql(SqlJobStore._insert_sql(table.name, columns), batch)
+                placeholders = ", ".join(["?"] * len(columns))
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
+                    batch,
+                )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +18,22 @@ from ecg_desktop.domain import (
     UploadState,
     Word,
 )
+from ecg_desktop.domain.job import utcnow
 
 from .packed import pack_words, segments_of, unpack_words
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# Job attributes stored as they are, each in the column of its name (also ``jobs --json``).
+PLAIN_JOB_FIELDS = (
+    "filename", "file_key", "video_url", "local_path", "size_bytes", "content_type",
+    "duration_s", "language", "owner", "host", "speakers",
+)
+
+
+def plain_job_fields(job: Job) -> dict[str, Any]:
+    return {name: getattr(job, name) for name in PLAIN_JOB_FIELDS}
 
 
 def job_to_row(job: Job) -> dict[str, Any]:
@@ -30,23 +42,13 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "job_id": job.job_id,
         "status": job.status.value,
         "progress": job.progress,
-        "video_url": job.video_url,
-        "file_key": job.file_key,
         "error_message": job.error_message,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "stage": job.stage.value,
         "message": job.message,
         "error_code": job.error_code.value if job.error_code else None,
-        "filename": job.filename,
-        "local_path": job.local_path,
-        "size_bytes": job.size_bytes,
-        "content_type": job.content_type,
-        "duration_s": job.duration_s,
-        "language": job.language,
-        "owner": job.owner,
-        "host": job.host,
-        "speakers": job.speakers,
+        **plain_job_fields(job),
         "upload_id": upload.upload_id if upload else None,
         "upload_part_size": upload.part_size if upload else None,
         "upload_file_size": upload.file_size if upload else None,
@@ -61,6 +63,20 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "last_callback_at": job.last_callback_at,
         "retry_of": job.retry_of,
     }
+
+
+def changed_row(
+    row: Mapping[Any, Any], change: Callable[[Job], None]
+) -> tuple[Job, dict[str, Any]]:
+    """The job of a locked ``jobs`` row with ``change`` applied (which raises on an illegal
+    move), and the values to write back: every column but the key, the version raised."""
+    job = row_to_job(row)
+    change(job)
+    job.updated_at = max(job.updated_at, utcnow())
+    values = job_to_row(job)
+    del values["job_id"]
+    values["version"] = row["version"] + 1
+    return job, values
 
 
 def _upload_of(row: Mapping[Any, Any]) -> UploadState | None:

@@ -10,10 +10,9 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -22,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ecg_desktop.app.ports import JobQuery, ResultRecord, result_json_text
+from ecg_desktop.app.ports import JobQuery, ResultRecord
 from ecg_desktop.domain import (
     TERMINAL_STATUSES,
     IllegalTransition,
@@ -40,11 +39,7 @@ from .engine import WRITE_OPTION, create_engine, normalize_url, parse_url, sqlit
 from .errors import NotInTranscript, StoreCorrupted, StoreError, StoreUnavailable
 from .notify import JOBS_CHANNEL
 from .rows import (
-    SEGMENT_COLUMNS,
-    SPEAKER_COLUMNS,
-    WORD_COLUMNS,
-    TranscriptRows,
-    copy_text,
+    changed_row,
     job_to_row,
     packed_to_transcript,
     row_to_job,
@@ -55,6 +50,8 @@ if TYPE_CHECKING:
     from .blocking_writer import BlockingJobWriter, BlockingWriterFactory
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 _ALL_JOBS = JobQuery()
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -95,12 +92,6 @@ _WORDS_SQL = (
 _EDITED_WORDS_SQL = (  # served by the partial index ix_words_edited
     "SELECT segment_idx, idx, text FROM words WHERE job_id = {} AND original_text IS NOT NULL"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedResult:
-    raw_json: str
-    rows: TranscriptRows
 
 
 class SqlJobStore:
@@ -306,10 +297,12 @@ class SqlJobStore:
         *,
         result: ResultRecord | None = None,
     ) -> Job:
-        prepared = None
         if result is not None:
-            job_key = job_id if self.is_postgresql else job_id.hex
-            prepared = await asyncio.to_thread(_prepare_result, job_key, result)
+            # A result is written by the same code as a worker process's (BlockingJobWriter),
+            # in one thread: its JSON, rows and bulk inserts stay off the loop.
+            return await self._in_writer_thread(
+                lambda writer: writer.update(job_id, change, result=result)
+            )
         async with self._transaction(write=True) as conn:
             row = (
                 await conn.execute(
@@ -318,15 +311,7 @@ class SqlJobStore:
             ).mappings().first()
             if row is None:
                 raise JobNotFound(job_id)
-            job = row_to_job(row)
-            change(job)  # raises on an illegal move, which rolls the transaction back
-            job.updated_at = max(job.updated_at, utcnow())
-            values = job_to_row(job)
-            del values["job_id"]
-            values["version"] = row["version"] + 1
-            if prepared is not None:
-                values["result"] = prepared.raw_json
-                await self._replace_transcript(conn, job_id, prepared.rows)
+            job, values = changed_row(row, change)  # an illegal move rolls back
             await conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
             await self._notify(conn, job_id)
         return job
@@ -349,10 +334,13 @@ class SqlJobStore:
         # the async driver each of its statements is a round trip between the loop and the
         # driver's thread (some twenty per transaction on SQLite), which made a transaction
         # several times slower than its SQL under load.
+        return await self._in_writer_thread(lambda writer: writer.update_many(changes))
+
+    async def _in_writer_thread(self, work: Callable[[BlockingJobWriter], _T]) -> _T:
         writer = self._blocking_writer()
         queue = self._sqlite_path is not None
         async with self._sqlite_writer if queue else contextlib.nullcontext():
-            return await asyncio.to_thread(writer.update_many, changes)
+            return await asyncio.to_thread(work, writer)
 
     def _blocking_writer(self) -> BlockingJobWriter:
         if self._blocking is None:
@@ -390,15 +378,10 @@ class SqlJobStore:
                 await conn.execute(statement.with_for_update(skip_locked=True))
             ).mappings().all()
             for row in rows:
-                job = row_to_job(row)
                 try:
-                    change(job)
+                    job, values = changed_row(row, change)
                 except IllegalTransition:
                     continue
-                job.updated_at = max(job.updated_at, utcnow())
-                values = job_to_row(job)
-                del values["job_id"]
-                values["version"] = row["version"] + 1
                 await conn.execute(
                     t.jobs.update().where(t.jobs.c.job_id == job.job_id).values(**values)
                 )
@@ -420,40 +403,6 @@ class SqlJobStore:
         for table in (t.words, t.segments, t.speakers, t.transcripts):
             await conn.execute(table.delete().where(table.c.job_id == job_id))
 
-    async def _replace_transcript(
-        self, conn: AsyncConnection, job_id: uuid.UUID, rows: TranscriptRows
-    ) -> None:
-        await self._delete_transcript(conn, job_id)
-        await conn.execute(
-            t.transcripts.insert().values(
-                job_id=job_id,
-                metadata=rows.metadata,
-                features_measured=rows.features_measured,
-                words_packed=rows.packed_words,
-                stored_at=utcnow(),
-            )
-        )
-        for table, columns, batch in (
-            (t.speakers, SPEAKER_COLUMNS, rows.speakers),
-            (t.segments, SEGMENT_COLUMNS, rows.segments),
-            (t.words, WORD_COLUMNS, rows.words),
-        ):
-            if not batch:
-                continue
-            # Straight to the driver (COPY on PostgreSQL, executemany on SQLite): SQLAlchemy's
-            # per-row parameter processing would hold the event loop for a big transcript.
-            if self.is_postgresql:
-                await _copy_rows(conn, table.name, columns, batch)
-            else:
-                await conn.exec_driver_sql(self._insert_sql(table.name, columns), batch)
-
-    @staticmethod
-    def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
-        return (
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(['?'] * len(columns))})"
-        )
-
     async def _require_job(self, conn: AsyncConnection, job_id: uuid.UUID) -> None:
         found = await conn.execute(sa.select(t.jobs.c.job_id).where(t.jobs.c.job_id == job_id))
         if found.first() is None:
@@ -472,7 +421,8 @@ class SqlJobStore:
             if packed is not None:
                 edited = await self._fetch(conn, _EDITED_WORDS_SQL, job_id) if edited_at else []
                 transcript = await asyncio.to_thread(
-                    _unpacked, metadata, bool(measured), speakers, segments, packed, edited
+                    _unless_unfit, packed_to_transcript,
+                    metadata, bool(measured), speakers, segments, packed, edited,
                 )
                 if transcript is not None:
                     return transcript
@@ -654,36 +604,12 @@ class SqlJobStore:
                 )
 
 
-async def _copy_rows(
-    conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """``COPY ... FROM STDIN`` on the transaction's own psycopg connection."""
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    data = await asyncio.to_thread(copy_text, rows)
-    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        await copy.write(data)
-
-
-def _prepare_result(job_key: object, result: ResultRecord) -> _PreparedResult:
-    """JSON and rows of a result, built off the event loop (a big transcript takes a while)."""
-    return _PreparedResult(
-        raw_json=result.raw_json if result.raw_json is not None else result_json_text(result.raw),
-        rows=TranscriptRows(job_key, result.transcript),
-    )
-
-
-def _unpacked(
-    metadata: str,
-    measured: bool,
-    speakers: Sequence[Sequence[Any]],
-    segments: Sequence[Sequence[Any]],
-    packed: bytes,
-    edited: Sequence[Sequence[Any]],
+def _unless_unfit(
+    convert: Callable[_P, Transcript], *args: _P.args, **kwargs: _P.kwargs
 ) -> Transcript | None:
+    """``convert(...)``, or ``None`` (and a warning) when the packed words do not fit the rows."""
     try:
-        return packed_to_transcript(metadata, measured, speakers, segments, packed, edited)
+        return convert(*args, **kwargs)
     except (ValueError, IndexError) as exc:
         log.warning("a transcript's packed words do not fit its rows (%s); reading the rows", exc)
         return None
