@@ -135,7 +135,7 @@ class QtMainWindow(QMainWindow):
         self.model = QtJobModel(self)
         self.queue = QtQueueView(self.model, self)
         self.queue.activated_job.connect(lambda job: self.open_job(job))
-        self.queue.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.queue.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.banner = QtBanner(self)
         self.banner.action_clicked.connect(self.settings_requested)
         self.empty_hint = QLabel(self)
@@ -563,6 +563,17 @@ class QtMainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.add_paths(paths))
 
     # -- job actions -----------------------------------------------------------------------
+
+    def _selection_changed(self) -> None:
+        self._update_actions()
+        jobs = self.queue.selected_jobs()
+        if len(jobs) == 1 and jobs[0].status == JobStatus.COMPLETED:
+            self._review_unless_shown(jobs[0])
+
+    def _review_unless_shown(self, job: Job) -> None:
+        shown = getattr(self.review_pane, "job", None)
+        if shown is None or shown.job_id != job.job_id:
+            self.open_job(job)
 
     def _update_actions(self) -> None:
         self._actions_dirty = False

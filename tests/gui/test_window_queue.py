@@ -215,3 +215,22 @@ def test_with_an_s3_bucket_the_video_goes_there_and_the_status_bar_says_so(
 
     job = window.model.job_at(0)
     assert job.file_key and run(desktop.services.core.storage.exists(job.file_key))
+
+
+def test_clicking_a_completed_job_shows_its_transcript(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Path,
+) -> None:
+    from PySide6.QtTest import QTest
+
+    window = start_desktop(MODEL_SERVER_URL=peer.url).window
+    window.add_paths([make_silent_video(tmp_path / "talk.mp4", duration_s=1.0)])
+    run.until(lambda: statuses(window) == ["completed"], timeout=60)
+    run.until(lambda: window.review_pane is not None)
+    assert window.review_pane.job is None
+
+    rect = window.queue.visualRect(window.queue.model().index(0, 0))
+    QTest.mouseClick(window.queue.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+
+    run.until(lambda: window.review_pane.model.rowCount() > 0, timeout=20)
+    assert window.review_pane.job.filename == "talk.mp4"
