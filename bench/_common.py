@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import time
 import uuid
@@ -79,9 +80,7 @@ class TimedWriters:
         async def one(store: SqlJobStore, job: Job) -> None:
             for step in range(updates):
                 self.starts[job.job_id].append(time.perf_counter())
-                await store.update(
-                    job.job_id, lambda j, s=step: j.report_progress(s % 100, message(s))
-                )
+                await store.update(job.job_id, functools.partial(_progress, step, message))
                 self.commits.append(time.perf_counter() - self.starts[job.job_id][-1])
                 await asyncio.sleep(0.005)
 
@@ -101,3 +100,7 @@ def print_delays(commits: list[float], delays: list[float], label: str) -> None:
     print(f"{label:<{width}}  median {statistics.median(delays) * ms:6.1f} ms  "
           f"p99 {percentile(delays, 0.99) * ms:6.1f} ms  "
           f"(median {statistics.median(delays) / statistics.median(commits):.2f}x commit time)")
+
+
+def _progress(step: int, message: Callable[[int], str], job: Job) -> None:
+    job.report_progress(step % 100, message(step))
