@@ -347,19 +347,20 @@ class JobPipeline:
         task.cancel()
         await asyncio.wait({task})
         with contextlib.suppress(JobNotFound):
-            job = await self._store.get(job_id)
-            if job.stage is Stage.UPLOADING and job.file_key is not None:
-                try:
-                    await self._storage.abort(job.file_key, job.upload)
-                except StorageError as exc:
-                    logger.warning("job %s: aborting the upload failed: %s", job_id, exc)
+            await self._abort_upload(job_id)
 
     async def _abort_upload(self, job_id: uuid.UUID) -> None:
+        """Abort the upload of a job that never finished it, and remove the object when the
+        final request (S3's CompleteMultipartUpload, run in a thread) completed it anyway
+        while the cancel stopped the task: the job does not own that object."""
         job = await self._store.get(job_id)
         if job.file_key is None or job.stage is not Stage.UPLOADING:
             return
         try:
             await self._storage.abort(job.file_key, job.upload)
+            if await self._storage.exists(job.file_key):
+                logger.info("job %s: its upload finished as it was canceled; removing it", job_id)
+                await self._storage.delete(job.file_key)
         except StorageError as exc:
             logger.warning("job %s: aborting the upload failed: %s", job_id, exc)
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ecg_desktop.domain import ErrorCode, JobStatus, UploadProgress
+from ecg_desktop.app.ports import ObjectStorage
+from ecg_desktop.config import Settings
+from ecg_desktop.domain import ErrorCode, Job, JobStatus, UploadProgress
+from ecg_desktop.storage.s3 import S3Storage
 from tests.app.conftest import CoreFactory
 from tests.app.cores import s3_settings
 from tests.app.peer import ProtocolPeer, sha256_of
@@ -93,21 +97,73 @@ async def test_cancel_during_a_multipart_upload_aborts_it_on_the_server(
     core = await make_core(
         **s3_settings(s3_service, s3_bucket, upload_part_size=5 * MIB, upload_concurrency=1)
     )
-    some_bytes = asyncio.Event()
-    core.bus.subscribe(
-        lambda e: some_bytes.set() if isinstance(e, UploadProgress) and e.bytes_done > 0 else None
-    )
+    cancels: list[asyncio.Task[Job]] = []
+
+    def cancel_at_the_first_bytes(event: object) -> None:
+        if isinstance(event, UploadProgress) and event.bytes_done > 0 and not cancels:
+            cancels.append(asyncio.create_task(core.pipeline.cancel(event.job_id)))
+
+    core.bus.subscribe(cancel_at_the_first_bytes)
+    await core.pipeline.submit_file(video, "auto")
+    await _wait_until(lambda: bool(cancels))
+    canceled = await asyncio.wait_for(cancels[0], WAIT_S)
+
+    assert canceled.status is JobStatus.CANCELED
+    await _assert_bucket_is_empty(s3_service, s3_bucket)
+    assert peer.attempts == []
+
+
+class CompletesThenHangs:
+    """The S3 adapter, except that ``upload`` never returns after the upload completed: the
+    state of a cancel that arrives while CompleteMultipartUpload is on its way back."""
+
+    def __init__(self, storage: ObjectStorage) -> None:
+        self._storage = storage
+        self.completed = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    async def upload(self, *args: Any, **kwargs: Any) -> None:
+        await self._storage.upload(*args, **kwargs)
+        self.completed.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_cancel_racing_the_completing_request_leaves_no_object(
+    make_core: CoreFactory,
+    peer: ProtocolPeer,
+    s3_service: Any,
+    s3_bucket: str,
+    tmp_path: Path,
+    settings_factory: Callable[..., Settings],
+) -> None:
+    video = await asyncio.to_thread(padded_video, tmp_path / "big.mp4", 11 * MIB)
+    values = s3_settings(s3_service, s3_bucket, upload_part_size=5 * MIB)
+    storage = CompletesThenHangs(S3Storage(settings_factory(**values)))
+    core = await make_core(storage=storage, **values)
+
     job = await core.pipeline.submit_file(video, "auto")
-    await asyncio.wait_for(some_bytes.wait(), WAIT_S)
+    await asyncio.wait_for(storage.completed.wait(), WAIT_S)
     canceled = await core.pipeline.cancel(job.job_id)
 
     assert canceled.status is JobStatus.CANCELED
-    client = s3_service.client()
-    listing = await asyncio.to_thread(client.list_multipart_uploads, Bucket=s3_bucket)
-    assert listing.get("Uploads", []) == []
-    objects = await asyncio.to_thread(client.list_objects_v2, Bucket=s3_bucket)
-    assert objects.get("KeyCount", 0) == 0
+    await _assert_bucket_is_empty(s3_service, s3_bucket)
     assert peer.attempts == []
+
+
+async def _wait_until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(WAIT_S):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def _assert_bucket_is_empty(s3_service: Any, bucket: str) -> None:
+    client = s3_service.client()
+    listing = await asyncio.to_thread(client.list_multipart_uploads, Bucket=bucket)
+    assert listing.get("Uploads", []) == []
+    objects = await asyncio.to_thread(client.list_objects_v2, Bucket=bucket)
+    assert objects.get("KeyCount", 0) == 0
 
 
 async def test_an_expired_video_url_fails_the_job_with_the_download_error(
