@@ -97,16 +97,15 @@ async def test_cancel_during_a_multipart_upload_aborts_it_on_the_server(
     core = await make_core(
         **s3_settings(s3_service, s3_bucket, upload_part_size=5 * MIB, upload_concurrency=1)
     )
-    cancels: list[asyncio.Task[Job]] = []
+    cancel: asyncio.Future[asyncio.Task[Job]] = asyncio.get_running_loop().create_future()
 
     def cancel_at_the_first_bytes(event: object) -> None:
-        if isinstance(event, UploadProgress) and event.bytes_done > 0 and not cancels:
-            cancels.append(asyncio.create_task(core.pipeline.cancel(event.job_id)))
+        if isinstance(event, UploadProgress) and event.bytes_done > 0 and not cancel.done():
+            cancel.set_result(asyncio.create_task(core.pipeline.cancel(event.job_id)))
 
     core.bus.subscribe(cancel_at_the_first_bytes)
     await core.pipeline.submit_file(video, "auto")
-    await _wait_until(lambda: bool(cancels))
-    canceled = await asyncio.wait_for(cancels[0], WAIT_S)
+    canceled = await asyncio.wait_for(await asyncio.wait_for(cancel, WAIT_S), WAIT_S)
 
     assert canceled.status is JobStatus.CANCELED
     await _assert_bucket_is_empty(s3_service, s3_bucket)
@@ -150,12 +149,6 @@ async def test_a_cancel_racing_the_completing_request_leaves_no_object(
     assert canceled.status is JobStatus.CANCELED
     await _assert_bucket_is_empty(s3_service, s3_bucket)
     assert peer.attempts == []
-
-
-async def _wait_until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(WAIT_S):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 async def _assert_bucket_is_empty(s3_service: Any, bucket: str) -> None:
