@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -53,15 +56,39 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
+def postgres_conninfo(url: URL) -> str:
+    """The libpq connection string of a ``postgresql+psycopg`` URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def connect_postgres(conninfo: str, **options: Any) -> psycopg.AsyncConnection[Any]:
+    """psycopg's connect, except that a cancel in the middle of it closes the connection
+    being made. Left to the garbage collector, its socket keeps a server backend waiting in
+    authentication for ``authentication_timeout`` (a minute), which also holds up any
+    ``DROP DATABASE`` of that database. The wait is bounded by the connect timeout."""
+    attempt = asyncio.ensure_future(
+        psycopg.AsyncConnection.connect(
+            conninfo, connect_timeout=PG_CONNECT_TIMEOUT_S, **options
+        )
+    )
+    try:
+        return await asyncio.shield(attempt)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await (await attempt).close()
+        raise
+
+
 def create_engine(url: URL) -> AsyncEngine:
     if url.drivername.startswith("sqlite"):
         return _sqlite_engine(url)
+    conninfo = postgres_conninfo(url)
     return create_async_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+        async_creator=lambda: connect_postgres(conninfo),
     )
 
 

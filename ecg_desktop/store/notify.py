@@ -21,6 +21,8 @@ from typing import Final
 import psycopg
 from sqlalchemy.engine import make_url
 
+from .engine import connect_postgres, postgres_conninfo
+
 log = logging.getLogger(__name__)
 
 JOBS_CHANNEL: Final = "ecg_jobs"
@@ -38,7 +40,7 @@ def _conninfo(url: str) -> str | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return None
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return postgres_conninfo(parsed)
 
 
 class JobChangeListener:
@@ -83,10 +85,12 @@ class JobChangeListener:
 
     async def _connect(self) -> psycopg.AsyncConnection[object]:
         assert self._conninfo is not None
-        conn: psycopg.AsyncConnection[object] = await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, connect_timeout=5
-        )
-        await conn.execute(f"LISTEN {JOBS_CHANNEL}")
+        conn = await connect_postgres(self._conninfo, autocommit=True)
+        try:
+            await conn.execute(f"LISTEN {JOBS_CHANNEL}")
+        except BaseException:
+            await conn.close()
+            raise
         return conn
 
     async def _sleep_or_close(self, seconds: float) -> None:
