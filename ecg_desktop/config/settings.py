@@ -66,6 +66,7 @@ class Settings:
     # Storage (empty bucket: local storage)
     aws_access_key_id: str = ""
     aws_secret_access_key: str = _secret_field()
+    aws_session_token: str = _secret_field()  # with temporary credentials (STS, SSO)
     aws_region: str = "ap-northeast-2"
     s3_bucket_name: str = ""
     s3_endpoint_url: str = ""
@@ -160,6 +161,7 @@ ENV_NAMES: dict[str, str] = {
     "cors_origins": "ECG_CORS_ORIGINS",
     "aws_access_key_id": "AWS_ACCESS_KEY_ID",
     "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "aws_session_token": "AWS_SESSION_TOKEN",
     "aws_region": "AWS_REGION",
     "s3_bucket_name": "S3_BUCKET_NAME",
     "s3_endpoint_url": "S3_ENDPOINT_URL",
@@ -177,7 +179,9 @@ ENV_NAMES: dict[str, str] = {
     "ui_language": "ECG_UI_LANGUAGE",
     "data_dir": "ECG_DATA_DIR",
 }
-SECRET_FIELDS = frozenset({"aws_secret_access_key", "webhook_secret_key", "api_tokens"})
+SECRET_FIELDS = frozenset(
+    {"aws_secret_access_key", "aws_session_token", "webhook_secret_key", "api_tokens"}
+)
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
 
 

@@ -98,6 +98,7 @@ class S3Storage(ResumableUploader):
         self.url_expiry_s = settings.s3_presigned_url_expire
         self._access_key = settings.aws_access_key_id
         self._secret_key = settings.aws_secret_access_key
+        self._session_token = settings.aws_session_token
         self._s3: Any = None
         self._s3_lock = asyncio.Lock()
         self._http = http or httpx.AsyncClient(
@@ -436,6 +437,8 @@ class S3Storage(ResumableUploader):
                 "aws_access_key_id": self._access_key,
                 "aws_secret_access_key": self._secret_key,
             }
+            if self._session_token:
+                credentials["aws_session_token"] = self._session_token
         session = boto3.session.Session(**credentials)  # type: ignore[arg-type]
         return session.client("s3", endpoint_url=self.endpoint_url, config=config)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import socket
@@ -528,3 +529,25 @@ async def test_a_missing_secret_key_is_a_clear_error(
             await storage.upload(KEY, video, "video/mp4")
     finally:
         await storage.close()
+
+
+async def test_temporary_credentials_carry_their_session_token(
+    s3_settings: Settings, request_log: RequestLog, tmp_path: Path
+) -> None:
+    """With ``AWS_SESSION_TOKEN`` (STS or SSO credentials) every request the adapter signs
+    carries the token: AWS refuses temporary keys without it."""
+    settings = s3_settings.with_changes(aws_session_token="the-session-token")
+    storage = S3Storage(settings, http=request_log.client())
+    video = tmp_path / "v.mp4"
+    write_random_file(video, 1000)
+    try:
+        get_url = httpx.URL(await storage.presign_get(KEY, 60))
+        with contextlib.suppress(StorageError):  # the test server knows no such session
+            await storage.upload(KEY, video, "video/mp4")
+    finally:
+        await storage.close()
+
+    assert get_url.params["X-Amz-Security-Token"] == "the-session-token"
+    [put] = request_log.puts()
+    assert put.url.params["X-Amz-Security-Token"] == "the-session-token"
+    assert "the-session-token" not in repr(settings)
