@@ -17,13 +17,11 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-
-import pysubs2
 
 from ecg_desktop.app.ports import JobStore
 from ecg_desktop.domain import Job, Segment, Transcript, Word, to_canonical
@@ -191,33 +189,37 @@ def _cue(speaker: str, words: Sequence[Word], width: int) -> Cue:
     return Cue(words[0].start, end, speaker, tuple(lines))
 
 
-def _subtitles(transcript: Transcript, fmt: str, **options: Any) -> str:
-    subs = pysubs2.SSAFile()
-    for cue in subtitle_cues(transcript, **options):
-        subs.append(
-            pysubs2.SSAEvent(
-                start=round(cue.start * 1000), end=round(cue.end * 1000), text=r"\N".join(cue.lines)
-            )
-        )
-    return str(subs.to_string(fmt))
+def _vtt_text(line: str) -> str:
+    # WebVTT cue text treats & and < as markup; a transcript's words are plain text.
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cue_blocks(cues: Sequence[Cue], separator: str, escape: Callable[[str], str]) -> str:
+    blocks = [
+        f"{number}\n{format_timestamp(cue.start, separator)} --> "
+        f"{format_timestamp(cue.end, separator)}\n" + "\n".join(escape(li) for li in cue.lines)
+        for number, cue in enumerate(cues, start=1)
+    ]
+    return "".join(f"{block}\n\n" for block in blocks)
 
 
 def to_srt(transcript: Transcript, job: Job | None = None, **options: Any) -> str:
     """SubRip subtitles, one cue per speaker turn or part of it, names in the text."""
-    return _subtitles(transcript, "srt", **options)
+    return _cue_blocks(subtitle_cues(transcript, **options), ",", str)
 
 
 def to_vtt(transcript: Transcript, job: Job | None = None, **options: Any) -> str:
     """WebVTT subtitles, cut like ``to_srt``."""
-    return _subtitles(transcript, "vtt", **options)
+    return "WEBVTT\n\n" + _cue_blocks(subtitle_cues(transcript, **options), ".", _vtt_text)
 
 
-def format_timestamp(seconds: float) -> str:
+def format_timestamp(seconds: float, separator: str = ".") -> str:
+    """``HH:MM:SS.mmm`` (SubRip wants a comma before the milliseconds)."""
     millis = round(seconds * 1000)
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
 def to_txt(transcript: Transcript, job: Job | None = None, *, timestamps: bool = False) -> str:

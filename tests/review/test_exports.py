@@ -112,6 +112,25 @@ def test_subtitles_parse_back_with_speakers_and_short_lines(
     assert subs[0].start == round(first_word.start * 1000)
 
 
+def test_subtitles_keep_braces_backslashes_and_markup_characters_as_text(
+    run: Runner, store: SqlJobStore
+) -> None:
+    job, _ = _stored(run, store, "analyzer")
+    said = ["{laughs}", "R&D", "<3", "a\\b"]
+    for index, text in enumerate(said):
+        run(store.set_word_text(job.job_id, 0, index, text))
+    transcript = run(store.get_transcript(job.job_id))
+
+    srt = to_srt(transcript, job)
+    vtt = to_vtt(transcript, job)
+
+    assert all(text in srt for text in said)
+    assert all(text in vtt for text in ["{laughs}", "R&amp;D", "&lt;3", "a\\b"])
+    assert "<" not in vtt.replace("-->", "")
+    first_cue = pysubs2.SSAFile.from_string(vtt, format_="vtt")[0]
+    assert first_cue.start == round(transcript.segments[0].words[0].start * 1000)
+
+
 def test_text_has_speakers_and_optional_timestamps(run: Runner, store: SqlJobStore,
                                                    shape: str) -> None:
     job, transcript = _stored(run, store, shape)
