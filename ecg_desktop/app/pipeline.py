@@ -35,6 +35,7 @@ from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ObjectS
 from ecg_desktop.app.validation import inspect_video
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import (
+    DispatchOptions,
     ErrorCode,
     IllegalTransition,
     Job,
@@ -113,9 +114,6 @@ class JobPipeline:
         self._dispatch_slots = asyncio.Semaphore(settings.max_parallel_dispatches)
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task[Any]] = set()
-        # Request extras (known transcript, speaker bounds) are not job columns; kept for
-        # retries within this run of the app.
-        self._extras: dict[uuid.UUID, dict[str, Any]] = {}
         self._locks = JobLocks(settings.data_dir / "running")
         bus.subscribe(self._on_event)
 
@@ -144,13 +142,9 @@ class JobPipeline:
             owner=owner or self._settings.user_name or os_user_name(),
             host=self.host,
             message="Waiting to upload",
+            options=DispatchOptions(transcript, min_speakers, max_speakers),
         )
-        extras = {
-            "transcript": transcript,
-            "min_speakers": min_speakers,
-            "max_speakers": max_speakers,
-        }
-        return await self._add_and_start(job, extras)
+        return await self._add_and_start(job)
 
     async def submit_object(
         self, file_key: str, language: str, *, filename: str | None = None, owner: str = ""
@@ -166,14 +160,13 @@ class JobPipeline:
             host=self.host,
             message="Waiting to be sent to the ML server",
         )
-        return await self._add_and_start(job, {})
+        return await self._add_and_start(job)
 
-    async def _add_and_start(self, job: Job, extras: dict[str, Any]) -> Job:
+    async def _add_and_start(self, job: Job) -> Job:
         await self._store.add(job)
-        return self._begin(job, extras)
+        return self._begin(job)
 
-    def _begin(self, job: Job, extras: dict[str, Any]) -> Job:
-        self._extras[job.job_id] = {k: v for k, v in extras.items() if v is not None}
+    def _begin(self, job: Job) -> Job:
         self._publish(job)
         self._start(job.job_id)
         return job
@@ -296,7 +289,7 @@ class JobPipeline:
                 return
             try:
                 answer = await self._ml.dispatch(
-                    job_id, video_url, callback_base, job.language, **self._extras.get(job_id, {})
+                    job_id, video_url, callback_base, job.language, **job.options.request_fields()
                 )
             except MLError as exc:
                 self._metrics.inc("ml_requests_total", outcome="failed", error_code=exc.code)
@@ -404,7 +397,7 @@ class JobPipeline:
                 logger.info("job %s was retried elsewhere at the same moment", job_id)
                 return winner
             raise
-        return self._begin(new, self._extras.get(job_id, {}))
+        return self._begin(new)
 
     async def _next_retry_slot(self, old: Job) -> tuple[int, Job | None]:
         """The number of the next retry of ``old``, or the retry still running."""
@@ -424,7 +417,6 @@ class JobPipeline:
         if not job.status.is_terminal:
             job = await self.cancel(job_id)
         await self._store.delete(job_id)
-        self._extras.pop(job_id, None)
         self._bus.publish(JobDeleted(job_id))
         if job.retry_of is not None:
             # A new family of retry ids for the old job: this one's is never used again.

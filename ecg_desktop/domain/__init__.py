@@ -9,11 +9,12 @@ from .events import (
     TranscriptChanged,
     UploadProgress,
 )
-from .job import TERMINAL_STATUSES, Job, JobStatus, Stage, UploadState
+from .job import TERMINAL_STATUSES, DispatchOptions, Job, JobStatus, Stage, UploadState
 from .transcript import Segment, SpeakerStats, Transcript, Word, normalize, to_canonical
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "DispatchOptions",
     "DomainError",
     "ErrorCode",
     "Event",

@@ -78,6 +78,24 @@ class UploadState:
         return full * self.part_size + tail
 
 
+@dataclass(frozen=True, slots=True)
+class DispatchOptions:
+    """What the user asked of the analysis besides the language (PROTOCOL.md 2.1's optional
+    fields): kept with the job, so a resumed job or a retry asks the same."""
+
+    transcript: str | None = None  # a known script: forced alignment instead of recognition
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def request_fields(self) -> dict[str, str | int]:
+        """The fields to add to the ML request (the ones that are set)."""
+        return {
+            name: value
+            for name in ("transcript", "min_speakers", "max_speakers")
+            if (value := getattr(self, name)) is not None
+        }
+
+
 @dataclass(slots=True)
 class Job:
     job_id: uuid.UUID
@@ -105,6 +123,7 @@ class Job:
     completed_at: datetime | None = None
     last_callback_at: datetime | None = None
     retry_of: uuid.UUID | None = None
+    options: DispatchOptions = DispatchOptions()
 
     @classmethod
     def new(cls, **fields: object) -> Job:

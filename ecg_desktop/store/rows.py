@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecg_desktop.domain import (
+    DispatchOptions,
     ErrorCode,
     Job,
     JobStatus,
@@ -62,7 +63,24 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "completed_at": job.completed_at,
         "last_callback_at": job.last_callback_at,
         "retry_of": job.retry_of,
+        "dispatch_options": _options_json(job.options),
     }
+
+
+def _options_json(options: DispatchOptions) -> str | None:
+    fields = options.request_fields()
+    return json.dumps(fields, ensure_ascii=False) if fields else None
+
+
+def _options_of(text: str | None) -> DispatchOptions:
+    if not text:
+        return DispatchOptions()
+    fields = json.loads(text)
+    return DispatchOptions(
+        transcript=fields.get("transcript"),
+        min_speakers=fields.get("min_speakers"),
+        max_speakers=fields.get("max_speakers"),
+    )
 
 
 def changed_row(
@@ -129,6 +147,7 @@ def row_to_job(row: Mapping[Any, Any]) -> Job:
         completed_at=row["completed_at"],
         last_callback_at=row["last_callback_at"],
         retry_of=row["retry_of"],
+        options=_options_of(row["dispatch_options"]),
     )
 
 

@@ -73,6 +73,7 @@ jobs = sa.Table(
     sa.Column("completed_at", UTCDateTime),
     sa.Column("last_callback_at", UTCDateTime),
     sa.Column("retry_of", sa.Uuid),
+    sa.Column("dispatch_options", sa.Text),  # JSON of DispatchOptions; NULL: none set
     sa.Column("version", sa.Integer, nullable=False),
 )
 

@@ -163,6 +163,33 @@ async def test_an_interrupted_upload_is_never_canceled_and_resumes_at_the_next_s
     assert sha256_of(root / done.file_key) == sha256_of(big)
 
 
+async def test_a_known_script_and_speaker_bounds_survive_a_restart_and_a_retry(
+    make_core: CoreFactory, peer: ProtocolPeer, tmp_path: Path, database_url: str
+) -> None:
+    root = tmp_path / "objects"
+    root.mkdir()
+    video = make_silent_video(tmp_path / "scripted.mp4", duration_s=2.0)
+    asked = {"transcript": "hello there. hi.", "min_speakers": 2, "max_speakers": 3}
+    first = await make_core(
+        storage=SlowDirStorage(root, step_delay_s=0.05, part_size=2048), database_url=database_url
+    )
+    job = await first.pipeline.submit_file(
+        video, "auto", transcript="hello there. hi.", min_speakers=2, max_speakers=3
+    )
+    await first.close()  # the app quits before the dispatch
+
+    second = await make_core(storage=SlowDirStorage(root), database_url=database_url)
+    await second.recovery.recover()
+    peer.behaviour = "fail"
+    failed = await second.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    retry = await second.pipeline.retry(failed.job_id)
+    await second.pipeline.wait_for(retry.job_id, timeout_s=WAIT_S)
+
+    for attempt in (job, retry):
+        request = peer.jobs[str(attempt.job_id)].request
+        assert {name: request.get(name) for name in asked} == asked
+
+
 async def test_an_interrupted_upload_whose_file_is_gone_fails_saying_so(
     make_core: CoreFactory, peer: ProtocolPeer, tmp_path: Path
 ) -> None:
