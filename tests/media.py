@@ -12,6 +12,7 @@ import atexit
 import functools
 import io
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -146,10 +147,16 @@ def make_video_without_audio(
     return target
 
 
+_MP4_FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
+
 def make_corrupt_file(path: str | os.PathLike[str], size_bytes: int = 64 * 1024) -> Path:
-    """Random bytes under a video's name: no decoder can read it."""
+    """What a broken download looks like: an MP4's first box, then noise. No decoder can
+    read it. The noise is seeded, so the file is the same on every run: unseeded noise is
+    now and then probed as some headerless stream and "decodes"."""
     target = Path(path)
-    target.write_bytes(os.urandom(size_bytes))
+    noise = random.Random(size_bytes).randbytes(size_bytes - len(_MP4_FTYP))
+    target.write_bytes(_MP4_FTYP + noise)
     return target
 
 
