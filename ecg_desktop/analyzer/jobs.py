@@ -7,7 +7,7 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ class AnalyzerJob:
     status: str = "accepted"
     progress: float = 0.0
     message: str = "Queued"
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # in memory until the callback is settled
     error_code: str | None = None
     error_message: str | None = None
     created_at: str = field(default_factory=_now_iso)
@@ -63,26 +63,43 @@ class AnalyzerJob:
 
 
 class JobFiles:
-    """One JSON file per job under ``folder``; writes are atomic (write, then rename)."""
+    """One JSON file per job under ``folder``, and its result in ``folder/results`` (so a
+    job's many small saves never rewrite megabytes, and a restart does not read every result
+    back into memory). Writes are atomic (write, then rename)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.results = folder / "results"
+        self.results.mkdir(parents=True, exist_ok=True)
 
     def _path(self, job_id: str) -> Path:
         return self.folder / f"{uuid.UUID(job_id)}.json"
 
+    def _result_path(self, job_id: str) -> Path:
+        return self.results / f"{uuid.UUID(job_id)}.json"
+
     def save(self, job: AnalyzerJob) -> None:
-        path = self._path(job.job_id)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(job)), encoding="utf-8")
-        os.replace(tmp, path)
+        record = {name: value for name, value in vars(job).items() if name != "result"}
+        _write_atomically(self._path(job.job_id), json.dumps(record))
+
+    def save_result(self, job_id: str, result: dict[str, Any]) -> None:
+        _write_atomically(self._result_path(job_id), json.dumps(result))
+
+    def load_result(self, job_id: str) -> dict[str, Any] | None:
+        try:
+            text = self._result_path(job_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        result: dict[str, Any] = json.loads(text)
+        return result
 
     def delete(self, job_id: str) -> None:
         self._path(job_id).unlink(missing_ok=True)
+        self._result_path(job_id).unlink(missing_ok=True)
 
     def load_all(self, ttl_s: float) -> list[AnalyzerJob]:
-        """Every stored job younger than ``ttl_s``; older files are deleted."""
+        """Every stored job younger than ``ttl_s`` (results stay on disk); older files are
+        deleted."""
         jobs = []
         cutoff = time.time() - ttl_s
         for path in sorted(self.folder.glob("*.json")):
@@ -92,7 +109,13 @@ class JobFiles:
                 logger.warning("ignoring unreadable job file %s: %s", path.name, exc)
                 continue
             if job.updated_ts < cutoff:
-                path.unlink(missing_ok=True)
+                self.delete(job.job_id)
                 continue
             jobs.append(job)
         return jobs
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -194,8 +194,7 @@ async def job_status_with_result(request: web.Request) -> web.Response:
     job = _job_or_error(request)
     if isinstance(job, web.Response):
         return job
-    view = job.status_view(with_result=True)
-    text = await asyncio.to_thread(json.dumps, view)  # a result can be megabytes
+    text = await request.app[SERVICE].status_with_result(job)
     return web.Response(text=text, content_type="application/json")
 
 

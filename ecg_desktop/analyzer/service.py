@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import tempfile
@@ -177,6 +178,29 @@ class AnalyzerService:
         except OSError:
             logger.exception("cannot store job %s", job.job_id)
 
+    async def _save_result(self, job: AnalyzerJob) -> None:
+        assert job.result is not None
+        try:
+            await asyncio.to_thread(self.files.save_result, job.job_id, job.result)
+        except OSError as exc:
+            # The callback still carries it; only a status query after a restart would miss it.
+            logger.error("cannot store the result of job %s: %s", job.job_id, exc)
+
+    async def _stored_result(self, job_id: str) -> dict[str, Any] | None:
+        try:
+            return await asyncio.to_thread(self.files.load_result, job_id)
+        except (OSError, ValueError) as exc:
+            logger.error("cannot read the stored result of job %s: %s", job_id, exc)
+            return None
+
+    async def status_with_result(self, job: AnalyzerJob) -> str:
+        """The status route's answer as JSON text, the result read from disk when it is no
+        longer held in memory (serialised in a thread: a result can be megabytes)."""
+        view = job.status_view(with_result=True)
+        if job.status == "completed" and job.result is None:
+            view["result"] = await self._stored_result(job.job_id)
+        return await asyncio.to_thread(json.dumps, view)
+
     # -- queries -------------------------------------------------------------------------
 
     @property
@@ -264,6 +288,8 @@ class AnalyzerService:
             job.message = "Analysis failed"
         await reporter.close()
         job.touch()
+        if job.result is not None:
+            await self._save_result(job)
         await self._save(job)
         await self._deliver_terminal(job)
 
@@ -299,12 +325,15 @@ class AnalyzerService:
             self._recent_times = [*self._recent_times[-9:], float(seconds)]
 
     async def _deliver_terminal(self, job: AnalyzerJob) -> None:
+        result = job.result
+        if result is None and job.status == "completed":
+            result = await self._stored_result(job.job_id)
         body = callback_body(
             job.job_id,
             job.status,
             progress=job.progress,
             message=job.message,
-            result=job.result,
+            result=result,
             error_code=job.error_code,
             error_message=job.error_message,
         )
@@ -318,4 +347,5 @@ class AnalyzerService:
             job.callback_state = "given_up"
         else:
             job.callback_state = "refused"
+        job.result = None  # settled: from now on it is read from disk when asked for
         await self._save(job)

@@ -141,6 +141,8 @@ async def test_status_survives_a_restart(parties: Parties, tmp_path: Path) -> No
     payload = job_payload(parties.media.url("short.mp4"), parties.receiver.base_url)
     await dispatch(parties.session, analyzer.url, payload)
     arrival = await parties.receiver.wait_terminal(payload["job_id"], within_s=60)
+    status_url = f"{analyzer.url}/api/upload-video/status/{payload['job_id']}"
+    assert (await _get(parties, status_url))[1]["result"] == arrival.body["result"]
     interrupted = job_payload(parties.media.stall_url("long.mp4"), parties.receiver.base_url)
     await dispatch(parties.session, analyzer.url, interrupted)
     await _wait_for(parties, analyzer, interrupted["job_id"], "processing")
@@ -174,7 +176,7 @@ async def test_results_expire_after_their_time(parties: Parties, tmp_path: Path)
     parties.analyzers.append(again)
     status, _ = await _get(parties, f"{again.url}/api/upload-video/status/{payload['job_id']}")
     assert status == 404
-    assert not list((results / "jobs").glob("*.json"))
+    assert not list((results / "jobs").rglob("*.json"))
 
 
 async def test_health_reports_version_queue_and_backend(parties: Parties, tmp_path: Path) -> None:
