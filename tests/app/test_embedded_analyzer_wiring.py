@@ -53,7 +53,9 @@ async def test_process_on_a_fresh_machine_with_nothing_configured(
 async def test_a_dead_analyzer_is_restarted_and_its_jobs_reconciled(
     settings_factory: Any, tmp_path: Path
 ) -> None:
-    video = make_speech_video(tmp_path / "plan.mp4", TURNS).path
+    # Long enough that the analysis is still running when the kill lands, even when the
+    # job is seen analysing late (a fast analyzer's callbacks can overtake the dispatch).
+    video = make_speech_video(tmp_path / "plan.mp4", TURNS * 4).path
     settings = settings_factory(bind_port=0, callback_watchdog_s=3600)
     assert not settings.webhook_secret_key  # the core makes one the analyzer shares
     core = await build_core(settings)
