@@ -29,7 +29,14 @@ from ecg_desktop.config.settings import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
 from ecg_desktop.domain.filekeys import is_safe_key, looks_like_video, make_file_key
 
-from .middleware import JOB_ID_KEY, AccessPolicy, error_json, is_loopback_host, middlewares
+from .middleware import (
+    CALLER_KEY,
+    JOB_ID_KEY,
+    AccessPolicy,
+    error_json,
+    is_loopback_host,
+    middlewares,
+)
 from .openapi import openapi_document
 from .ratelimit import RateLimiter
 
@@ -182,6 +189,11 @@ def _language(value: Any) -> str | None:
 # -- the seed's endpoints ------------------------------------------------------------------
 
 
+def _caller(request: web.Request) -> str:
+    """Who is asking: the name of their API token, else this server's user."""
+    return request.get(CALLER_KEY) or _services(request).settings.user_name
+
+
 async def generate_url(request: web.Request) -> web.Response:
     services = _services(request)
     body = await _json_object(request)
@@ -195,7 +207,7 @@ async def generate_url(request: web.Request) -> web.Response:
         return _bad_request(f"not a video: {content_type or filename!r}")
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     settings = services.settings
-    file_key = make_file_key(filename, user=settings.user_name, now=datetime.now(UTC))
+    file_key = make_file_key(filename, user=_caller(request), now=datetime.now(UTC))
     expires = settings.s3_presigned_url_expire
     url = await services.storage.presign_put(file_key, content_type, expires)
     logger.info("upload URL issued for %s", file_key)
@@ -227,7 +239,7 @@ async def request_process(request: web.Request) -> web.Response:
     if not await services.storage.exists(file_key):
         return error_json(404, f"no object {file_key!r} in storage")
     job = await services.pipeline.submit_object(
-        file_key, language, filename=file_key.rsplit("/", 1)[-1], owner=services.settings.user_name
+        file_key, language, filename=file_key.rsplit("/", 1)[-1], owner=_caller(request)
     )
     request[JOB_ID_KEY] = str(job.job_id)
     logger.info("new processing request: job %s for %s", job.job_id, file_key)

@@ -29,6 +29,8 @@ CALLBACK_PATH = "/api/upload-video/result"
 STORAGE_PREFIX = "/storage/"
 # A handler records the job it served here, for the access log.
 JOB_ID_KEY = web.RequestKey("job_id", str)
+# The name of the API token a request came with ("ana:..." -> "ana"), for job ownership.
+CALLER_KEY = web.RequestKey("caller", str)
 CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 STORE_RETRY_AFTER_S = "2"
@@ -146,14 +148,23 @@ class AccessPolicy:
     tokens: tuple[str, ...]
     cors_origins: tuple[str, ...]
 
-    def token_ok(self, authorization: str) -> bool:
+    def caller(self, authorization: str) -> str | None:
+        """The name of the token ``authorization`` carries ("" for an unnamed one), or None
+        when it carries none of the configured tokens.
+
+        A configured token is ``name:secret`` or a bare secret: a bearer token never
+        contains ``:`` (RFC 6750), so the secret is what follows the last one."""
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
+            return None
         offered = token.strip().encode()
+        found = None
         # Compare with every token (no early exit) so timing says nothing about which matched.
-        matches = [hmac.compare_digest(offered, t.encode()) for t in self.tokens if t]
-        return any(matches)
+        for configured in self.tokens:
+            name, _, secret = configured.rpartition(":")
+            if secret and hmac.compare_digest(offered, secret.encode()):
+                found = name.strip()
+        return found
 
     def origin_allowed(self, origin: str, host_header: str) -> bool:
         if origin in self.cors_origins:
@@ -180,8 +191,12 @@ def access_guard(policy: AccessPolicy) -> Callable[..., Awaitable[web.StreamResp
         if request.method == "OPTIONS" and origin:
             return _preflight(policy, origin)
         needs_token = not policy.loopback and not exempt and request.path != "/health"
-        if needs_token and not policy.token_ok(request.headers.get("Authorization", "")):
-            return _with_cors(policy, origin, _unauthorized())
+        if needs_token:
+            caller = policy.caller(request.headers.get("Authorization", ""))
+            if caller is None:
+                return _with_cors(policy, origin, _unauthorized())
+            if caller:
+                request[CALLER_KEY] = caller
         return _with_cors(policy, origin, await handler(request))
 
     return guard

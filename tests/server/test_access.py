@@ -187,3 +187,33 @@ async def test_access_log_has_one_line_per_request_and_no_secrets(
     everything = caplog.text
     for secret in (query, SECRET, *TOKENS):
         assert secret not in everything
+
+
+async def test_a_named_token_makes_its_holder_the_owner_of_uploads_and_jobs(
+    make_live: LiveFactory,
+) -> None:
+    live = await make_live(host="0.0.0.0", user_name="backend",
+                           api_tokens=("ana:token-of-ana", "token-without-a-name"),
+                           rate_limit_per_minute=100)
+
+    async def upload_and_process(token: str) -> tuple[str, str]:
+        auth = {"Authorization": f"Bearer {token}"}
+        async with live.http.post(live.url("/api/upload-video/generate-url"), headers=auth,
+                                  json={"filename": "talk.mp4"}) as response:
+            key = (await response.json())["file_key"]
+            url = (await response.json())["presigned_url"]
+        async with live.http.put(url, data=b"video bytes") as put:
+            assert put.status in (200, 201)
+        async with live.http.post(live.url("/api/upload-video/request-process"), headers=auth,
+                                  json={"fileKey": key}) as response:
+            job = await live.core.store.get(uuid.UUID((await response.json())["job_id"]))
+        return key, job.owner
+
+    named_key, named_owner = await upload_and_process("token-of-ana")
+    unnamed_key, unnamed_owner = await upload_and_process("token-without-a-name")
+
+    assert named_key.startswith("videos/ana/") and named_owner == "ana"
+    assert unnamed_key.startswith("videos/backend/") and unnamed_owner == "backend"
+    async with live.http.get(live.url("/api/upload-video/jobs"),
+                             headers={"Authorization": "Bearer ana:token-of-ana"}) as response:
+        assert response.status == 401  # the name is not part of the secret
