@@ -239,7 +239,7 @@ def persist_settings(settings: Settings, old: Settings) -> None:
 
     save_settings(settings)
     changed = [name for name in sorted(SECRET_FIELDS)
-               if getattr(settings, name) != getattr(old, name) and name != "api_tokens"]
+               if getattr(settings, name) != getattr(old, name)]
     if not changed:
         return
     from ecg_desktop.config.secrets import store_secret  # type: ignore[attr-defined,unused-ignore]

@@ -39,6 +39,7 @@ from ecg_desktop.app.team import TeamPreset, apply_team_preset
 from ecg_desktop.config import ENV_NAMES, LANGUAGES, ConfigError, Settings
 
 from .i18n import UI_LANGUAGES
+from .qt_api_tokens import ApiTokensEditor
 
 
 def tr(text: str) -> str:
@@ -165,6 +166,14 @@ class QtSettingsDialog(QDialog):
             "server never signs), on a trusted network."))
         self.unsigned_warning.setStyleSheet("color: #b35c00;")
         form.addRow(self.unsigned_warning)
+        self.api_tokens = ApiTokensEditor(self)
+        tokens_label = QLabel(tr("API &tokens:"), self)
+        tokens_label.setBuddy(self.api_tokens.view)
+        form.addRow(tokens_label, self.api_tokens)
+        form.addRow(self._note(tr(
+            "Needed only when the server listens on an address other than this computer's "
+            "(a team backend): every API call must then carry one of these tokens. Give each "
+            "user their own; revoke one by removing it.")))
         return page
 
     def _storage_tab(self) -> QWidget:
@@ -289,6 +298,11 @@ class QtSettingsDialog(QDialog):
                 editor.setEnabled(False)
                 editor.setToolTip(tr("Set by the environment variable {name}").format(
                     name=variable))
+        self.api_tokens.set_tokens(settings.api_tokens)
+        if self._env.get(ENV_NAMES["api_tokens"]):
+            self.api_tokens.setEnabled(False)
+            self.api_tokens.setToolTip(tr("Set by the environment variable {name}").format(
+                name=ENV_NAMES["api_tokens"]))
         self._update_unsigned_warning()
 
     def values(self) -> dict[str, Any]:
@@ -302,6 +316,7 @@ class QtSettingsDialog(QDialog):
                 values[name] = editor.isChecked()
             else:
                 values[name] = editor.currentData()
+        values["api_tokens"] = self.api_tokens.tokens()
         return values
 
     def _connect_validation(self) -> None:
@@ -315,6 +330,7 @@ class QtSettingsDialog(QDialog):
                 editor.toggled.connect(self._update_unsigned_warning)
             else:
                 editor.currentIndexChanged.connect(self.validate)
+        self.api_tokens.changed.connect(self.validate)
 
     def validate(self) -> bool:
         """Rebuild the candidate from the fields; mark the field a ``ConfigError`` names."""

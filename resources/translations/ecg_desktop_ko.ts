@@ -403,395 +403,406 @@ Language: {lang}</source>
 언어: {lang}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="598" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="609" />
         <source>Job failed</source>
         <translation>작업 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="605" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="616" />
         <source>Could not retry</source>
         <translation>다시 시도하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="610" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="621" />
         <source>Could not cancel</source>
         <translation>취소하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="626" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="637" />
         <source>Could not delete</source>
         <translation>삭제하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="644" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="655" />
         <source>Copied {n} job id(s)</source>
         <translation>작업 ID {n}개를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="652" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="663" />
         <source>Show file</source>
         <translation>파일 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="652" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="663" />
         <source>{path} no longer exists</source>
         <translation>{path}이(가) 더 이상 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="664" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="675" />
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="665" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="676" />
         <source>CSV, one row per word (*.csv)</source>
         <translation>CSV, 단어마다 한 줄 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="666" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="677" />
         <source>SubRip subtitles (*.srt)</source>
         <translation>SubRip 자막 (*.srt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="667" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="678" />
         <source>WebVTT subtitles (*.vtt)</source>
         <translation>WebVTT 자막 (*.vtt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="668" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="679" />
         <source>Plain text (*.txt)</source>
         <translation>일반 텍스트 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="673" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="684" />
         <source>Export transcripts</source>
         <translation>전사 내보내기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="694" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="705" />
         <source>Export failed</source>
         <translation>내보내기 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="696" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="707" />
         <source>Exported {n} file(s) to {where}</source>
         <translation>파일 {n}개를 {where}에 내보냈습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="731" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="742" />
         <source>ML server health</source>
         <translation>ML 서버 상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="750" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="761" />
         <source>About ECG Desktop</source>
         <translation>ECG Desktop 정보</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="751" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="762" />
         <source>ECG Desktop {version}
 Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>ECG Desktop {version}
 화자, 단어 시각, 음량과 음높이가 담긴 전사.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="843" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="73" />
         <source>healthy</source>
         <translation>정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="832" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="843" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="74" />
         <source>unhealthy</source>
         <translation>비정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="833" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="844" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="75" />
         <source>unreachable</source>
         <translation>연결 불가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="834" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="845" />
         <source>{url} is {state}.</source>
         <translation>{url}: {state}.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="834" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="845" />
         <source>The ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="836" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="847" />
         <source>It answered in {ms:.0f} ms.</source>
         <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="58" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="59" />
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="68" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
         <source>ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
         <source>Callback server</source>
         <translation>콜백 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
         <source>Storage</source>
         <translation>저장소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="72" />
         <source>Job store</source>
         <translation>작업 저장소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="72" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="73" />
         <source>General</source>
         <translation>일반</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="73" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="74" />
         <source>Team</source>
         <translation>팀</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="117" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="118" />
         <source>ML server &amp;URL:</source>
         <translation>ML 서버 &amp;URL:</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="118" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="119" />
         <source>empty: the built-in reference analyzer</source>
         <translation>비우면: 내장 기준 분석기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="124" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="125" />
         <source>Request &amp;timeout:</source>
         <translation>요청 제한 시간(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="126" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="127" />
         <source>The ML server receives each video's download URL and calls the callback server back with progress and the result. Leave the URL empty to analyse on this computer.</source>
         <translation>ML 서버는 각 동영상의 다운로드 URL을 받고 진행 상황과 결과를 콜백 서버로 알려 줍니다. 이 컴퓨터에서 분석하려면 URL을 비워 두세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="133" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="134" />
         <source>Callback &amp;base URL:</source>
         <translation>콜백 기본 URL(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="134" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="135" />
         <source>empty: the address below</source>
         <translation>비우면: 아래 주소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="135" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="136" />
         <source>&amp;Listen on address:</source>
         <translation>대기 주소(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="139" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="140" />
         <source>any free port</source>
         <translation>빈 포트 아무거나</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="141" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="142" />
         <source>Listen on &amp;port:</source>
         <translation>대기 포트(&amp;P):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="143" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="144" />
         <source>Show</source>
         <translation>보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="147" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="148" />
         <source>&amp;Regenerate</source>
         <translation>다시 만들기(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="149" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="150" />
         <source>&amp;Copy</source>
         <translation>복사(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="155" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="156" />
         <source>&amp;Webhook secret:</source>
         <translation>웹훅 비밀 키(&amp;W):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="158" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="159" />
         <source>Accept &amp;unsigned callbacks</source>
         <translation>서명 없는 콜백 허용(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="163" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="164" />
         <source>⚠ Anyone who can reach the callback server could then write results into your jobs. Turn this on only for an ML server that cannot sign (the original WhisperX server never signs), on a trusted network.</source>
         <translation>⚠ 콜백 서버에 접근할 수 있는 누구나 작업 결과를 써 넣을 수 있게 됩니다. 서명할 수 없는 ML 서버(원래 WhisperX 서버는 서명하지 않음)를 믿을 수 있는 네트워크에서 쓸 때만 켜세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="172" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="170" />
+        <source>API &amp;tokens:</source>
+        <translation>API 토큰(&amp;T):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
+        <source>Needed only when the server listens on an address other than this computer's (a team backend): every API call must then carry one of these tokens. Give each user their own; revoke one by removing it.</source>
+        <translation>서버가 이 컴퓨터가 아닌 주소에서 수신할 때(팀 백엔드)만 필요합니다: 그때는 모든 API 호출에 이 토큰 중 하나가 있어야 합니다. 사용자마다 각자의 토큰을 주고, 토큰을 지우면 폐기됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="181" />
         <source>S3 &amp;bucket:</source>
         <translation>S3 버킷(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="173" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="182" />
         <source>empty: keep videos on this computer</source>
         <translation>비우면: 동영상을 이 컴퓨터에 보관</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="183" />
         <source>&amp;Region:</source>
         <translation>리전(&amp;R):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="175" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="184" />
         <source>&amp;Endpoint URL:</source>
         <translation>엔드포인트 URL(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="176" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="185" />
         <source>empty: AWS; or an S3-compatible server</source>
         <translation>비우면: AWS, 또는 S3 호환 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="177" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="186" />
         <source>&amp;Access key id:</source>
         <translation>액세스 키 ID(&amp;A):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="178" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="187" />
         <source>&amp;Secret access key:</source>
         <translation>비밀 액세스 키(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="184" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="193" />
         <source>Download URLs &amp;expire after:</source>
         <translation>다운로드 URL 만료 시간(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="185" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="194" />
         <source>The secret access key is kept in the system keyring, not in the settings file.</source>
         <translation>비밀 액세스 키는 설정 파일이 아니라 시스템 키링에 보관됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="191" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="200" />
         <source>empty: SQLite in the data folder</source>
         <translation>비우면: 데이터 폴더의 SQLite</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="192" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="201" />
         <source>&amp;Database URL:</source>
         <translation>데이터베이스 URL(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="193" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="202" />
         <source>&amp;Test connection</source>
         <translation>연결 시험(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="203" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="212" />
         <source>A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a team see the same jobs.</source>
         <translation>공유 PostgreSQL 데이터베이스(postgresql+psycopg://user:password@host/db)를 쓰면 팀이 같은 작업을 봅니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="214" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="223" />
         <source>Default &amp;language of videos:</source>
         <translation>동영상 기본 언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="218" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="227" />
         <source>System</source>
         <translation>시스템 설정 따름</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="220" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="229" />
         <source>&amp;Interface language:</source>
         <translation>화면 언어(&amp;I):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="221" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="235" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="230" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="244" />
         <source>Your &amp;name:</source>
         <translation>이름(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="221" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="230" />
         <source>used in storage keys</source>
         <translation>저장소 키에 쓰입니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="227" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="236" />
         <source>Join a team: every member shares one PostgreSQL database and one S3 bucket, and the ML server calls the team backend back. Ask your team for these values.</source>
         <translation>팀에 참여하기: 모든 구성원이 하나의 PostgreSQL 데이터베이스와 하나의 S3 버킷을 공유하고, ML 서버는 팀 백엔드로 결과를 보냅니다. 이 값들은 팀에 문의하세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="231" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="240" />
         <source>Team &amp;database URL:</source>
         <translation>팀 데이터베이스 URL(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="232" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="241" />
         <source>Team S3 &amp;bucket:</source>
         <translation>팀 S3 버킷(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="243" />
         <source>&amp;ML server URL:</source>
         <translation>ML 서버 URL(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="235" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="243" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="244" />
         <source>empty: keep the current one</source>
         <translation>비워 두면 현재 값을 유지합니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="243" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="252" />
         <source>&amp;Join the team</source>
         <translation>팀에 참여(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="264" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="273" />
         <source>Team settings filled in: press OK or Apply to save them.</source>
         <translation>팀 설정을 채웠습니다. 저장하려면 확인 또는 적용을 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="290" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="299" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="304" />
         <source>Set by the environment variable {name}</source>
         <translation>환경 변수 {name}로 정해졌습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="260" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="328" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="269" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="344" />
         <source>{error}</source>
         <translation>{error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="233" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="242" />
         <source>Team back&amp;end URL:</source>
         <translation>팀 백엔드 URL(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="351" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="367" />
         <source>A new webhook secret takes effect when you apply it; give it to your ML server, or its callbacks will be refused.</source>
         <translation>새 웹훅 비밀 키는 적용할 때 효력이 생깁니다. ML 서버에도 알려 주지 않으면 콜백이 거부됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="361" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="377" />
         <source>Connecting…</source>
         <translation>연결 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="369" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="385" />
         <source>Failed: {error}</source>
         <translation>실패: {error}</translation>
     </message>
@@ -891,6 +902,61 @@ Click to check now and see the full answer.</source>
         <location filename="../../ecg_desktop/gui/qt_tray.py" line="48" />
         <source>{name}: {reason}</source>
         <translation>{name}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="38" />
+        <source>(no name)</source>
+        <translation>(이름 없음)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="44" />
+        <source>New API token</source>
+        <translation>새 API 토큰</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="45" />
+        <source>Who is the token for? Jobs made with it are recorded under this name (may be left empty).</source>
+        <translation>누구의 토큰입니까? 이 토큰으로 만든 작업은 이 이름으로 기록됩니다(비워 둘 수 있음).</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="67" />
+        <source>&amp;New token…</source>
+        <translation>새 토큰(&amp;N)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="68" />
+        <source>Cop&amp;y token</source>
+        <translation>토큰 복사(&amp;Y)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="69" />
+        <source>Re&amp;voke</source>
+        <translation>폐기(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="102" />
+        <source>New token copied to the clipboard: give it to {name}. It is accepted once the settings are applied.</source>
+        <translation>새 토큰을 클립보드에 복사했습니다: {name}에게 전달하세요. 설정을 적용하면 사용할 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="103" />
+        <source>its holder</source>
+        <translation>토큰 사용자</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="111" />
+        <source>Token copied to the clipboard.</source>
+        <translation>토큰을 클립보드에 복사했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="119" />
+        <source>The token stops working once the settings are applied.</source>
+        <translation>설정을 적용하면 이 토큰은 더 이상 작동하지 않습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_api_tokens.py" line="138" />
+        <source>Make a new token before revoking the last one.</source>
+        <translation>마지막 토큰을 폐기하기 전에 새 토큰을 만드세요.</translation>
     </message>
 </context>
 <context>

@@ -11,6 +11,23 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 KO = {
+    # API tokens (settings, callback server tab)
+    "API &tokens:": "API 토큰(&T):",
+    "Needed only when the server listens on an address other than this computer's (a team backend): every API call must then carry one of these tokens. Give each user their own; revoke one by removing it.":
+        "서버가 이 컴퓨터가 아닌 주소에서 수신할 때(팀 백엔드)만 필요합니다: 그때는 모든 API 호출에 이 토큰 중 하나가 있어야 합니다. 사용자마다 각자의 토큰을 주고, 토큰을 지우면 폐기됩니다.",
+    "New API token": "새 API 토큰",
+    "Who is the token for? Jobs made with it are recorded under this name (may be left empty).":
+        "누구의 토큰입니까? 이 토큰으로 만든 작업은 이 이름으로 기록됩니다(비워 둘 수 있음).",
+    "&New token…": "새 토큰(&N)…",
+    "Cop&y token": "토큰 복사(&Y)",
+    "Re&voke": "폐기(&V)",
+    "New token copied to the clipboard: give it to {name}. It is accepted once the settings are applied.":
+        "새 토큰을 클립보드에 복사했습니다: {name}에게 전달하세요. 설정을 적용하면 사용할 수 있습니다.",
+    "its holder": "토큰 사용자",
+    "Token copied to the clipboard.": "토큰을 클립보드에 복사했습니다.",
+    "The token stops working once the settings are applied.": "설정을 적용하면 이 토큰은 더 이상 작동하지 않습니다.",
+    "Make a new token before revoking the last one.": "마지막 토큰을 폐기하기 전에 새 토큰을 만드세요.",
+    "(no name)": "(이름 없음)",
     # team preset
     "Port {port} is taken, so this desktop's callback server is off; not needed in team mode: results arrive through the team backend {url}.":
         "포트 {port}이(가) 사용 중이라 이 컴퓨터의 콜백 서버가 꺼져 있습니다. 팀 모드에서는 필요하지 않습니다: 결과는 팀 백엔드 {url}을(를) 통해 도착합니다.",
