@@ -2,13 +2,12 @@
 
 Each token is ``name:secret`` or a bare secret (see ``server.middleware.AccessPolicy``). The
 list shows a token's name and the last characters of its secret, never the whole secret; a
-new one is generated (``secrets.token_urlsafe``) and put on the clipboard once, to be handed
+new one is generated (``config.tokens.make_token``) and put on the clipboard once, to be handed
 to its holder; removing one revokes it when the settings are applied.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QCoreApplication, QStringListModel, Signal
@@ -24,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-VISIBLE_CHARS = 4
-_NOT_IN_NAMES = str.maketrans("", "", ":,\n\r\t")  # ':' ends a name, ',' separates tokens
+from ecg_desktop.config.tokens import make_token, split_token, token_tail
 
 
 def tr(text: str) -> str:
@@ -34,9 +32,8 @@ def tr(text: str) -> str:
 
 def token_label(token: str) -> str:
     """How the list shows ``token``: its holder and the end of its secret."""
-    name, _, secret = token.rpartition(":")
-    holder = name or tr("(no name)")
-    return f"{holder}  ···{secret[-VISIBLE_CHARS:]}"
+    holder = split_token(token)[0] or tr("(no name)")
+    return f"{holder}  ···{token_tail(token)}"
 
 
 def ask_holder_name(parent: QWidget) -> str | None:
@@ -94,9 +91,9 @@ class ApiTokensEditor(QWidget):
 
     def add(self, name: str) -> str:
         """A new token for ``name``; returns its secret (also put on the clipboard)."""
-        secret = secrets.token_urlsafe(32)
-        holder = name.translate(_NOT_IN_NAMES).strip()
-        self.set_tokens([*self._tokens, f"{holder}:{secret}" if holder else secret])
+        token = make_token(name)
+        holder, secret = split_token(token)
+        self.set_tokens([*self._tokens, token])
         QGuiApplication.clipboard().setText(secret)
         self.status.setText(tr(
             "New token copied to the clipboard: give it to {name}. It is accepted once the "
@@ -107,7 +104,7 @@ class ApiTokensEditor(QWidget):
     def copy_selected(self) -> None:
         row = self._selected_row()
         if row is not None:
-            QGuiApplication.clipboard().setText(self._tokens[row].rpartition(":")[2])
+            QGuiApplication.clipboard().setText(split_token(self._tokens[row])[1])
             self.status.setText(tr("Token copied to the clipboard."))
 
     def remove_selected(self) -> None:

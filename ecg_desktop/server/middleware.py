@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ecg_desktop.app.ports import MLError, StorageError
+from ecg_desktop.config.tokens import split_token
 from ecg_desktop.domain import IllegalTransition, InvalidResult, JobNotFound
 
 logger = logging.getLogger(__name__)
@@ -150,10 +151,7 @@ class AccessPolicy:
 
     def caller(self, authorization: str) -> str | None:
         """The name of the token ``authorization`` carries ("" for an unnamed one), or None
-        when it carries none of the configured tokens.
-
-        A configured token is ``name:secret`` or a bare secret: a bearer token never
-        contains ``:`` (RFC 6750), so the secret is what follows the last one."""
+        when it carries none of the configured tokens (see ``config.tokens``)."""
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
@@ -161,9 +159,9 @@ class AccessPolicy:
         found = None
         # Compare with every token (no early exit) so timing says nothing about which matched.
         for configured in self.tokens:
-            name, _, secret = configured.rpartition(":")
+            name, secret = split_token(configured)
             if secret and hmac.compare_digest(offered, secret.encode()):
-                found = name.strip()
+                found = name
         return found
 
     def origin_allowed(self, origin: str, host_header: str) -> bool:
