@@ -6,13 +6,13 @@ import logging
 import stat
 from collections.abc import Callable
 
+import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import KeyringLocked
 
 from ecg_desktop.config import Settings, config_dir
-from ecg_desktop.config import secrets as secrets_module
 from ecg_desktop.config.secrets import (
     SecretStore,
     load_settings_with_secrets,
@@ -25,7 +25,7 @@ SettingsFactory = Callable[..., Settings]
 
 @pytest.fixture
 def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(secrets_module.keyring, "get_keyring", fail.Keyring)
+    monkeypatch.setattr(keyring, "get_keyring", fail.Keyring)
 
 
 def _env() -> dict[str, str]:
@@ -123,7 +123,7 @@ class _LockedKeyring(KeyringBackend):
 def test_a_keyring_that_refuses_writes_falls_back_to_the_file(
     tmp_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(secrets_module.keyring, "get_keyring", _LockedKeyring)
+    monkeypatch.setattr(keyring, "get_keyring", _LockedKeyring)
     first = load_settings_with_secrets(env=_env())
     path = config_dir() / "secrets.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -226,7 +226,8 @@ def test_clicking_a_completed_job_shows_its_transcript(
     window.add_paths([make_silent_video(tmp_path / "talk.mp4", duration_s=1.0)])
     run.until(lambda: statuses(window) == ["completed"], timeout=60)
     run.until(lambda: window.review_pane is not None)
-    assert window.review_pane.job is None
+    pane = window.review_pane  # (a local, or mypy takes review_pane.job as None from here on)
+    assert pane.job is None
 
     rect = window.queue.visualRect(window.queue.model().index(0, 0))
     QTest.mouseClick(window.queue.viewport(), Qt.MouseButton.LeftButton,

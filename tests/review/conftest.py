@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import ResultRecord
-from ecg_desktop.domain import Job, normalize
+from ecg_desktop.domain import Job, Transcript, normalize
 from ecg_desktop.store import SqlJobStore, open_store
 from tests.qt_harness import gui_thread_gc, pytest_runtest_protocol  # noqa: F401
 
@@ -82,6 +82,13 @@ async def add_completed(
         result=ResultRecord(raw, transcript),
     )
     return await store.get(job.job_id)
+
+
+def stored_transcript(run: Runner, store: SqlJobStore, job_id: uuid.UUID) -> Transcript:
+    """The job's transcript as the store has it now (the job has a result)."""
+    transcript = run(store.get_transcript(job_id))
+    assert transcript is not None
+    return transcript
 
 
 @pytest.fixture

@@ -30,11 +30,11 @@ def analyzer_result(
     """The reference analyzer's canonical result: measured loudness, pitch, centroid."""
     rng = random.Random(seed)
     time = start
-    out_segments = []
+    out_segments: list[dict[str, Any]] = []
     for index in range(segments):
         speaker = index % speakers if speakers <= 2 else rng.randrange(speakers)
         base_pitch = 110.0 + 90.0 * (speaker % 2) + 15.0 * (speaker // 2)
-        words = []
+        words: list[dict[str, Any]] = []
         seg_start = time
         for _ in range(rng.randint(*words_per_segment)):
             duration = rng.uniform(0.15, 0.5)

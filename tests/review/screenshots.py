@@ -60,7 +60,9 @@ async def capture(app: QApplication, out: Path, folder: Path) -> None:
         if extra is not None:
             app.installTranslator(extra)
         if language == "ko":
-            speakers = (await store.get_transcript(job.job_id)).speaker_ids
+            transcript = await store.get_transcript(job.job_id)
+            assert transcript is not None
+            speakers = transcript.speaker_ids
             await store.rename_speaker(job.job_id, speakers[0], "김민준")
             await store.rename_speaker(job.job_id, speakers[1], "이서연")
         pane = ReviewPane(SimpleNamespace(store=store, bus=EventBus()))

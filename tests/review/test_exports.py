@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pysubs2
@@ -23,10 +24,10 @@ from ecg_desktop.app.exports import (
     to_vtt,
 )
 from ecg_desktop.cli import main
-from ecg_desktop.domain import Transcript, normalize
+from ecg_desktop.domain import Job, Transcript, normalize
 from ecg_desktop.store import SqlJobStore
 
-from .conftest import Runner, add_completed
+from .conftest import Runner, add_completed, stored_transcript
 from .factory import analyzer_result, whisperx_result
 
 SHAPES = {"analyzer": analyzer_result, "whisperx": whisperx_result}
@@ -37,11 +38,9 @@ def shape(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _stored(run: Runner, store: SqlJobStore, shape: str) -> tuple[object, Transcript]:
+def _stored(run: Runner, store: SqlJobStore, shape: str) -> tuple[Job, Transcript]:
     job = run(add_completed(store, SHAPES[shape](14)))
-    transcript = run(store.get_transcript(job.job_id))
-    assert transcript is not None
-    return job, transcript
+    return job, stored_transcript(run, store, job.job_id)
 
 
 def test_json_is_the_canonical_result_with_edits(run: Runner, store: SqlJobStore,
@@ -49,7 +48,7 @@ def test_json_is_the_canonical_result_with_edits(run: Runner, store: SqlJobStore
     job, _ = _stored(run, store, shape)
     run(store.set_word_text(job.job_id, 2, 1, "corrected"))
     run(store.rename_speaker(job.job_id, "SPEAKER_01", "Mina"))
-    transcript = run(store.get_transcript(job.job_id))
+    transcript = stored_transcript(run, store, job.job_id)
     parsed = json.loads(to_json(transcript, job))
     assert parsed["metadata"]["job_id"] == str(job.job_id)
     assert parsed["segments"][2]["words"][1]["word"] == "corrected"
@@ -119,7 +118,7 @@ def test_subtitles_keep_braces_backslashes_and_markup_characters_as_text(
     said = ["{laughs}", "R&D", "<3", "a\\b"]
     for index, text in enumerate(said):
         run(store.set_word_text(job.job_id, 0, index, text))
-    transcript = run(store.get_transcript(job.job_id))
+    transcript = stored_transcript(run, store, job.job_id)
 
     srt = to_srt(transcript, job)
     vtt = to_vtt(transcript, job)
@@ -147,7 +146,7 @@ def test_text_has_speakers_and_optional_timestamps(run: Runner, store: SqlJobSto
 def test_renaming_a_speaker_changes_every_export(run: Runner, store: SqlJobStore) -> None:
     job, _ = _stored(run, store, "analyzer")
     run(store.rename_speaker(job.job_id, "SPEAKER_00", "김민지"))
-    transcript = run(store.get_transcript(job.job_id))
+    transcript = stored_transcript(run, store, job.job_id)
     for export in (to_json, to_csv, to_srt, to_vtt, to_txt):
         text = export(transcript, job)
         assert "김민지" in text, export.__name__
@@ -178,7 +177,7 @@ def test_many_jobs_to_a_folder_and_to_one_file(run: Runner, store: SqlJobStore,
         run(export_jobs(store, ids, "vtt", tmp_path / "one.vtt"))
 
 
-async def _json_of(store: SqlJobStore, ids: list, tmp_path: Path) -> str:
+async def _json_of(store: SqlJobStore, ids: list[uuid.UUID], tmp_path: Path) -> str:
     path = tmp_path / "all.json"
     await export_jobs(store, ids, "json", path)
     return path.read_text(encoding="utf-8")
@@ -186,8 +185,6 @@ async def _json_of(store: SqlJobStore, ids: list, tmp_path: Path) -> str:
 
 def test_a_job_without_a_transcript_is_refused_clearly(run: Runner, store: SqlJobStore,
                                                        tmp_path: Path) -> None:
-    from ecg_desktop.domain import Job
-
     pending = Job.new(filename="waiting.mp4")
     run(store.add(pending))
     with pytest.raises(ExportError, match="no transcript"):

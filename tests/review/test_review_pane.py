@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pysubs2
 import pytest
@@ -25,7 +27,7 @@ from ecg_desktop.gui.review.qt_speakers import SpeakerColumn
 from ecg_desktop.store import SqlJobStore
 from tests.media import make_silent_video
 
-from .conftest import Runner, add_completed
+from .conftest import Runner, add_completed, stored_transcript
 from .factory import analyzer_result, whisperx_result
 
 
@@ -59,11 +61,12 @@ def _click_word(qtbot: QtBot, pane: ReviewPane, row: int, word: int) -> None:
 
 @pytest.mark.parametrize("make", [analyzer_result, whisperx_result],
                          ids=["analyzer", "whisperx"])
-def test_selecting_a_completed_job_fills_the_pane(run: Runner, store: SqlJobStore,
-                                                  pane: ReviewPane, make) -> None:
+def test_selecting_a_completed_job_fills_the_pane(
+    run: Runner, store: SqlJobStore, pane: ReviewPane, make: Callable[[int], dict[str, Any]]
+) -> None:
     job = run(add_completed(store, make(20)))
     _open(run, pane, job)
-    transcript = run(store.get_transcript(job.job_id))
+    transcript = stored_transcript(run, store, job.job_id)
     assert pane.model.rowCount() == len(transcript.segments) == 20
     assert pane.proxy.rowCount() == 20
     first = pane.model.index(0, Column.TEXT).data()
@@ -152,6 +155,7 @@ def test_follow_keeps_the_played_word_in_view(run: Runner, store: SqlJobStore,
     assert pane.view.viewport().rect().intersects(pane.view.visualRect(index))
     pane.player.follow.setChecked(False)
     pane.on_position(pane.model.segment(5).words[0].start)
+    assert pane.model.current is not None
     assert pane.model.current.segment == 5
     assert pane.view.viewport().rect().intersects(pane.view.visualRect(index))  # stayed
 
@@ -166,7 +170,7 @@ def test_renaming_a_speaker_shows_everywhere_and_is_stored(run: Runner, store: S
     assert pane.speakers.index(1, SpeakerColumn.NAME).data() == "Dr. Kim"
     assert pane.model.index(1, Column.SPEAKER).data() == "Dr. Kim"  # pane rows
     assert pane.plots.legend_names() == ["SPEAKER_00", "Dr. Kim"]  # plot legend
-    stored = run(store.get_transcript(job.job_id))
+    stored = stored_transcript(run, store, job.job_id)
     assert stored.speaker_names == {"SPEAKER_01": "Dr. Kim"}
     for export in (to_json, to_csv, to_srt, to_vtt, to_txt):
         assert "Dr. Kim" in export(stored, job), export.__name__
@@ -189,18 +193,19 @@ def test_correcting_a_word_is_stored_and_undo_restores_it(run: Runner, store: Sq
     run(pane.wait_idle())
     assert pane.model.segment(4).words[3].text == "Seoul"
     assert "Seoul" in pane.model.index(4, Column.TEXT).data()
-    assert run(store.get_transcript(job.job_id)).segments[4].words[3].text == "Seoul"
-    assert json.loads(to_json(run(store.get_transcript(job.job_id)), job))[
+    assert stored_transcript(run, store, job.job_id).segments[4].words[3].text == "Seoul"
+    assert json.loads(to_json(stored_transcript(run, store, job.job_id), job))[
         "segments"][4]["words"][3]["word"] == "Seoul"
 
     pane.undo_stack.undo()
     run(pane.wait_idle())
     assert pane.model.segment(4).words[3].text == original
-    assert run(store.get_transcript(job.job_id)).segments[4].words[3].text == original
+    assert stored_transcript(run, store, job.job_id).segments[4].words[3].text == original
     pane.undo_stack.redo()
     run(pane.wait_idle())
-    assert run(store.get_transcript(job.job_id)).segments[4].words[3].text == "Seoul"
+    assert stored_transcript(run, store, job.job_id).segments[4].words[3].text == "Seoul"
     raw = run(store.get_raw_result(job.job_id))
+    assert raw is not None
     assert raw["segments"][4]["words"][3]["word"] == original  # the result stays untouched
 
 
@@ -213,18 +218,18 @@ def test_changing_a_segments_speaker_and_merging_speakers(run: Runner, store: Sq
     other = next(s for s in pane.model.transcript.speaker_ids if s != before)
     pane.set_segment_speaker(0, other)
     run(pane.wait_idle())
-    assert run(store.get_transcript(job.job_id)).segments[0].speaker_id == other
+    assert stored_transcript(run, store, job.job_id).segments[0].speaker_id == other
     assert pane.model.index(0, Column.SPEAKER).data() == other
     pane.undo_stack.undo()
     run(pane.wait_idle())
-    assert run(store.get_transcript(job.job_id)).segments[0].speaker_id == before
+    assert stored_transcript(run, store, job.job_id).segments[0].speaker_id == before
 
     source, target = pane.speakers.speaker_ids()[:2]
     pane.merge_speakers(source, target)
     run(pane.wait_idle())
     assert source not in pane.speakers.speaker_ids()
     assert pane.speakers.rowCount() == 2
-    assert source not in run(store.get_transcript(job.job_id)).speaker_ids
+    assert source not in stored_transcript(run, store, job.job_id).speaker_ids
     assert source not in pane.model.transcript.speaker_ids
     assert len(pane.plots.legend_names()) == 2
 
@@ -412,7 +417,7 @@ def test_a_segment_without_word_timings_is_shown_and_exported(
     _click_word(qtbot, pane, 1, 2)  # no video: nothing breaks
     pane.search.field.setText("만나요")
     assert len(pane.model.hits) == 1
-    transcript = run(store.get_transcript(job.job_id))
+    transcript = stored_transcript(run, store, job.job_id)
     subs = pysubs2.SSAFile.from_string(to_srt(transcript, job), format_="srt")
     assert any("만나요" in e.plaintext for e in subs)
     assert "만나요" in to_txt(transcript, job)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import pysubs2
 import pytest
@@ -19,7 +21,7 @@ from ecg_desktop.app.review import TranscriptEditor
 from ecg_desktop.domain import Event, JobDeleted, TranscriptChanged
 from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.gui.review.qt_segment_model import Column
-from ecg_desktop.store import NotInTranscript, open_store
+from ecg_desktop.store import NotInTranscript, SqlJobStore, open_store
 
 from .conftest import Runner, add_completed
 from .factory import analyzer_result, whisperx_result
@@ -27,8 +29,9 @@ from .factory import analyzer_result, whisperx_result
 
 @pytest.mark.parametrize("make", [analyzer_result, whisperx_result],
                          ids=["analyzer", "whisperx"])
-def test_edits_are_stored_announced_and_exported(run: Runner, database_url: str,
-                                                 make) -> None:
+def test_edits_are_stored_announced_and_exported(
+    run: Runner, database_url: str, make: Callable[[int], dict[str, Any]]
+) -> None:
     store = run(open_store(database_url))
     try:
         bus = EventBus()
@@ -44,6 +47,7 @@ def test_edits_are_stored_announced_and_exported(run: Runner, database_url: str,
         assert events == [TranscriptChanged(job.job_id)] * 3
 
         transcript = run(editor.load(job.job_id))
+        assert transcript is not None
         assert transcript.segments[1].words[0].text == "Busan"
         assert transcript.segments[2].speaker_id == "SPEAKER_00"
         assert transcript.display_name("SPEAKER_00") == "Jiwoo"
@@ -55,7 +59,8 @@ def test_edits_are_stored_announced_and_exported(run: Runner, database_url: str,
         assert json.loads(to_json(transcript, job))["speakers"]["SPEAKER_00"]["name"] == "Jiwoo"
 
         run(editor.merge_speakers(job.job_id, "SPEAKER_01", "SPEAKER_00"))
-        assert run(editor.load(job.job_id)).speaker_ids == ["SPEAKER_00"]
+        merged = run(editor.load(job.job_id))
+        assert merged is not None and merged.speaker_ids == ["SPEAKER_00"]
         # the raw result is exactly as received
         assert json.dumps(run(store.get_raw_result(job.job_id)), sort_keys=True) == original
 
@@ -70,7 +75,8 @@ def test_edits_are_stored_announced_and_exported(run: Runner, database_url: str,
         run(store.close())
 
 
-def test_the_pane_follows_edits_made_elsewhere(run: Runner, store, qtbot: QtBot) -> None:
+def test_the_pane_follows_edits_made_elsewhere(run: Runner, store: SqlJobStore,
+                                               qtbot: QtBot) -> None:
     bus = EventBus()
     pane = ReviewPane(SimpleNamespace(store=store, bus=bus))
     qtbot.addWidget(pane)

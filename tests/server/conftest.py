@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from ecg_desktop.app.bus import EventBus
@@ -55,7 +55,7 @@ class NoStorage:
 
 @dataclass
 class Server:
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     store: JobStore
     settings: Settings
     metrics: Metrics
@@ -164,7 +164,7 @@ async def job_store(database_url: str) -> AsyncIterator[JobStore]:
 
 @pytest.fixture
 async def make_server(
-    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
     job_store: JobStore,
     settings_factory: Callable[..., Settings],
 ) -> AsyncIterator[ServerFactory]:
@@ -184,7 +184,7 @@ async def make_server(
         metrics = Metrics()
         ml_client = HttpMLClient(settings)
         clients.append(ml_client)
-        core = ServerCore(settings, job_store, storage or NoStorage(), ml_client, bus, pipeline)  # type: ignore[arg-type]
+        core = ServerCore(settings, job_store, storage or NoStorage(), ml_client, bus, pipeline)
         receiver = CallbackReceiver(job_store, bus, settings, metrics, clock,
                                     result_worker=result_worker)
         app = create_app(core, metrics=metrics, callbacks=receiver)

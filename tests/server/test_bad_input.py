@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,7 +31,9 @@ def _backwards_result() -> dict[str, Any]:
     return result
 
 
-CALLBACK_CASES = {
+CallbackCase = tuple[Callable[[uuid.UUID], object], dict[str, Any], int]
+
+CALLBACK_CASES: dict[str, CallbackCase] = {
     # name: (payload builder given the running job id, sender options, expected status)
     "forged signature": (lambda j: callback_body(j, progress=90), {"secret": "forged"}, 401),
     "missing signature": (lambda j: callback_body(j, progress=90), {"secret": None}, 401),

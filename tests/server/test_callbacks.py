@@ -122,7 +122,7 @@ async def test_terminal_jobs_never_change_again(make_server: ServerFactory) -> N
     canceled = await server.add_job(JobStatus.CANCELED)
     before = await server.snapshot()
 
-    answers = {}
+    answers: dict[str, set[str]] = {}
     for job, name in ((done, "completed"), (failed, "failed"), (canceled, "canceled")):
         for late in (callback_body(job.job_id, progress=99, message="late"),
                      callback_body(job.job_id, "completed", result=seed_result()),

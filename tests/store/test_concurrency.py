@@ -22,11 +22,12 @@ class Move:
     with_result: bool = False
 
 
+def _report(p: int) -> Callable[[Job], None]:
+    return lambda j: j.report_progress(p, f"step {p}")
+
+
 def _moves() -> list[Move]:
-    moves = [
-        Move(f"progress {p}", lambda j, p=p: j.report_progress(p, f"step {p}"), progress=p)
-        for p in range(1, 100, 2)
-    ]
+    moves = [Move(f"progress {p}", _report(p), progress=p) for p in range(1, 100, 2)]
     for n in range(3):
         moves.append(Move(f"complete {n}", lambda j: j.complete(2), terminal=JobStatus.COMPLETED,
                           with_result=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -13,7 +14,19 @@ from ecg_desktop.store import SqlJobStore, head_revision, open_store
 from tests.store.helpers import make_result
 
 
-async def _seed_rows(url: str, rows: list[dict[str, object]]) -> None:
+class SeedRow(TypedDict):
+    """A row of the seed's ``jobs`` table (revision 0001)."""
+
+    job_id: uuid.UUID
+    status: str
+    progress: int | None
+    video_url: str | None
+    file_key: str | None
+    result: str | None
+    error_message: str | None
+
+
+async def _seed_rows(url: str, rows: list[SeedRow]) -> None:
     engine = create_async_engine(url)
     is_pg = engine.dialect.name == "postgresql"
     statement = sa.text(
@@ -24,7 +37,7 @@ async def _seed_rows(url: str, rows: list[dict[str, object]]) -> None:
     )
     async with engine.begin() as conn:
         for row in rows:
-            key = row["job_id"] if is_pg else row["job_id"].hex  # type: ignore[union-attr]
+            key = row["job_id"] if is_pg else row["job_id"].hex
             await conn.execute(statement, {**row, "job_id": key})
     await engine.dispose()
 
@@ -34,7 +47,7 @@ async def test_upgrading_a_seed_store_keeps_every_job(database_url: str) -> None
     await store.upgrade("0001")
     await store.close()
     raw = make_result(segments=3)
-    seed_jobs = [
+    seed_jobs: list[SeedRow] = [
         {"job_id": uuid.uuid4(), "status": "completed", "progress": 100,
          "video_url": "https://s3/v1", "file_key": "videos/a/1.mp4", "result": json.dumps(raw),
          "error_message": None},
@@ -54,18 +67,18 @@ async def test_upgrading_a_seed_store_keeps_every_job(database_url: str) -> None
         assert await store.current_revision() == head_revision()
         assert await store.count() == len(seed_jobs)
         for seed in seed_jobs:
-            job = await store.get(seed["job_id"])  # type: ignore[arg-type]
+            job = await store.get(seed["job_id"])
             assert job.status == JobStatus(seed["status"])
             assert job.progress == (seed["progress"] or 0)
             assert (job.video_url, job.file_key) == (seed["video_url"], seed["file_key"])
             assert job.error_message == seed["error_message"]
         completed = seed_jobs[0]["job_id"]
-        assert (await store.get(completed)).stage is Stage.DONE  # type: ignore[arg-type]
-        assert await store.get_raw_result(completed) == raw  # type: ignore[arg-type]
-        assert await store.get_transcript(completed) == normalize(raw)  # type: ignore[arg-type]
+        assert (await store.get(completed)).stage is Stage.DONE
+        assert await store.get_raw_result(completed) == raw
+        assert await store.get_transcript(completed) == normalize(raw)
         # The upgraded jobs move on as new ones do.
         processing = seed_jobs[1]["job_id"]
-        moved = await store.update(processing, lambda j: j.report_progress(60))  # type: ignore[arg-type]
+        moved = await store.update(processing, lambda j: j.report_progress(60))
         assert moved.progress == 60
     finally:
         await store.close()

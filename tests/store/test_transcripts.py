@@ -16,13 +16,13 @@ async def _completed_job(store: SqlJobStore, raw: dict[str, object]) -> uuid.UUI
     job = Job.new(filename="talk.mp4")
     await store.add(job)
     await store.update(job.job_id, lambda j: j.start_dispatch())
-    await store.update(job.job_id, lambda j: j.complete(2), result=record(raw))  # type: ignore[arg-type]
+    await store.update(job.job_id, lambda j: j.complete(2), result=record(raw))
     return job.job_id
 
 
 async def test_a_big_transcript_round_trips_exactly(store: SqlJobStore) -> None:
     raw = make_result(segments=2000, words_per_segment=20, speakers=3)  # 40,000 words
-    raw["segments"][5]["words"][0]["word"] = "tab\there\\back\nslash 'quote' 한국어"  # type: ignore[index]
+    raw["segments"][5]["words"][0]["word"] = "tab\there\\back\nslash 'quote' 한국어"
     job_id = await _completed_job(store, raw)
     transcript = await store.get_transcript(job_id)
     assert transcript == normalize(raw)
@@ -33,7 +33,7 @@ async def test_a_big_transcript_round_trips_exactly(store: SqlJobStore) -> None:
 
 async def test_placeholder_features_stay_flagged(store: SqlJobStore) -> None:
     raw = make_result(segments=2)
-    for segment in raw["segments"]:  # type: ignore[union-attr]
+    for segment in raw["segments"]:
         for word in segment["words"]:
             word.update(volume_db=-20.0, pitch_hz=150.0, spectral_centroid=1500.0)
     transcript = await store.get_transcript(await _completed_job(store, raw))
