@@ -7,7 +7,8 @@ Measures, in one run:
   * memory added by opening it (RSS);
   * one playback-position update (binary search + highlight of the old/new row), and the
     repaint it causes;
-  * scrolling from top to bottom a wheel step at a time: the longest step (a stall).
+  * scrolling from top to bottom a wheel step at a time: the longest step (a stall);
+  * the playback cursor moved on the plots (what playback does every 100 ms) and repainted.
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/review_long.py
 Goals: painted < 300 ms, update < 2 ms, < 150 MB added, no scroll step > 16 ms.
@@ -209,6 +210,15 @@ async def main(app: QApplication) -> None:
                 pane.view.viewport().repaint()
                 full.append(time.perf_counter() - begin)
 
+        # the playback cursor on the plots: moved at most every 100 ms while playing
+        cursor_moves = []
+        for i in range(30):
+            await asyncio.sleep(0.11)  # past the plots' cursor throttle
+            begin = time.perf_counter()
+            pane.plots.set_cursor(600.0 + 1.3 * i)
+            app.processEvents()
+            cursor_moves.append(time.perf_counter() - begin)
+
         # the store's share alone: get_transcript, median of 5, with a 1 ms ticker on the loop
         loads, load_stalls = [], []
         for _ in range(5):
@@ -237,6 +247,8 @@ async def main(app: QApplication) -> None:
               f"longest {ms(max(steps))}")
         print(f"  whole-list repaint median / max {ms(statistics.median(full))} / "
               f"{ms(max(full))}")
+        print(f"plot cursor move + repaint median / max {ms(statistics.median(cursor_moves))} / "
+              f"{ms(max(cursor_moves))}  (30 moves)")
         await store.close()
 
 

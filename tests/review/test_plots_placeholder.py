@@ -62,3 +62,34 @@ def test_plots_follow_a_dark_palette(qtbot: QtBot) -> None:
     assert plots.legend is not None
     for _sample, label in plots.legend.items:  # the speakers' names stay readable
         assert "#e6e6e6" in label.item.toHtml()
+
+
+def test_cached_axes_show_the_ticks_of_the_range_in_view(qtbot: QtBot) -> None:
+    """The axes are cached as pixmaps (a playback cursor crossing them repaints cheaply):
+    moving the view still redraws their ticks, and moving the cursor leaves them as they are."""
+    from ecg_desktop.gui.review.qt_plots import FeaturePlots
+
+    plots = FeaturePlots()
+    qtbot.addWidget(plots)
+    plots.resize(900, 420)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.set_transcript(normalize(analyzer_result(40)))
+    plot = plots.plots["volume_db"]
+    axis = plot.getAxis("bottom")
+
+    def axis_pixels() -> object:
+        """The tick labels under the plot (the axis item also draws the grid above them)."""
+        labels = axis.sceneBoundingRect()
+        labels.setTop(plot.vb.sceneBoundingRect().bottom() + 1)
+        return plots.grab(plots.mapFromScene(labels).boundingRect()).toImage()
+
+    qtbot.wait(50)
+    before = axis_pixels()
+    plots.set_cursor(12.0)
+    qtbot.wait(50)
+    assert axis_pixels() == before
+
+    plots.show_range(200.0, 260.0)
+
+    qtbot.waitUntil(lambda: axis_pixels() != before, timeout=2000)
