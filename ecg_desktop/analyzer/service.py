@@ -186,19 +186,22 @@ class AnalyzerService:
             # The callback still carries it; only a status query after a restart would miss it.
             logger.error("cannot store the result of job %s: %s", job.job_id, exc)
 
-    async def _stored_result(self, job_id: str) -> dict[str, Any] | None:
+    async def _result_of(self, job: AnalyzerJob) -> dict[str, Any] | None:
+        """A completed job's result: in memory until its callback is settled, then on disk."""
+        if job.result is not None or job.status != "completed":
+            return job.result
         try:
-            return await asyncio.to_thread(self.files.load_result, job_id)
+            return await asyncio.to_thread(self.files.load_result, job.job_id)
         except (OSError, ValueError) as exc:
-            logger.error("cannot read the stored result of job %s: %s", job_id, exc)
+            logger.error("cannot read the stored result of job %s: %s", job.job_id, exc)
             return None
 
     async def status_with_result(self, job: AnalyzerJob) -> str:
         """The status route's answer as JSON text, the result read from disk when it is no
         longer held in memory (serialised in a thread: a result can be megabytes)."""
         view = job.status_view(with_result=True)
-        if job.status == "completed" and job.result is None:
-            view["result"] = await self._stored_result(job.job_id)
+        if job.status == "completed":
+            view["result"] = await self._result_of(job)
         return await asyncio.to_thread(json.dumps, view)
 
     # -- queries -------------------------------------------------------------------------
@@ -325,9 +328,7 @@ class AnalyzerService:
             self._recent_times = [*self._recent_times[-9:], float(seconds)]
 
     async def _deliver_terminal(self, job: AnalyzerJob) -> None:
-        result = job.result
-        if result is None and job.status == "completed":
-            result = await self._stored_result(job.job_id)
+        result = await self._result_of(job)
         body = callback_body(
             job.job_id,
             job.status,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
 from ecg_desktop.config import ENV_NAMES
 from ecg_desktop.config.secrets import load_settings_with_secrets, store_secret
 from ecg_desktop.config.tokens import make_token, split_token, token_tail
+
+from .db import fail
 
 VARIABLE = ENV_NAMES["api_tokens"]
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{holder}\t···{token_tail(token)}")
         return 0
     if os.environ.get(VARIABLE):
-        return _refuse(f"the tokens come from {VARIABLE}; change that variable instead")
+        return fail(f"the tokens come from {VARIABLE}; change that variable instead")
     if args.tokens_action == "new":
         token = make_token(args.holder)
         store_secret("api_tokens", [*tokens, token])
@@ -57,14 +58,9 @@ def _revoke(tokens: list[str], which: str) -> int:
     matches = [t for t in tokens if which in (split_token(t)[0], token_tail(t))]
     if len(matches) != 1:
         found = "no token" if not matches else f"{len(matches)} tokens"
-        return _refuse(f"{found} of holder or ending {which!r}; see `ecg-desktop tokens list`")
+        return fail(f"{found} of holder or ending {which!r}; see `ecg-desktop tokens list`")
     if len(tokens) == 1:
-        return _refuse("it is the last token; make a new one first (`tokens new`)")
+        return fail("it is the last token; make a new one first (`tokens new`)")
     store_secret("api_tokens", [t for t in tokens if t != matches[0]])
     print(f"revoked {which}; restart `ecg-desktop serve` for it to take effect")
     return 0
-
-
-def _refuse(message: str) -> int:
-    print(f"ecg-desktop: {message}", file=sys.stderr)
-    return 2
