@@ -293,17 +293,17 @@ class QtSettingsDialog(QDialog):
                     editor.addItem(str(value), value)
                     index = editor.count() - 1
                 editor.setCurrentIndex(index)
-            variable = ENV_NAMES.get(name)
-            if variable and self._env.get(variable):
-                editor.setEnabled(False)
-                editor.setToolTip(tr("Set by the environment variable {name}").format(
-                    name=variable))
+            self._lock_if_from_environment(editor, name)
         self.api_tokens.set_tokens(settings.api_tokens)
-        if self._env.get(ENV_NAMES["api_tokens"]):
-            self.api_tokens.setEnabled(False)
-            self.api_tokens.setToolTip(tr("Set by the environment variable {name}").format(
-                name=ENV_NAMES["api_tokens"]))
+        self._lock_if_from_environment(self.api_tokens, "api_tokens")
         self._update_unsigned_warning()
+
+    def _lock_if_from_environment(self, widget: QWidget, name: str) -> None:
+        variable = ENV_NAMES.get(name)
+        if variable and self._env.get(variable):
+            widget.setEnabled(False)
+            widget.setToolTip(tr("Set by the environment variable {name}").format(
+                name=variable))
 
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}

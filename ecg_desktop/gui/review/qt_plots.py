@@ -44,7 +44,7 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             for side in ("left", "bottom"):
                 # An axis replays all its drawing (tick texts) whenever any part of it is
                 # exposed, and the playback cursor crosses it ten times a second: cached as a
-                # pixmap, a cursor move repaints in ~2 ms instead of ~20 ms. The cache is
+                # pixmap, a cursor move repaints in ~3 ms instead of 14-20 ms. The cache is
                 # redrawn when the axis changes (range, size, colours).
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             if first is None:
