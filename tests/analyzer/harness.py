@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,15 +17,10 @@ from aiohttp import web
 
 from ecg_desktop.analyzer import AnalyzerConfig, create_app
 from ecg_desktop.domain.signatures import Verdict, sign_headers, verify
+from ecg_desktop.server.runner import free_port
 
 SECRET = "test-webhook-secret"
 DISPATCH_PATH = "/api/upload-video/process-video"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _serve(app: web.Application, port: int) -> web.AppRunner:

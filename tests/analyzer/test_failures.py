@@ -66,7 +66,7 @@ async def test_missing_object_is_a_download_error_with_the_http_status(
 
 
 async def test_unreachable_video_host_is_a_download_error(parties: Parties, tmp_path: Path) -> None:
-    from tests.analyzer.harness import free_port
+    from ecg_desktop.server.runner import free_port
 
     body = await _failed(parties, tmp_path, f"http://127.0.0.1:{free_port()}/v.mp4")
     assert body["error_code"] == ErrorCode.DOWNLOAD_ERROR

@@ -5,9 +5,6 @@ documented status, content type, headers and body schema."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.services.serve import start_serve
+
 # ``not_a_server_error`` would also flag the documented 502/503 answers (ML server or store
 # down); an undocumented 5xx fails ``status_code_conformance``, and 500 is refused below.
 CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -33,38 +32,17 @@ EXAMPLES_PER_MODE = 150
 TIME_BUDGET_S = 90
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def backend(settings_factory: Any, tmp_path: Path) -> Iterator[str]:
     settings_factory()  # isolated data and config folders
-    port = _free_port()
     env = {**os.environ, "MODEL_SERVER_URL": "http://127.0.0.1:9", "ECG_RATE_LIMIT": "100000",
            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"}
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ecg_desktop", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    served = start_serve(env, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if requests.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        yield base
+        yield served.url
     finally:
-        process.terminate()
-        process.wait(30)
-        log.close()
-    served_log = (tmp_path / "serve.log").read_text()
+        served.wait()
+    served_log = served.log()
     assert "Traceback" not in served_log, served_log[-3000:]
     assert "unexpected error" not in served_log
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from aiohttp.test_utils import TestServer
 from ecg_desktop.config import Settings
 from ecg_desktop.storage import LocalFileStore
 from tests.app.peer import ProtocolPeer
+from tests.services.serve import ServeProcess, start_serve_async
 
 from .conftest import SECRET
 
@@ -39,16 +38,8 @@ SEED_REQUEST_PROCESS = """curl -X POST http://localhost:8000/api/upload-video/re
 SEED_STATUS = "curl http://localhost:8000/api/upload-video/status/JOB_ID"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
-class Served:
-    process: asyncio.subprocess.Process
-    port: int
+class Served(ServeProcess):
     settings: Settings
 
     async def curl(self, command: str) -> tuple[int, Any]:
@@ -62,33 +53,12 @@ class Served:
         body, _, code = out.decode().rpartition("\n")
         return int(code), json.loads(body)
 
-    async def stop(self) -> tuple[int, str]:
-        self.process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(self.process.communicate(), 30)
-        assert self.process.returncode is not None
-        return self.process.returncode, err.decode()
-
 
 async def _spawn(settings: Settings, ml_url: str, database_url: str) -> Served:
-    port = _free_port()
     env = {**os.environ, "MODEL_SERVER_URL": ml_url, "WEBHOOK_SECRET_KEY": SECRET,
            "DATABASE_URL": database_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ecg_desktop", "serve", "--port", str(port),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    running = Served(process, port, settings)
-    try:
-        await _wait_until_up(running)
-    except BaseException:
-        await _kill(running)
-        raise
-    return running
-
-
-async def _kill(served: Served) -> None:
-    if served.process.returncode is None:
-        served.process.kill()
-        await served.process.wait()
+    started = await start_serve_async(env, settings.data_dir / "serve.log")
+    return Served(started.child, started.url, settings)
 
 
 @pytest.fixture
@@ -103,26 +73,9 @@ async def served(
         try:
             yield running, peer
         finally:
-            await _kill(running)
+            running.kill()
     finally:
         await peer.stop()
-
-
-async def _wait_until_up(served: Served) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if served.process.returncode is not None:
-                _, err = await served.process.communicate()
-                raise AssertionError(f"serve exited early: {err.decode()[-2000:]}")
-            try:
-                async with session.get(f"http://127.0.0.1:{served.port}/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError("serve did not answer /health within 60 s")
 
 
 async def test_the_seeds_curl_commands_get_the_documented_answers(
@@ -218,7 +171,7 @@ async def test_sigterm_lets_a_request_in_flight_finish(
                 f"http://127.0.0.1:{server.port}/api/upload-video/ml-server/health"))
             await asyncio.wait_for(asked.wait(), 10)
             asked.clear()
-            server.process.send_signal(signal.SIGTERM)
+            server.terminate()
             response = await request
             assert response.status == 200
             assert (await response.json())["status"] == "healthy"
@@ -226,7 +179,7 @@ async def test_sigterm_lets_a_request_in_flight_finish(
         assert code == 0
         assert "shutting down" in log
     finally:
-        await _kill(server)
+        server.kill()
         await ml_server.close()
 
 

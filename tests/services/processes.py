@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +81,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def start_process(name: str, argv: Sequence[str], log_path: Path) -> ChildProcess:
+def start_process(
+    name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+) -> ChildProcess:
+    """Start ``argv`` (from the main thread: the child's death signal follows that thread)."""
     with log_path.open("ab") as log:
         try:
             popen = subprocess.Popen(
                 list(argv),
+                env=None if env is None else dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

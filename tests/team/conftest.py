@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ecg_desktop.app.ports import ObjectStorage
@@ -25,6 +21,7 @@ from ecg_desktop.domain.events import TeamConnectionChanged
 from tests.app.cores import peer_core_settings, running_peer
 from tests.app.peer import ProtocolPeer, SlowDirStorage
 from tests.media import make_silent_video
+from tests.services.serve import ServeProcess, start_serve_async
 
 SECRET = "team-test-secret"
 
@@ -129,64 +126,23 @@ async def make_core(
 # -- the `serve` process ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Served:
-    process: asyncio.subprocess.Process
-    url: str
-    stderr: list[bytes] = field(default_factory=list)
-
-
-async def spawn_serve(env_changes: dict[str, str]) -> Served:
-    port = free_port()
-    env = {**os.environ, "WEBHOOK_SECRET_KEY": SECRET, "ECG_BIND_HOST": "127.0.0.1",
-           **env_changes}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ecg_desktop", "serve", "--port", str(port),
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    served = Served(process, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as client:
-        while True:
-            if process.returncode is not None:
-                _, err = await process.communicate()
-                raise AssertionError(f"serve exited early: {err.decode()[-2000:]}")
-            try:
-                if (await client.get(served.url + "/health")).status_code == 200:
-                    return served
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve did not answer /health within 60 s"
-            await asyncio.sleep(0.2)
-
-
 @pytest.fixture
 async def serve(
-    peer: ProtocolPeer, postgres_url: str, settings_factory: Callable[..., Any]
-) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
+    peer: ProtocolPeer, postgres_url: str, settings_factory: Callable[..., Any], tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[ServeProcess]]]:
     """``await serve(**env)``: ``ecg-desktop serve`` on the shared database, its ML server the
     peer; stopped with SIGTERM after the test."""
     settings_factory()  # isolates the data, config and keyring folders (in os.environ)
-    running: list[Served] = []
+    running: list[ServeProcess] = []
 
-    async def start(**env: str) -> Served:
-        served = await spawn_serve(
-            {"DATABASE_URL": postgres_url, "MODEL_SERVER_URL": peer.url, **env}
-        )
+    async def start(**env_changes: str) -> ServeProcess:
+        env = {**os.environ, "WEBHOOK_SECRET_KEY": SECRET, "ECG_BIND_HOST": "127.0.0.1",
+               "DATABASE_URL": postgres_url, "MODEL_SERVER_URL": peer.url, **env_changes}
+        log_path = tmp_path / f"serve-{uuid.uuid4().hex[:8]}.log"
+        served = await start_serve_async(env, log_path)
         running.append(served)
         return served
 
     yield start
     for served in running:
-        if served.process.returncode is None:
-            served.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(served.process.communicate(), 30)
-            except TimeoutError:
-                served.process.kill()
-                await served.process.wait()
+        await served.stop()
