@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${VENV_BIN:-$root/.venv/bin}"
 cd "$root"
-sources=$(ls ecg_desktop/gui/*.py | grep -v __init__)
+sources=$(ls ecg_desktop/gui/*.py ecg_desktop/gui/review/*.py | grep -v __init__)
 "$bin/pyside6-lupdate" $sources -no-obsolete -ts resources/translations/ecg_desktop_ko.ts \
     -target-language ko_KR
 "$bin/python" resources/translations/ko.py

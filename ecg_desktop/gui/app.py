@@ -21,14 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication
 
 from ecg_desktop.config import ConfigError, Settings
 
 from .gui_thread_gc import collect_on_gui_thread
-from .i18n import Translations
+from .i18n import Translations, tr
 from .qt_main_window import QtMainWindow
 from .resources import icon_path
 from .services import DesktopServices, StartProblem
@@ -38,10 +38,6 @@ logger = logging.getLogger(__name__)
 
 ORGANIZATION = "ecg-desktop"
 APPLICATION = "ecg-desktop"
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def load_file_settings() -> tuple[Settings, ConfigError | None]:

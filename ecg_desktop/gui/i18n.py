@@ -7,7 +7,6 @@ sends every widget a ``LanguageChange`` event and they re-read their texts.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
@@ -15,8 +14,12 @@ from .resources import translations_dir
 
 logger = logging.getLogger(__name__)
 
-REVIEW_TRANSLATIONS = Path(__file__).resolve().parent / "review" / "translations"
 UI_LANGUAGES = {"": "System", "en": "English", "ko": "한국어"}
+
+
+def tr(text: str) -> str:
+    """``text`` in the UI language (a call pyside6-lupdate files under the context "")."""
+    return QCoreApplication.translate("", text)
 
 
 def resolve_language(choice: str) -> str:
@@ -49,9 +52,6 @@ class Translations:
             self._installed.append(ours)
         else:
             logger.warning("no %s translation in %s", self.language, translations_dir())
-        review = QTranslator()  # the review pane keeps its own texts beside its code
-        if review.load(f"review_{self.language}", str(REVIEW_TRANSLATIONS)):
-            self._installed.append(review)
         qt_base = QTranslator()
         qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
         if qt_base.load(f"qtbase_{self.language}", qt_dir):

@@ -6,16 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ecg_desktop.domain import Job
 
 from .adding import REASONS, Refused
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
+from .i18n import tr
 
 
 def reason_text(refused: Refused) -> str:

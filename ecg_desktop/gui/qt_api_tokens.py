@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QStringListModel, Signal
+from PySide6.QtCore import QStringListModel, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
 
 from ecg_desktop.config.tokens import make_token, split_token, token_tail
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)
+from .i18n import tr
 
 
 def token_label(token: str) -> str:

@@ -37,6 +37,7 @@ from ecg_desktop.domain import (
 )
 
 from .formatting import human_duration, human_size, human_speed, local_time
+from .i18n import tr
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -97,10 +98,6 @@ ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
 TOOLTIP = Qt.ItemDataRole.ToolTipRole
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT_ALIGNED = frozenset({Column.SIZE, Column.DURATION, Column.SPEAKERS})
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def marked(text: str) -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QCoreApplication,
     QEvent,
     QMimeData,
     QObject,
@@ -58,6 +57,7 @@ from ecg_desktop.domain import Event, Job, JobChanged, JobStatus
 from ecg_desktop.domain.events import TeamConnectionChanged
 
 from .adding import paths_from_text, sort_paths
+from .i18n import tr
 from .prompts import Prompts
 from .qt_job_model import STATUS_GROUPS, Column, QtJobModel, marked
 from .qt_queue_view import QtQueueView
@@ -75,10 +75,6 @@ LANGUAGE_NAMES = {
     "auto": "Detect automatically", "ko": "Korean", "en": "English", "ja": "Japanese",
     "zh": "Chinese",
 }
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def _mark_languages() -> None:  # pragma: no cover - only read by pyside6-lupdate

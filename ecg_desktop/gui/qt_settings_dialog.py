@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,13 +38,8 @@ from PySide6.QtWidgets import (
 from ecg_desktop.app.team import TeamPreset, apply_team_preset
 from ecg_desktop.config import ENV_NAMES, LANGUAGES, ConfigError, Settings
 
-from .i18n import UI_LANGUAGES
+from .i18n import UI_LANGUAGES, tr
 from .qt_api_tokens import ApiTokensEditor
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
-
 
 Editor = QLineEdit | QSpinBox | QDoubleSpinBox | QCheckBox | QComboBox
 

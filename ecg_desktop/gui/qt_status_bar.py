@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
 from ecg_desktop.app.ports import HealthReport
+
+from .i18n import tr
 
 HEALTH_COLORS = {
     "healthy": QColor("#2e9d4f"),
@@ -19,10 +21,6 @@ HEALTH_COLORS = {
     "unreachable": QColor("#d64541"),
     "unknown": QColor("#8a8f98"),
 }
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
 
 
 def dot_icon(color: QColor, size: int = 12) -> QIcon:

@@ -6,15 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ecg_desktop.domain import Job, JobStatus
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("", text)  # pyside6-lupdate files module-level tr() under ""
+from .i18n import tr
 
 
 class QtTray(QObject):

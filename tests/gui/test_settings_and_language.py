@@ -135,7 +135,8 @@ def test_test_connection_reports_reachable_and_unreachable_stores(
 
 
 def test_every_text_of_the_window_has_a_korean_translation(tmp_path: Any) -> None:
-    """pyside6-lupdate over the code finds no text the committed Korean file lacks."""
+    """pyside6-lupdate over the code (window and review pane) finds no text the committed
+    Korean file lacks."""
     import shutil
     import subprocess
     import sys
@@ -145,7 +146,8 @@ def test_every_text_of_the_window_has_a_korean_translation(tmp_path: Any) -> Non
     root = Path(__file__).resolve().parents[2]
     ts = tmp_path / "check_ko.ts"
     shutil.copy(root / "resources" / "translations" / "ecg_desktop_ko.ts", ts)
-    sources = sorted(str(p) for p in (root / "ecg_desktop" / "gui").glob("*.py")
+    gui = root / "ecg_desktop" / "gui"
+    sources = sorted(str(p) for p in [*gui.glob("*.py"), *gui.glob("review/*.py")]
                      if p.name != "__init__.py")
     lupdate = Path(sys.executable).with_name("pyside6-lupdate")
     subprocess.run([str(lupdate), *sources, "-ts", str(ts)], check=True, capture_output=True)

@@ -18,7 +18,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import qasync
-from PySide6.QtCore import QTranslator
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 
@@ -26,7 +25,6 @@ from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.gui.i18n import Translations
 from ecg_desktop.gui.review import ReviewPane
-from ecg_desktop.gui.review.i18n import review_translator
 from ecg_desktop.gui.review.palette import Colouring
 from ecg_desktop.store import open_store
 from tests.media import make_speech_video
@@ -42,7 +40,7 @@ TURNS = [
 ]
 
 
-async def capture(app: QApplication, out: Path, folder: Path) -> None:
+async def capture(out: Path, folder: Path) -> None:
     video = folder / "weekly-review.mp4"
     make_speech_video(video, TURNS)
     text = " ".join(t for _, t, _ in TURNS)
@@ -56,9 +54,6 @@ async def capture(app: QApplication, out: Path, folder: Path) -> None:
     translations = Translations()
     for language in ("en", "ko"):
         translations.apply(language)
-        extra: QTranslator | None = review_translator(language)
-        if extra is not None:
-            app.installTranslator(extra)
         if language == "ko":
             transcript = await store.get_transcript(job.job_id)
             assert transcript is not None
@@ -97,8 +92,6 @@ async def capture(app: QApplication, out: Path, folder: Path) -> None:
         print(path)
         pane.close()
         pane.deleteLater()
-        if extra is not None:
-            app.removeTranslator(extra)
     await store.close()
 
 
@@ -110,7 +103,7 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as folder, loop:
-        loop.run_until_complete(capture(app, out, Path(folder)))
+        loop.run_until_complete(capture(out, Path(folder)))
 
 
 if __name__ == "__main__":
