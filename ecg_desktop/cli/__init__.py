@@ -1,7 +1,8 @@
 """The ``ecg-desktop`` command. With no subcommand (or only files) it opens the window.
 
 Each subcommand lives in its own module with ``register(subparsers)``; the handler it sets
-returns the exit code. Exit code 2 means bad configuration or an unreachable service.
+returns the exit code: 2 for bad configuration or an unreachable service, 1 for a request
+that cannot be done (see :func:`fail`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ SUBCOMMANDS = (
 )
 # Command names as typed (a module ``ml_server`` registers ``ml-server``).
 COMMAND_NAMES = frozenset({*SUBCOMMANDS, *(name.replace("_", "-") for name in SUBCOMMANDS)})
+
+
+BAD_CONFIGURATION = 2
+CANNOT_DO = 1
+
+
+def fail(message: str, command: str = "", *, code: int = BAD_CONFIGURATION) -> int:
+    """Say why on stderr, as ``ecg-desktop [command]: message``; returns the exit code."""
+    print(f"ecg-desktop{' ' + command if command else ''}: {message}", file=sys.stderr)
+    return code
 
 
 def build_parser(only: Sequence[str] = SUBCOMMANDS) -> argparse.ArgumentParser:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import Any
 
+from ecg_desktop.cli import fail
 from ecg_desktop.config import ConfigError, load_settings
 from ecg_desktop.store import SqlJobStore, StoreError, head_revision
 
@@ -31,11 +31,6 @@ def database_url(args: argparse.Namespace) -> str:
     """``--database-url``, else the settings' (raises ``ConfigError``)."""
     explicit: str | None = getattr(args, "database_url", None)
     return explicit or load_settings().effective_database_url
-
-
-def fail(message: str) -> int:
-    print(f"ecg-desktop: {message}", file=sys.stderr)
-    return 2
 
 
 def run(args: argparse.Namespace) -> int:

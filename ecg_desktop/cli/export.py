@@ -22,6 +22,7 @@ from ecg_desktop.app.exports import (
     load_for_export,
     render_many,
 )
+from ecg_desktop.cli import CANNOT_DO, fail
 from ecg_desktop.domain import JobNotFound
 
 logger = logging.getLogger(__name__)
@@ -98,11 +99,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_export(args))
     except (ConfigError, StoreError) as error:
-        print(f"ecg-desktop export: {error}", file=sys.stderr)
-        return 2
+        return fail(str(error), "export")
     except (ExportError, JobNotFound) as error:
-        print(f"ecg-desktop export: {error}", file=sys.stderr)
-        return 1
+        return fail(str(error), "export", code=CANNOT_DO)
     except OSError as error:
-        print(f"ecg-desktop export: cannot write: {error}", file=sys.stderr)
-        return 1
+        return fail(f"cannot write: {error}", "export", code=CANNOT_DO)

@@ -21,7 +21,8 @@ from ecg_desktop.domain import Job, JobNotFound, JobStatus, Transcript
 from ecg_desktop.store import SqlJobStore, StoreError, open_store
 from ecg_desktop.store.rows import plain_job_fields
 
-from .db import database_url, fail
+from . import CANNOT_DO, fail
+from .db import database_url
 
 
 def register(subparsers: Any) -> None:
@@ -82,8 +83,7 @@ async def _run(args: argparse.Namespace, url: str) -> int:
         try:
             job = await _find(store, args.job_id)
         except JobNotFound as exc:
-            print(f"ecg-desktop: {exc}", file=sys.stderr)
-            return 1
+            return fail(str(exc), code=CANNOT_DO)
         if args.jobs_action == "show":
             return await _show(store, job, as_json=args.json)
         return await _delete(store, job, assume_yes=args.yes)
@@ -223,8 +223,7 @@ async def _delete(store: SqlJobStore, job: Job, *, assume_yes: bool) -> int:
     label = f"{job.job_id} ({job.filename or job.file_key or 'no file'}, {job.status.value})"
     if not assume_yes:
         if not sys.stdin.isatty():
-            print(f"ecg-desktop: not deleting {label} without --yes", file=sys.stderr)
-            return 1
+            return fail(f"not deleting {label} without --yes", code=CANNOT_DO)
         answer = await asyncio.to_thread(input, f"Delete job {label} and its transcript? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Not deleted.")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecg_desktop.cli import fail
 from ecg_desktop.config import ConfigError, Settings
 from ecg_desktop.domain import (
     Event,
@@ -74,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 ) from None
         transcript = _read_text(args.transcript) if args.transcript else None
     except (ConfigError, OSError) as exc:
-        print(f"ecg-desktop process: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), "process")
     try:
         return asyncio.run(process(settings, args, transcript=transcript))
     except KeyboardInterrupt:
@@ -131,12 +131,10 @@ async def process(
     try:
         core = await build_core(settings)
     except ConfigError as exc:
-        print(f"ecg-desktop process: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), "process")
     except Exception as exc:
         logger.debug("building the core failed", exc_info=True)
-        print(f"ecg-desktop process: cannot start: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"cannot start: {exc}", "process")
     display = ProgressDisplay(runs, out)
     try:
         if not settings.fastapi_base_url or not settings.uses_s3:

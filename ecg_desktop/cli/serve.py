@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import Any
 
+from ecg_desktop.cli import fail
 from ecg_desktop.config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc), "serve")
     return asyncio.run(serve(settings))
 
 
@@ -60,11 +61,6 @@ def _load_settings() -> Settings:
     from ecg_desktop.config.secrets import load_settings_with_secrets
 
     return load_settings_with_secrets()
-
-
-def _fail(message: str) -> int:
-    print(f"ecg-desktop serve: {message}", file=sys.stderr)
-    return 2
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> int:
@@ -91,15 +87,15 @@ async def _serve_until(
     try:
         core = await build_core(settings)
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc), "serve")
     except Exception as exc:  # the store, storage or analyzer cannot start: one line
         logger.debug("building the core failed", exc_info=True)
-        return _fail(f"cannot start: {exc}")
+        return fail(f"cannot start: {exc}", "serve")
     try:
         try:
             base_url = await core.start_server(settings.bind_host, settings.bind_port)
         except PortInUseError as exc:
-            return _fail(str(exc))
+            return fail(str(exc), "serve")
         await core.start_services()
         _announce(settings, base_url)
         if ready is not None:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ecg_desktop.cli import fail
 from ecg_desktop.config import ConfigError, Settings, config_file, load_settings, save_settings
 from ecg_desktop.config.settings import read_config_file
 
@@ -56,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
             return _preset(args)
         return asyncio.run(_status(load_settings()))
     except ConfigError as exc:
-        print(f"ecg-desktop team: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), "team")
 
 
 def _preset(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from ecg_desktop.config import ENV_NAMES
 from ecg_desktop.config.secrets import load_settings_with_secrets, store_secret
 from ecg_desktop.config.tokens import make_token, split_token, token_tail
 
-from .db import fail
+from . import fail
 
 VARIABLE = ENV_NAMES["api_tokens"]
 
