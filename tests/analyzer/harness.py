@@ -23,11 +23,13 @@ SECRET = "test-webhook-secret"
 DISPATCH_PATH = "/api/upload-video/process-video"
 
 
-async def _serve(app: web.Application, port: int) -> web.AppRunner:
+async def _serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on loopback; the runner and the port (port 0: the kernel picks one,
+    bound at once, so no other process can take it in between)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
+    return runner, int(runner.addresses[0][1])
 
 
 @dataclass
@@ -42,7 +44,8 @@ class Arrival:
 
 class CallbackReceiver:
     """Accepts callbacks only with a valid signature; can be stopped and started again on the
-    same port, and told to answer with given statuses first."""
+    same port, and told to answer with given statuses first. Its port is chosen up front,
+    since a test may hand its address to the analyzer before it is started."""
 
     def __init__(self, secret: str = SECRET) -> None:
         self.secret = secret
@@ -73,7 +76,7 @@ class CallbackReceiver:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/upload-video/result", self._handle)
-        self._runner = await _serve(app, self.port)
+        self._runner, _ = await _serve(app, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -106,7 +109,7 @@ class MediaServer:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = free_port()
+        self.port = 0  # known once started
         self._runner: web.AppRunner | None = None
         self.release = asyncio.Event()
 
@@ -130,7 +133,7 @@ class MediaServer:
         app = web.Application()
         app.router.add_get("/media/{name}", self._media)
         app.router.add_get("/stall/{name}", self._stall)
-        self._runner = await _serve(app, self.port)
+        self._runner, self.port = await _serve(app)
 
     async def stop(self) -> None:
         self.release.set()
@@ -167,8 +170,7 @@ class RunningAnalyzer:
 
 
 async def start_analyzer(config: AnalyzerConfig) -> RunningAnalyzer:
-    port = free_port()
-    runner = await _serve(create_app(config), port)
+    runner, port = await _serve(create_app(config))
     return RunningAnalyzer(config, runner, port)
 
 

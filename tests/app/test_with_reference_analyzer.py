@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from ecg_desktop.server.runner import free_port
+from ecg_desktop.app.embedded_analyzer import READY_PREFIX
 from tests.app.cores import s3_settings
 from tests.media import make_speech_video
 
@@ -25,46 +24,24 @@ TURNS = [
 ]
 
 
-async def _wait_healthy(url: str, child: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            if child.returncode is not None:
-                raise AssertionError("the analyzer exited before it was healthy")
-            try:
-                if (await client.get(f"{url}/health", timeout=1)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the analyzer never became healthy")
-
-
 @pytest.mark.slow
 async def test_process_with_the_reference_analyzer_and_s3(
     tmp_settings: Any, s3_service: Any, s3_bucket: str, tmp_path: Path
 ) -> None:
     video = make_speech_video(tmp_path / "meeting.mp4", TURNS).path
-    port = free_port()
     env = dict(os.environ)
     env.update(WEBHOOK_SECRET_KEY=SECRET)
-    analyzer = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ecg_desktop",
-        "ml-server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--results-dir",
-        str(tmp_path / "results"),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "analyzer.log").open("wb") as log:
+        analyzer = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ecg_desktop", "ml-server", "--host", "127.0.0.1",
+            "--port", "0", "--results-dir", str(tmp_path / "results"),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=log,
+        )
     try:
-        await _wait_healthy(url, analyzer)
+        assert analyzer.stdout is not None
+        ready = (await asyncio.wait_for(analyzer.stdout.readline(), 120)).decode()
+        assert ready.startswith(READY_PREFIX), (tmp_path / "analyzer.log").read_text()
+        url = ready.removeprefix(READY_PREFIX).strip()
         s3 = s3_settings(s3_service, s3_bucket)
         env.update(
             MODEL_SERVER_URL=url,
