@@ -28,7 +28,7 @@ def drop(window: Any, paths: Sequence[Path]) -> None:
     point = QPointF(window.width() / 2, window.height() / 2)
     actions = Qt.DropAction.CopyAction
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(point.toPoint(), actions, mime, buttons, modifiers)
+    enter = QDragEnterEvent(point, actions, mime, buttons, modifiers)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     assert window.overlay.isVisible(), "a drop target shows while dragging"
