@@ -111,8 +111,18 @@ class JobFiles:
             if job.updated_ts < cutoff:
                 self.delete(job.job_id)
                 continue
+            if job.result is not None:
+                self._move_result_out(job)
             jobs.append(job)
         return jobs
+
+    def _move_result_out(self, job: AnalyzerJob) -> None:
+        """A job file from before results had files of their own holds its result: give the
+        result its file, so that memory holds none of the loaded results."""
+        assert job.result is not None
+        self.save_result(job.job_id, job.result)
+        job.result = None
+        self.save(job)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -163,6 +163,28 @@ async def test_status_survives_a_restart(parties: Parties, tmp_path: Path) -> No
     assert len(parties.receiver.of(payload["job_id"], "completed", "failed")) == 1
 
 
+async def test_a_job_file_holding_its_result_inline_still_answers_and_is_split(
+    parties: Parties, tmp_path: Path
+) -> None:
+    # The layout of an analyzer from before results had files of their own.
+    jobs = tmp_path / "analyzer" / "jobs"
+    jobs.mkdir(parents=True)
+    job_id, result = str(uuid.uuid4()), {"segments": [], "language_detected": "en"}
+    (jobs / f"{job_id}.json").write_text(json.dumps({
+        "job_id": job_id, "fastapi_base_url": parties.receiver.base_url, "status": "completed",
+        "progress": 100.0, "message": "Done", "result": result, "callback_state": "delivered",
+        "updated_ts": time.time(),
+    }))
+    analyzer = await start_analyzer(analyzer_config(tmp_path / "analyzer"))
+    parties.analyzers.append(analyzer)
+
+    status, body = await _get(parties, f"{analyzer.url}/api/upload-video/status/{job_id}")
+    assert status == 200 and body["status"] == "completed" and body["result"] == result
+    assert "result" not in json.loads((jobs / f"{job_id}.json").read_text())
+    assert json.loads((jobs / "results" / f"{job_id}.json").read_text()) == result
+    assert parties.receiver.of(job_id) == []  # delivered before: not sent again
+
+
 async def test_results_expire_after_their_time(parties: Parties, tmp_path: Path) -> None:
     make_speech_video(parties.media.folder / "short.mp4", SHORT)
     results = tmp_path / "analyzer"
