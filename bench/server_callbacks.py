@@ -45,9 +45,9 @@ from aiohttp import web
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callback_worker import ResultWorker
-from ecg_desktop.app.callbacks import CallbackReceiver, parse_json_yielding
+from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.ports import JobStore, ResultRecord
+from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Job, normalize
 from ecg_desktop.domain.signatures import Verdict, sign_headers, verify

@@ -35,7 +35,6 @@ C call that would hold the GIL for its whole run, so the threaded parse goes thr
 from __future__ import annotations
 
 import asyncio
-import codecs
 import dataclasses
 import gc
 import json
@@ -51,7 +50,7 @@ from typing import Any, Protocol
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.ports import JobStore, ResultRecord
+from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import (
     ErrorCode,
@@ -187,22 +186,6 @@ def _header(headers: Mapping[str, str], name: str) -> str:
         lower = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lower), "")
     return value
-
-
-def _pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A Python-level hook: each call is a point where another thread can take the GIL.
-    return dict(pairs)
-
-
-def parse_json_yielding(body: bytes) -> Any:
-    """``json.loads`` that does not hold the GIL for the whole document (for worker threads):
-    the text is decoded in slices and objects are built through a Python hook, so the loop's
-    thread gets the GIL back between slices and between objects."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    step = 256 * 1024
-    text = "".join(decoder.decode(body[i:i + step]) for i in range(0, len(body), step))
-    text += decoder.decode(b"", final=True)
-    return json.loads(text, object_pairs_hook=_pairs_to_dict)
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")

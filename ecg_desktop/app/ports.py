@@ -4,6 +4,7 @@ implement them; ``bootstrap.py`` picks which. Only domain types cross these inte
 
 from __future__ import annotations
 
+import codecs
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +36,22 @@ class ResultRecord:
     raw: Mapping[str, Any]
     transcript: Transcript
     raw_json: str | None = None
+
+
+def _pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A Python-level hook: each call is a point where another thread can take the GIL.
+    return dict(pairs)
+
+
+def parse_json_yielding(body: bytes) -> Any:
+    """``json.loads`` that does not hold the GIL for the whole document (for worker threads):
+    the text is decoded in slices and objects are built through a Python hook, so the loop's
+    thread gets the GIL back between slices and between objects."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 256 * 1024
+    text = "".join(decoder.decode(body[i:i + step]) for i in range(0, len(body), step))
+    text += decoder.decode(b"", final=True)
+    return json.loads(text, object_pairs_hook=_pairs_to_dict)
 
 
 def result_json_text(raw: Mapping[str, Any]) -> str:

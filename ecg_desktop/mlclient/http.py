@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from ecg_desktop import __version__
-from ecg_desktop.app.ports import HealthReport, MLError, RemoteJobStatus
+from ecg_desktop.app.ports import HealthReport, MLError, RemoteJobStatus, parse_json_yielding
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import ErrorCode
 from ecg_desktop.domain.signatures import COMPAT_HEADER, compat_signature
@@ -231,9 +231,11 @@ def _optional_str(value: Any) -> str | None:
 
 
 def _json_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The JSON object of ``response`` (in a worker thread: a status answer may carry a
+    three-hour result, which a plain ``json.loads`` would parse holding the GIL throughout)."""
     try:
-        data = response.json()
-    except ValueError:
+        data = parse_json_yielding(response.content)
+    except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {"response": data}
 
