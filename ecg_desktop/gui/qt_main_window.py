@@ -563,8 +563,8 @@ class QtMainWindow(QMainWindow):
     def _selection_changed(self) -> None:
         self._update_actions()
         jobs = self.queue.selected_jobs()
-        if len(jobs) == 1 and jobs[0].status == JobStatus.COMPLETED:
-            self._review_unless_shown(jobs[0])
+        if len(jobs) == 1 and self.review_pane is not None:
+            self._review_unless_shown(jobs[0])  # its transcript, or where it stands
 
     def _review_unless_shown(self, job: Job) -> None:
         shown = getattr(self.review_pane, "job", None)

@@ -1154,108 +1154,118 @@ Click to check now and see the full answer.</source>
 <context>
     <name>ReviewPane</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="110" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="118" />
         <source>Plain words</source>
         <translation>색 없음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="111" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="119" />
         <source>Colour by loudness</source>
         <translation>음량으로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="112" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="120" />
         <source>Colour by pitch</source>
         <translation>음높이로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="116" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="124" />
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="117" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="125" />
         <source>Redo</source>
         <translation>다시 실행</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="123" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="131" />
         <source>Pitch and loudness over time appear here for the transcript shown</source>
         <translation>표시된 대본의 시간별 음높이와 음량이 여기에 나타납니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="126" />
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="263" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="134" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="282" />
         <source>Select a completed job to review its transcript</source>
         <translation>완료된 작업을 선택하면 전사 결과를 검토할 수 있습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="140" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="148" />
         <source>The server sent placeholder loudness and pitch values: they are shown as “not measured”.</source>
         <translation>서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="218" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="226" />
         <source>Loading %s…</source>
         <translation>%s 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="224" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="232" />
         <source>The transcript cannot be loaded: %s</source>
         <translation>전사 결과를 불러올 수 없습니다: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="231" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="249" />
+        <source>%s failed: %s</source>
+        <translation>%s 실패: %s</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="251" />
+        <source>%s was canceled</source>
+        <translation>%s 작업이 취소되었습니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="253" />
         <source>%s has no transcript yet</source>
         <translation>%s에는 아직 전사 결과가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="273" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="292" />
         <source>%d speakers</source>
         <translation>화자 %d명</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="274" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="293" />
         <source>%d segments</source>
         <translation>구간 %d개</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="407" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="426" />
         <source>Correct word…</source>
         <translation>단어 고치기…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="408" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="427" />
         <source>Play from this word</source>
         <translation>이 단어부터 재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="411" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="430" />
         <source>Play this segment</source>
         <translation>이 구간 재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="412" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="431" />
         <source>Speaker of this segment</source>
         <translation>이 구간의 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="420" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="439" />
         <source>New speaker</source>
         <translation>새 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="433" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="452" />
         <source>Correct word</source>
         <translation>단어 고치기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="433" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="452" />
         <source>Word:</source>
         <translation>단어:</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="452" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="471" />
         <source>The edit could not be saved: %s</source>
         <translation>수정 내용을 저장하지 못했습니다: %s</translation>
     </message>

@@ -269,6 +269,8 @@ KO = {
     "Loading %s…": "%s 불러오는 중…",
     "The transcript cannot be loaded: %s": "전사 결과를 불러올 수 없습니다: %s",
     "%s has no transcript yet": "%s에는 아직 전사 결과가 없습니다",
+    "%s failed: %s": "%s 실패: %s",
+    "%s was canceled": "%s 작업이 취소되었습니다",
     "The server sent placeholder loudness and pitch values: they are shown as “not measured”.":
         "서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.",
     "Select a completed job to review its transcript":

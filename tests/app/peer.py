@@ -109,7 +109,8 @@ class ProtocolPeer:
     with DOWNLOAD_ERROR), ``silent`` (accepts and never calls back). ``dispatch_statuses``
     are answered, in order, before the peer accepts. ``records`` is what the status routes
     answer; ``offer_result`` false makes the peer behave like the original server (no result
-    in its status answer)."""
+    in its status answer). Clearing ``gate`` holds every job before its download until it
+    is set again."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
@@ -120,6 +121,8 @@ class ProtocolPeer:
         self.records: dict[str, dict[str, Any]] = {}
         self.offer_result = True
         self.download_delay_s = 0.0
+        self.gate = asyncio.Event()
+        self.gate.set()
         self._server: TestServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient(timeout=30)
@@ -185,6 +188,7 @@ class ProtocolPeer:
     async def _work(self, job: PeerJob) -> None:
         job_id = job.request["job_id"]
         try:
+            await self.gate.wait()
             await asyncio.sleep(self.download_delay_s)
             job.video_sha256 = await self._download(job.request["video_url"])
         except Exception as exc:

@@ -6,6 +6,7 @@ the app's own: SQLite store, local storage behind the embedded server, the pipel
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -235,3 +236,36 @@ def test_clicking_a_completed_job_shows_its_transcript(
 
     run.until(lambda: window.review_pane.model.rowCount() > 0, timeout=20)
     assert window.review_pane.job.filename == "talk.mp4"
+
+
+def test_the_pane_shows_the_selected_job_however_far_it_got(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Path,
+) -> None:
+    window = start_desktop(MODEL_SERVER_URL=peer.url).window
+    window.add_paths([make_silent_video(tmp_path / "talk.mp4", duration_s=1.0)])
+    run.until(lambda: statuses(window) == ["completed"], timeout=60)
+    talk = window.model.job_at(0)
+    window.select_job(talk.job_id)
+    run.until(lambda: window.review_pane.model.rowCount() > 0, timeout=20)
+
+    # A failed job says why, instead of leaving the last transcript on screen.
+    peer.behaviour = "fail"
+    window.add_paths([make_silent_video(tmp_path / "broken.mp4", duration_s=1.0)])
+    run.until(lambda: sorted(statuses(window)) == ["completed", "failed"], timeout=60)
+    broken = next(j for j in window.model.jobs() if j.filename == "broken.mp4")
+    window.select_job(broken.job_id)
+    run.until(lambda: "broken.mp4 failed: HTTP 403" in window.review_pane.title.text())
+    assert window.review_pane.model.rowCount() == 0
+
+    # A job still on its way is shown the moment it completes, with no click.
+    peer.behaviour, peer.gate = "complete", asyncio.Event()
+    window.add_paths([make_silent_video(tmp_path / "later.mp4", duration_s=1.0)])
+    run.until(lambda: any(j.filename == "later.mp4" for j in window.model.jobs()))
+    later = next(j for j in window.model.jobs() if j.filename == "later.mp4")
+    window.select_job(later.job_id)
+    run.until(lambda: "later.mp4 has no transcript yet" in window.review_pane.title.text())
+    assert window.review_pane.model.rowCount() == 0
+    peer.gate.set()
+    run.until(lambda: window.review_pane.model.rowCount() > 0, timeout=60)
+    assert window.review_pane.job.job_id == later.job_id
+    assert window.review_pane.job.status is JobStatus.COMPLETED

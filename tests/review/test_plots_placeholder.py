@@ -93,3 +93,27 @@ def test_cached_axes_show_the_ticks_of_the_range_in_view(qtbot: QtBot) -> None:
     plots.show_range(200.0, 260.0)
 
     qtbot.waitUntil(lambda: axis_pixels() != before, timeout=2000)
+
+
+def test_a_long_failure_reason_is_cut_to_the_pane_not_the_pane_widened(
+    run: Runner, qtbot: QtBot, core: SimpleNamespace, store: SqlJobStore,
+) -> None:
+    from ecg_desktop.domain import ErrorCode
+
+    pane = ReviewPane(core)
+    qtbot.addWidget(pane)
+    pane.resize(700, 600)
+    pane.show()
+    qtbot.waitExposed(pane)
+    narrowest = pane.minimumSizeHint().width()
+    job = Job.new(filename="all-hands recording.mp4")
+    job.fail(ErrorCode.DOWNLOAD_ERROR, "the ML server could not download the video: " * 5)
+    run(store.add(job))
+    run(pane.show_job(job))
+
+    whole = pane.title.text()
+    assert whole.startswith("all-hands recording.mp4 failed: the ML server could not")
+    assert pane.minimumSizeHint().width() == narrowest
+    shown = super(type(pane.title), pane.title).text()
+    assert shown.endswith("…") and len(shown) < len(whole)
+    assert pane.title.toolTip() == whole

@@ -333,6 +333,26 @@ def test_switching_to_korean_retranslates_the_pane(run: Runner, store: SqlJobSto
     assert "4 segments" in pane.title.text()
 
 
+def test_where_a_job_without_transcript_stands_is_said_in_the_new_language_too(
+    run: Runner, store: SqlJobStore, pane: ReviewPane
+) -> None:
+    from ecg_desktop.domain import ErrorCode
+    from ecg_desktop.gui.i18n import Translations
+
+    job = Job.new(filename="all-hands.mp4")
+    job.fail(ErrorCode.DOWNLOAD_ERROR, "HTTP 403")
+    run(store.add(job))
+    run(pane.show_job(job))
+    assert pane.title.text() == "all-hands.mp4 failed: HTTP 403"
+    translations = Translations()
+    try:
+        translations.apply("ko")
+        run.until(lambda: pane.title.text() == "all-hands.mp4 실패: HTTP 403")
+    finally:
+        translations.apply("en")
+    run.until(lambda: pane.title.text() == "all-hands.mp4 failed: HTTP 403")
+
+
 def test_player_controls(run: Runner, store: SqlJobStore, pane: ReviewPane,
                          qtbot: QtBot, video: Path) -> None:
     job = run(add_completed(store, analyzer_result(6), local_path=str(video)))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt
-from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMenu,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -32,7 +33,15 @@ from PySide6.QtWidgets import (
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import JobStore
 from ecg_desktop.app.review import TranscriptEditor
-from ecg_desktop.domain import Event, Job, JobDeleted, Transcript, TranscriptChanged
+from ecg_desktop.domain import (
+    Event,
+    Job,
+    JobChanged,
+    JobDeleted,
+    JobStatus,
+    Transcript,
+    TranscriptChanged,
+)
 
 from .commands import EditWordCommand, RenameSpeakerCommand, SegmentSpeakerCommand
 from .palette import Colouring
@@ -54,6 +63,34 @@ class ReviewCore(Protocol):
     bus: EventBus
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text that never widens its layout: cut with "…" to the width it
+    gets, the whole text then in its tooltip. ``text()`` is the whole text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._whole = ""
+
+    def setText(self, text: str) -> None:
+        self._whole = text
+        self._fit()
+
+    def text(self) -> str:
+        return self._whole
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(self._whole, Qt.TextElideMode.ElideRight,
+                                              max(self.width(), 1))
+        super().setText(shown)
+        self.setToolTip(self._whole if shown != self._whole else "")
+
+
 class ReviewPane(QWidget):
     def __init__(self, core: ReviewCore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +99,7 @@ class ReviewPane(QWidget):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._own_writes = 0
         self._load_serial = 0
+        self._transcript_shown = False
 
         self.model = SegmentTableModel(self)
         self.proxy = SegmentFilterProxy(self)
@@ -85,8 +123,7 @@ class ReviewPane(QWidget):
         self.search = SearchBar(self)
         self.undo_stack = QUndoStack(self)
 
-        self.title = QLabel(self)
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title = ElidedLabel(self)
         self.notice = QLabel(self)
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color: #a33;")
@@ -124,6 +161,8 @@ class ReviewPane(QWidget):
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2)
         if self.job is None:
             self.title.setText(self.tr("Select a completed job to review its transcript"))
+        elif not self._transcript_shown:
+            self.title.setText(self._where_it_stands(self.job))
         elif self.model.rowCount():
             self._update_title()
             if not self.model.transcript.features_measured:
@@ -226,15 +265,28 @@ class ReviewPane(QWidget):
         if serial != self._load_serial:
             return  # another job was selected meanwhile
         if transcript is None:
-            self.clear()
-            self.job = job
-            self.title.setText(self.tr("%s has no transcript yet") % (job.filename or job.job_id))
+            self._show_without_transcript(job)
             return
         self.show_transcript(transcript, job)
         self.player.set_source(job.local_path or job.video_url)
 
+    def _show_without_transcript(self, job: Job) -> None:
+        """Say where ``job`` stands; it is shown once it completes (see ``_on_event``)."""
+        self.clear()
+        self.job = job
+        self.title.setText(self._where_it_stands(job))
+
+    def _where_it_stands(self, job: Job) -> str:
+        name = job.filename or str(job.job_id)
+        if job.status is JobStatus.FAILED:
+            return self.tr("%s failed: %s") % (name, job.error_message or job.error_code or "")
+        if job.status is JobStatus.CANCELED:
+            return self.tr("%s was canceled") % name
+        return self.tr("%s has no transcript yet") % name
+
     def show_transcript(self, transcript: Transcript, job: Job | None = None) -> None:
         self.job = job if job is not None else self.job
+        self._transcript_shown = True
         self.notice.hide()
         self.model.set_transcript(transcript)
         self.view.viewport().repaint()  # the text first; the speakers and plots follow
@@ -252,6 +304,7 @@ class ReviewPane(QWidget):
     def clear(self) -> None:
         self._load_serial += 1
         self.job = None
+        self._transcript_shown = False
         self.undo_stack.clear()
         self.model.set_transcript(Transcript(()))
         self.speakers.set_transcript(Transcript(()))
@@ -491,6 +544,9 @@ class ReviewPane(QWidget):
             return
         if isinstance(event, JobDeleted) and event.job_id == self.job.job_id:
             self.clear()
+        elif (isinstance(event, JobChanged) and event.job.job_id == self.job.job_id
+              and event.job.status is not self.job.status):
+            self._spawn(self.show_job(event.job))  # it completed, failed, was retried ...
         elif (isinstance(event, TranscriptChanged) and event.job_id == self.job.job_id
               and self._own_writes == 0):  # changed elsewhere (another window, the CLI, ...)
             self._spawn(self._reload(event.job_id))
