@@ -20,7 +20,7 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -43,6 +43,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Closer = Callable[[], Awaitable[None]]
+
+# Settings the running parts read at each use: changing one needs no restart (see
+# ``Core.apply_live_settings``). The others are read when an adapter opens or a server binds.
+LIVE_SETTINGS = frozenset({
+    "ui_language", "default_language", "user_name", "model_server_url", "ml_api_timeout",
+    "allow_unsigned_callbacks", "callback_body_limit", "callback_watchdog_s",
+})
 
 
 class CallbackUrlUnknown(RuntimeError):
@@ -104,6 +111,27 @@ class Core:
         """The embedded server's address, for the local store's signed ``/storage`` URLs
         (empty until the server has started)."""
         return self._server_url or self.settings.fastapi_base_url.rstrip("/")
+
+    # -- settings --------------------------------------------------------------------------
+
+    def apply_live_settings(self, old: Settings, new: Settings) -> bool:
+        """Apply the change from ``old`` to ``new`` to the running parts, when every changed
+        setting is one of ``LIVE_SETTINGS``; ``False`` (nothing changed) when a restart is
+        needed. An ML server URL set or cleared starts or stops the bundled analyzer, so
+        only a move from one configured ML server to another is applied here."""
+        changed = {f.name for f in fields(Settings) if getattr(old, f.name) != getattr(new, f.name)}
+        if not changed <= LIVE_SETTINGS:
+            return False
+        if "model_server_url" in changed and (self.analyzer is not None
+                                              or not new.model_server_url):
+            return False
+        # Only the changed fields: this core's settings may hold more (a generated secret).
+        self.settings = self.settings.with_changes(**{name: getattr(new, name) for name in changed})
+        for part in (self.pipeline, self.recovery, self.callbacks):
+            part.use_settings(self.settings)
+        if isinstance(self.ml_client, HttpMLClient):
+            self.ml_client.use_settings(self.settings)
+        return True
 
     # -- life cycle ------------------------------------------------------------------------
 

@@ -411,6 +411,11 @@ class CallbackReceiver:
             max_writers=store.write_concurrency,
         )
 
+    def use_settings(self, settings: Settings) -> None:
+        """Read ``settings`` from now on (the ones in ``bootstrap.LIVE_SETTINGS`` apply at
+        once; the others were read at start and need a restart)."""
+        self._settings = settings
+
     @property
     def body_limit(self) -> int:
         return self._settings.callback_body_limit

@@ -117,6 +117,11 @@ class JobPipeline:
         self._locks = JobLocks(settings.data_dir / "running")
         bus.subscribe(self._on_event)
 
+    def use_settings(self, settings: Settings) -> None:
+        """Read ``settings`` from now on (the ones in ``bootstrap.LIVE_SETTINGS`` apply at
+        once; the others were read at start and need a restart)."""
+        self._settings = settings
+
     # -- starting jobs ---------------------------------------------------------------------
 
     async def submit_file(

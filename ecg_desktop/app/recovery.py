@@ -96,6 +96,12 @@ class Recovery:
         self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
+    def use_settings(self, settings: Settings) -> None:
+        """Read ``settings`` from now on (the ones in ``bootstrap.LIVE_SETTINGS`` apply at
+        once; the others were read at start and need a restart)."""
+        self._settings = settings
+
+
     # -- start-up --------------------------------------------------------------------------
 
     async def recover(self) -> RecoveryReport:

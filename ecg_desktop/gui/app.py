@@ -203,14 +203,15 @@ class DesktopApp(QObject):
             self.translations.apply(settings.ui_language)
         self.window.settings = settings
         self.window._set_batch_language(settings.default_language)
-        if _needs_restart(old, settings):
+        core = self.services.core
+        if core is None or not core.apply_live_settings(old, settings):
             self.window.detach_core()
             problem = await self.services.restart(settings)
             self._after_start(problem)
             return problem
-        if self.services.core is not None:
-            self.services.core.settings = settings
-            self.window.check_health()
+        self.services.settings = settings
+        self.window.show_services()
+        self.window.check_health()
         return None
 
     def open_settings(self) -> None:
@@ -242,16 +243,6 @@ def persist_settings(settings: Settings, old: Settings) -> None:
 
     for name in changed:
         store_secret(name, getattr(settings, name))
-
-
-_LIVE_FIELDS = frozenset({"ui_language", "default_language", "user_name"})
-
-
-def _needs_restart(old: Settings, new: Settings) -> bool:
-    from dataclasses import fields
-
-    return any(getattr(old, f.name) != getattr(new, f.name)
-               for f in fields(Settings) if f.name not in _LIVE_FIELDS)
 
 
 async def _test_database(url: str) -> str:

@@ -372,7 +372,7 @@ class QtMainWindow(QMainWindow):
         self.settings = core.settings
         self.callback_url = callback_url
         self._unsubscribe = core.bus.subscribe(self.bridge.handle)
-        self._show_services()
+        self.show_services()
         self._spawn(self.load_jobs())
         monitor = getattr(core, "health", None)
         if monitor is not None and hasattr(monitor, "subscribe"):
@@ -407,7 +407,7 @@ class QtMainWindow(QMainWindow):
             width = max(self.splitter.width(), 1000)
             self.splitter.setSizes([width * 11 // 20, width * 9 // 20])
 
-    def _show_services(self) -> None:
+    def show_services(self) -> None:
         core = self.core
         if core is None:
             return

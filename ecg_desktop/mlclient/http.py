@@ -82,6 +82,13 @@ class HttpMLClient:
     def set_base_url(self, url: str) -> None:
         self._base_url = url
 
+    def use_settings(self, settings: Settings) -> None:
+        """New settings while running: the timeout, and the ML server's URL when it changed
+        (the bundled analyzer's address, set by ``set_base_url``, is kept otherwise)."""
+        if settings.model_server_url != self._settings.model_server_url:
+            self._base_url = settings.model_server_url
+        self._settings = settings
+
     def _url(self, path: str) -> str:
         if not self._base_url:
             raise MLError(ErrorCode.CONNECTION_ERROR, "no ML server URL is configured")
@@ -131,7 +138,9 @@ class HttpMLClient:
         self, url: str, body: bytes, headers: Mapping[str, str]
     ) -> Mapping[str, Any]:
         try:
-            response = await self._client.post(url, content=body, headers=headers)
+            response = await self._client.post(
+                url, content=body, headers=headers, timeout=self._settings.ml_api_timeout
+            )
         except httpx.ConnectTimeout as exc:
             raise _Retryable(_connection_error(url, exc)) from exc
         except httpx.TimeoutException as exc:

@@ -46,3 +46,45 @@ async def test_close_twice_is_harmless(make_core: CoreFactory) -> None:
     await core.close()
     await core.close()
     assert core.server is None
+
+
+async def test_settings_the_parts_read_at_each_use_apply_without_a_restart(
+    make_core: CoreFactory, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    import json
+
+    import httpx
+
+    from tests.app.conftest import SECRET
+    from tests.app.cores import running_peer
+
+    core = await make_core(storage=fake_storage, user_name="ana")
+    old = core.settings
+    server = core.server
+    async for second_peer in running_peer(SECRET):
+        new = old.with_changes(model_server_url=second_peer.url, user_name="bo",
+                               allow_unsigned_callbacks=True)
+        assert core.apply_live_settings(old, new)
+
+        assert core.server is server  # nothing restarted
+        job = await core.pipeline.submit_file(video)
+        done = await core.pipeline.wait_for(job.job_id, timeout_s=30)
+        assert done.status is JobStatus.COMPLETED and done.owner == "bo"
+        assert str(job.job_id) in second_peer.jobs  # dispatched to the new ML server
+        async with httpx.AsyncClient() as client:  # the compatibility switch took effect
+            answer = await client.post(
+                f"{core.server_url}/api/upload-video/result",
+                content=json.dumps({"job_id": str(job.job_id), "status": "completed",
+                                    "progress": 100, "result": {"segments": []}}))
+        assert answer.status_code == 200 and answer.json()["status"] == "already_completed"
+
+
+async def test_a_setting_read_only_at_start_asks_for_a_restart_and_changes_nothing(
+    make_core: CoreFactory,
+) -> None:
+    core = await make_core()
+    old = core.settings
+    assert not core.apply_live_settings(old, old.with_changes(rate_limit_per_minute=99,
+                                                              user_name="bo"))
+    assert not core.apply_live_settings(old, old.with_changes(model_server_url=""))
+    assert core.settings == old

@@ -170,10 +170,34 @@ def test_a_job_uploading_while_settings_change_still_completes(
               and window.model.job_at(0).stage == Stage.UPLOADING)
     job_id = window.model.job_at(0).job_id
 
-    changed = desktop.settings.with_changes(ml_api_timeout=55.0)
+    core = desktop.services.core
+    changed = desktop.settings.with_changes(rate_limit_per_minute=55)  # read by the server
     run(desktop.apply_settings(changed), timeout=60)  # the services restart under the upload
 
-    assert desktop.services.core.settings.ml_api_timeout == 55.0
+    assert desktop.services.core is not core
+    assert desktop.services.core.settings.rate_limit_per_minute == 55
     run.until(lambda: window.model.job(job_id) is not None
               and window.model.job(job_id).status.is_terminal, timeout=120)
     assert window.model.job(job_id).status == JobStatus.COMPLETED
+
+
+def test_settings_read_at_each_use_apply_without_restarting_the_services(
+    run: Runner, start_desktop: Callable[..., Any], peer: Any, tmp_path: Any,
+) -> None:
+    from ecg_desktop.domain import JobStatus
+    from tests.media import make_silent_video
+
+    desktop = start_desktop(MODEL_SERVER_URL=peer.url)
+    window, core = desktop.window, desktop.services.core
+    assert "unsigned" not in window.status.callback_label.text()
+    changed = desktop.settings.with_changes(user_name="bo", ml_api_timeout=55.0,
+                                            allow_unsigned_callbacks=True)
+    run(desktop.apply_settings(changed), timeout=60)
+
+    assert desktop.services.core is core and core.server is not None
+    assert core.settings.ml_api_timeout == 55.0
+    assert "unsigned" in window.status.callback_label.text()
+    window.add_paths([make_silent_video(tmp_path / "talk.mp4", duration_s=1.0)])
+    run.until(lambda: window.model.rowCount() == 1
+              and window.model.job_at(0).status == JobStatus.COMPLETED, timeout=60)
+    assert window.model.job_at(0).owner == "bo"
