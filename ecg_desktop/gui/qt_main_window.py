@@ -411,8 +411,14 @@ class QtMainWindow(QMainWindow):
         core = self.core
         if core is None:
             return
-        self.status.show_services(self.callback_url, self.settings.allow_unsigned_callbacks,
-                                  _describe(core.storage), _describe(core.store))
+        settings = self.settings  # the core's own: its storage was opened from them
+        self.status.show_services(
+            self.callback_url, settings.allow_unsigned_callbacks,
+            bucket=settings.s3_bucket_name,
+            storage_where=(settings.s3_endpoint_url or settings.aws_region if settings.uses_s3
+                           else str(settings.storage_dir)),
+            store=_describe(core.store),
+        )
 
     def show_problem(self, text: str, action: str = "") -> None:
         self.banner.show_message(text, action)

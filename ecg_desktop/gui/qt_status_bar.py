@@ -104,15 +104,17 @@ class QtStatusBar(QStatusBar):
         self.addPermanentWidget(self.storage_label)
         self.addPermanentWidget(self.store_label, 1)
         self._callback: tuple[str, bool] | None = None
-        self._storage = ""
+        self._storage: tuple[str, str] = ("", "")  # (bucket, where); no bucket: local
         self._store = ""
         self._store_state = ""
         self.retranslate()
 
-    def show_services(self, callback_url: str, allow_unsigned: bool, storage: str,
-                      store: str) -> None:
+    def show_services(self, callback_url: str, allow_unsigned: bool, *, bucket: str,
+                      storage_where: str, store: str) -> None:
+        """``bucket`` is the S3 bucket (``storage_where`` its endpoint or region), or empty
+        for the local store (``storage_where`` its folder)."""
         self._callback = (callback_url, allow_unsigned)
-        self._storage = storage
+        self._storage = (bucket, storage_where)
         self._store = store
         self.retranslate()
 
@@ -124,6 +126,12 @@ class QtStatusBar(QStatusBar):
     def show_starting(self) -> None:
         self._callback = None
         self.retranslate()
+
+    def _storage_text(self) -> str:
+        bucket, where = self._storage
+        if bucket:
+            return tr("Storage: S3 bucket {bucket} ({where})").format(bucket=bucket, where=where)
+        return tr("Storage: this computer, {folder}").format(folder=where) if where else ""
 
     def retranslate(self) -> None:
         self.health.retranslate()
@@ -139,8 +147,7 @@ class QtStatusBar(QStatusBar):
                 text += " · " + tr("signed only")
                 self.callback_label.setStyleSheet("")
             self.callback_label.setText(text)
-        self.storage_label.setText(tr("Storage: {where}").format(where=self._storage)
-                                   if self._storage else "")
+        self.storage_label.setText(self._storage_text())
         store = tr("Jobs: {where}").format(where=self._store) if self._store else ""
         if self._store_state == "reconnecting":
             store += " · " + tr("reconnecting…")

@@ -40,12 +40,12 @@
         <translation>설정을 저장하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="267" />
+        <location filename="../../ecg_desktop/gui/app.py" line="258" />
         <source>Connected to {where}; its tables are created on first use.</source>
         <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="269" />
+        <location filename="../../ecg_desktop/gui/app.py" line="260" />
         <source>Connected to {where}: {n} job(s).</source>
         <translation>{where}에 연결했습니다: 작업 {n}개.</translation>
     </message>
@@ -366,164 +366,164 @@ with speakers, word timings, loudness and pitch.</source>
         <translation>완료된 작업을 열면 전사가 보입니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="492" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="498" />
         <source>{n} video(s) will start when the services are ready</source>
         <translation>서비스가 준비되면 동영상 {n}개를 시작합니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="504" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="510" />
         <source>Could not add a video</source>
         <translation>동영상을 추가하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="512" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="518" />
         <source>Add videos</source>
         <translation>동영상 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="513" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="519" />
         <source>Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;All files (*)</source>
         <translation>동영상 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv);;모든 파일 (*)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="521" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="527" />
         <source>Add a folder of videos</source>
         <translation>동영상 폴더 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="535" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="541" />
         <source>The clipboard holds no file paths</source>
         <translation>클립보드에 파일 경로가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="542" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="548" />
         <source>Drop to add videos
 Language: {lang}</source>
         <translation>놓으면 동영상을 추가합니다
 언어: {lang}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="605" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="611" />
         <source>Job failed</source>
         <translation>작업 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="612" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="618" />
         <source>Could not retry</source>
         <translation>다시 시도하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="617" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="623" />
         <source>Could not cancel</source>
         <translation>취소하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="633" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="639" />
         <source>Could not delete</source>
         <translation>삭제하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="651" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="657" />
         <source>Copied {n} job id(s)</source>
         <translation>작업 ID {n}개를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="659" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="665" />
         <source>Show file</source>
         <translation>파일 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="659" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="665" />
         <source>{path} no longer exists</source>
         <translation>{path}이(가) 더 이상 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="671" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="677" />
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="672" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="678" />
         <source>CSV, one row per word (*.csv)</source>
         <translation>CSV, 단어마다 한 줄 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="673" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="679" />
         <source>SubRip subtitles (*.srt)</source>
         <translation>SubRip 자막 (*.srt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="674" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="680" />
         <source>WebVTT subtitles (*.vtt)</source>
         <translation>WebVTT 자막 (*.vtt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="675" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="681" />
         <source>Plain text (*.txt)</source>
         <translation>일반 텍스트 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="680" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="686" />
         <source>Export transcripts</source>
         <translation>전사 내보내기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="701" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="707" />
         <source>Export failed</source>
         <translation>내보내기 실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="703" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="709" />
         <source>Exported {n} file(s) to {where}</source>
         <translation>파일 {n}개를 {where}에 내보냈습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="738" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="744" />
         <source>ML server health</source>
         <translation>ML 서버 상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="757" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="763" />
         <source>About ECG Desktop</source>
         <translation>ECG Desktop 정보</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="758" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="764" />
         <source>ECG Desktop {version}
 Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>ECG Desktop {version}
 화자, 단어 시각, 음량과 음높이가 담긴 전사.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="839" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="845" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="71" />
         <source>healthy</source>
         <translation>정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="839" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="845" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="72" />
         <source>unhealthy</source>
         <translation>비정상</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="840" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="846" />
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="73" />
         <source>unreachable</source>
         <translation>연결 불가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="841" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="847" />
         <source>{url} is {state}.</source>
         <translation>{url}: {state}.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="841" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="847" />
         <source>The ML server</source>
         <translation>ML 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="843" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="849" />
         <source>It answered in {ms:.0f} ms.</source>
         <translation>{ms:.0f} ms 만에 응답했습니다.</translation>
     </message>
@@ -806,6 +806,16 @@ Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>실패: {error}</translation>
     </message>
     <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="133" />
+        <source>Storage: S3 bucket {bucket} ({where})</source>
+        <translation>저장소: S3 버킷 {bucket} ({where})</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="134" />
+        <source>Storage: this computer, {folder}</source>
+        <translation>저장소: 이 컴퓨터, {folder}</translation>
+    </message>
+    <message>
         <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="70" />
         <source>not checked yet</source>
         <translation>아직 확인 안 함</translation>
@@ -833,47 +843,42 @@ Click to check now and see the full answer.</source>
 누르면 지금 확인하고 전체 응답을 보여 줍니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="131" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="139" />
         <source>Starting services…</source>
         <translation>서비스 시작 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="134" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="142" />
         <source>Callbacks: {url}</source>
         <translation>콜백: {url}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="134" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="142" />
         <source>not running</source>
         <translation>실행 안 됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="136" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="144" />
         <source>⚠ unsigned accepted</source>
         <translation>⚠ 서명 없는 콜백 허용</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="139" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="147" />
         <source>signed only</source>
         <translation>서명된 콜백만</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="142" />
-        <source>Storage: {where}</source>
-        <translation>저장소: {where}</translation>
-    </message>
-    <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="144" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="151" />
         <source>Jobs: {where}</source>
         <translation>작업: {where}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="146" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="153" />
         <source>reconnecting…</source>
         <translation>다시 연결 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="150" />
+        <location filename="../../ecg_desktop/gui/qt_status_bar.py" line="157" />
         <source>live</source>
         <translation>실시간</translation>
     </message>
@@ -1154,118 +1159,118 @@ Click to check now and see the full answer.</source>
 <context>
     <name>ReviewPane</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="118" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="147" />
         <source>Plain words</source>
         <translation>색 없음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="119" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="148" />
         <source>Colour by loudness</source>
         <translation>음량으로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="120" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="149" />
         <source>Colour by pitch</source>
         <translation>음높이로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="124" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="153" />
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="125" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="154" />
         <source>Redo</source>
         <translation>다시 실행</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="131" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="160" />
         <source>Pitch and loudness over time appear here for the transcript shown</source>
         <translation>표시된 대본의 시간별 음높이와 음량이 여기에 나타납니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="134" />
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="282" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="163" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="316" />
         <source>Select a completed job to review its transcript</source>
         <translation>완료된 작업을 선택하면 전사 결과를 검토할 수 있습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="148" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="179" />
         <source>The server sent placeholder loudness and pitch values: they are shown as “not measured”.</source>
         <translation>서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="226" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="257" />
         <source>Loading %s…</source>
         <translation>%s 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="232" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="263" />
         <source>The transcript cannot be loaded: %s</source>
         <translation>전사 결과를 불러올 수 없습니다: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="249" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="282" />
         <source>%s failed: %s</source>
         <translation>%s 실패: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="251" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="284" />
         <source>%s was canceled</source>
         <translation>%s 작업이 취소되었습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="253" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="285" />
         <source>%s has no transcript yet</source>
         <translation>%s에는 아직 전사 결과가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="292" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="326" />
         <source>%d speakers</source>
         <translation>화자 %d명</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="293" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="327" />
         <source>%d segments</source>
         <translation>구간 %d개</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="426" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="460" />
         <source>Correct word…</source>
         <translation>단어 고치기…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="427" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="461" />
         <source>Play from this word</source>
         <translation>이 단어부터 재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="430" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="464" />
         <source>Play this segment</source>
         <translation>이 구간 재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="431" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="465" />
         <source>Speaker of this segment</source>
         <translation>이 구간의 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="439" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="473" />
         <source>New speaker</source>
         <translation>새 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="452" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="486" />
         <source>Correct word</source>
         <translation>단어 고치기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="452" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="486" />
         <source>Word:</source>
         <translation>단어:</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="471" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="505" />
         <source>The edit could not be saved: %s</source>
         <translation>수정 내용을 저장하지 못했습니다: %s</translation>
     </message>

@@ -32,6 +32,8 @@ KO = {
     "Port {port} is taken, so this desktop's callback server is off; not needed in team mode: results arrive through the team backend {url}.":
         "포트 {port}이(가) 사용 중이라 이 컴퓨터의 콜백 서버가 꺼져 있습니다. 팀 모드에서는 필요하지 않습니다: 결과는 팀 백엔드 {url}을(를) 통해 도착합니다.",
     "Team": "팀",
+    "Storage: S3 bucket {bucket} ({where})": "저장소: S3 버킷 {bucket} ({where})",
+    "Storage: this computer, {folder}": "저장소: 이 컴퓨터, {folder}",
     "Join a team: every member shares one PostgreSQL database and one S3 bucket, and the ML server calls the team backend back. Ask your team for these values.":
         "팀에 참여하기: 모든 구성원이 하나의 PostgreSQL 데이터베이스와 하나의 S3 버킷을 공유하고, ML 서버는 팀 백엔드로 결과를 보냅니다. 이 값들은 팀에 문의하세요.",
     "Team &database URL:": "팀 데이터베이스 URL(&D):",
@@ -230,7 +232,6 @@ KO = {
     "not running": "실행 안 됨",
     "⚠ unsigned accepted": "⚠ 서명 없는 콜백 허용",
     "signed only": "서명된 콜백만",
-    "Storage: {where}": "저장소: {where}",
     "Jobs: {where}": "작업: {where}",
     "reconnecting…": "다시 연결 중…",
     "live": "실시간",

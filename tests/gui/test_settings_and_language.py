@@ -99,10 +99,12 @@ def test_the_korean_translation_loads_and_switches_while_running(
         assert window.add_action.text() == "동영상 추가(&A)…"
         assert window.model.headerData(Column.FILE, _horizontal()) == "파일"
         assert window.status.health.text().startswith("ML 서버")
+        assert window.status.storage_label.text().startswith("저장소: 이 컴퓨터, ")
     finally:
         translations.apply("en")
         run(asyncio.sleep(0.05))
     assert window.file_menu.title() == "&File"
+    assert window.status.storage_label.text().startswith("Storage: this computer, ")
     assert window.model.headerData(Column.FILE, _horizontal()) == "File"
 
 
