@@ -1,11 +1,12 @@
-"""Results shaped like the ones the store receives."""
+"""Results shaped like the ones the store receives, and completed jobs holding them."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from ecg_desktop.app.ports import ResultRecord
-from ecg_desktop.domain import normalize
+from ecg_desktop.app.ports import JobStore, ResultRecord
+from ecg_desktop.domain import Job, normalize
 
 
 def make_result(segments: int = 4, words_per_segment: int = 5, speakers: int = 2) -> dict[str, Any]:
@@ -31,3 +32,12 @@ def make_result(segments: int = 4, words_per_segment: int = 5, speakers: int = 2
 
 def record(raw: dict[str, Any]) -> ResultRecord:
     return ResultRecord(raw, normalize(raw))
+
+
+async def completed_job(store: JobStore, raw: dict[str, Any]) -> uuid.UUID:
+    """A job that went through dispatch and completed with ``raw`` as its result."""
+    job = Job.new(filename="talk.mp4")
+    await store.add(job)
+    await store.update(job.job_id, lambda j: j.start_dispatch())
+    await store.update(job.job_id, lambda j: j.complete(2), result=record(raw))
+    return job.job_id

@@ -9,11 +9,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from ecg_desktop.domain import Job, Segment, Word, normalize
+from ecg_desktop.domain import Segment, Word, normalize
 from ecg_desktop.store import SqlJobStore
 from ecg_desktop.store import schema as t
 from ecg_desktop.store.packed import PackedWordsError, pack_words, segments_of, unpack_words
-from tests.store.helpers import make_result, record
+from tests.store.helpers import completed_job, make_result
 
 
 def test_packing_keeps_every_value_none_and_text() -> None:
@@ -44,14 +44,6 @@ def test_a_damaged_value_is_refused(damage: object) -> None:
         unpack_words(value)  # type: ignore[arg-type]
 
 
-async def _completed_job(store: SqlJobStore, raw: dict[str, object]) -> uuid.UUID:
-    job = Job.new(filename="talk.mp4")
-    await store.add(job)
-    await store.update(job.job_id, lambda j: j.start_dispatch())
-    await store.update(job.job_id, lambda j: j.complete(2), result=record(raw))
-    return job.job_id
-
-
 async def _set_packed(store: SqlJobStore, job_id: uuid.UUID, value: bytes | None) -> None:
     engine = store._engine  # the test reaches under the store to damage or drop the value
     async with engine.begin() as conn:
@@ -63,7 +55,7 @@ async def _set_packed(store: SqlJobStore, job_id: uuid.UUID, value: bytes | None
 
 async def test_the_stored_value_holds_the_words(store: SqlJobStore) -> None:
     raw = make_result(segments=30, words_per_segment=7, speakers=3)
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     async with store._engine.connect() as conn:
         packed = (await conn.execute(
             sa.select(t.transcripts.c.words_packed).where(t.transcripts.c.job_id == job_id)
@@ -76,7 +68,7 @@ async def test_corrections_and_speaker_edits_show_over_the_packed_words(
     store: SqlJobStore,
 ) -> None:
     raw = make_result(segments=5, words_per_segment=4, speakers=2)
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     await store.set_word_text(job_id, 0, 0, "first")
     await store.set_word_text(job_id, 3, 3, "last")
     await store.set_word_text(job_id, 3, 1, "middle")
@@ -101,7 +93,7 @@ async def test_a_transcript_without_packed_words_loads_from_its_rows(
     store: SqlJobStore,
 ) -> None:
     raw = make_result(segments=12, words_per_segment=6)
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     await _set_packed(store, job_id, None)  # as stored before revision 0003
     assert await store.get_transcript(job_id) == normalize(raw)
 
@@ -110,7 +102,7 @@ async def test_packed_words_that_do_not_fit_the_rows_are_passed_over(
     store: SqlJobStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw = make_result(segments=6, words_per_segment=3)
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     other = pack_words(normalize(make_result(segments=4, words_per_segment=3)).segments)
     for value in (b"not packed words", other):
         await _set_packed(store, job_id, value)

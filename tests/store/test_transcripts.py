@@ -9,21 +9,13 @@ import pytest
 
 from ecg_desktop.domain import Job, normalize
 from ecg_desktop.store import NotInTranscript, SqlJobStore
-from tests.store.helpers import make_result, record
-
-
-async def _completed_job(store: SqlJobStore, raw: dict[str, object]) -> uuid.UUID:
-    job = Job.new(filename="talk.mp4")
-    await store.add(job)
-    await store.update(job.job_id, lambda j: j.start_dispatch())
-    await store.update(job.job_id, lambda j: j.complete(2), result=record(raw))
-    return job.job_id
+from tests.store.helpers import completed_job, make_result
 
 
 async def test_a_big_transcript_round_trips_exactly(store: SqlJobStore) -> None:
     raw = make_result(segments=2000, words_per_segment=20, speakers=3)  # 40,000 words
     raw["segments"][5]["words"][0]["word"] = "tab\there\\back\nslash 'quote' 한국어"
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     transcript = await store.get_transcript(job_id)
     assert transcript == normalize(raw)
     assert sum(1 for _ in transcript.words()) == 40_000
@@ -36,7 +28,7 @@ async def test_placeholder_features_stay_flagged(store: SqlJobStore) -> None:
     for segment in raw["segments"]:
         for word in segment["words"]:
             word.update(volume_db=-20.0, pitch_hz=150.0, spectral_centroid=1500.0)
-    transcript = await store.get_transcript(await _completed_job(store, raw))
+    transcript = await store.get_transcript(await completed_job(store, raw))
     assert transcript is not None and transcript.features_measured is False
     assert all(w.pitch_hz is None for _, w in transcript.words())
 
@@ -54,7 +46,7 @@ async def test_renaming_a_speaker_names_every_segment_and_keeps_the_raw_result(
 ) -> None:
     raw = make_result(segments=6, speakers=2)
     original = copy.deepcopy(raw)
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     await store.rename_speaker(job_id, "SPEAKER_01", "  Ben  ")
     transcript = await store.get_transcript(job_id)
     assert transcript is not None
@@ -71,7 +63,7 @@ async def test_renaming_a_speaker_names_every_segment_and_keeps_the_raw_result(
 
 
 async def test_merging_speakers_moves_every_segment(store: SqlJobStore) -> None:
-    job_id = await _completed_job(store, make_result(segments=6, speakers=3))
+    job_id = await completed_job(store, make_result(segments=6, speakers=3))
     await store.rename_speaker(job_id, "SPEAKER_00", "Ana")
     await store.merge_speakers(job_id, "SPEAKER_02", "SPEAKER_00")
     transcript = await store.get_transcript(job_id)
@@ -89,7 +81,7 @@ async def test_merging_speakers_moves_every_segment(store: SqlJobStore) -> None:
 async def test_correcting_a_word_keeps_the_original_beside_it(store: SqlJobStore) -> None:
     raw = make_result(segments=3, words_per_segment=4)
     original = copy.deepcopy(raw)
-    job_id = await _completed_job(store, raw)
+    job_id = await completed_job(store, raw)
     await store.set_word_text(job_id, 1, 2, " musical ")
     await store.set_word_text(job_id, 1, 2, "musicals")
     transcript = await store.get_transcript(job_id)
@@ -107,7 +99,7 @@ async def test_correcting_a_word_keeps_the_original_beside_it(store: SqlJobStore
 
 
 async def test_reassigning_a_segment_to_a_new_speaker(store: SqlJobStore) -> None:
-    job_id = await _completed_job(store, make_result(segments=4, speakers=2))
+    job_id = await completed_job(store, make_result(segments=4, speakers=2))
     await store.set_segment_speaker(job_id, 3, "SPEAKER_07")
     await store.rename_speaker(job_id, "SPEAKER_07", "Guest")
     transcript = await store.get_transcript(job_id)
