@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, Transcript, normalize
+from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.store import SqlJobStore, open_store
 from tests.qt_harness import gui_thread_gc, pytest_runtest_protocol  # noqa: F401
 
@@ -99,3 +101,13 @@ def core(store: SqlJobStore) -> SimpleNamespace:
 
 def job_ids(*jobs: Job) -> list[uuid.UUID]:
     return [job.job_id for job in jobs]
+
+
+def shown_pane(qtbot: QtBot, core: SimpleNamespace, width: int, height: int) -> ReviewPane:
+    """A review pane over ``core``, shown at ``width`` x ``height`` and exposed."""
+    pane = ReviewPane(core)
+    qtbot.addWidget(pane)
+    pane.resize(width, height)
+    pane.show()
+    qtbot.waitExposed(pane)
+    return pane

@@ -8,21 +8,16 @@ from pytestqt.qtbot import QtBot
 
 from ecg_desktop.domain import Job
 from ecg_desktop.domain.transcript import normalize
-from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.store import SqlJobStore
 
-from .conftest import Runner, add_completed
+from .conftest import Runner, add_completed, shown_pane
 from .factory import analyzer_result
 
 
 def test_plots_show_only_while_a_transcript_is_shown(
     run: Runner, qtbot: QtBot, core: SimpleNamespace, store: SqlJobStore,
 ) -> None:
-    pane = ReviewPane(core)
-    qtbot.addWidget(pane)
-    pane.resize(1200, 800)
-    pane.show()
-    qtbot.waitExposed(pane)
+    pane = shown_pane(qtbot, core, 1200, 800)
     assert pane.plots_placeholder.isVisible() and not pane.plots.isVisible()
     assert "Pitch and loudness" in pane.plots_placeholder.text()
 
@@ -100,11 +95,7 @@ def test_a_long_failure_reason_is_cut_to_the_pane_not_the_pane_widened(
 ) -> None:
     from ecg_desktop.domain import ErrorCode
 
-    pane = ReviewPane(core)
-    qtbot.addWidget(pane)
-    pane.resize(700, 600)
-    pane.show()
-    qtbot.waitExposed(pane)
+    pane = shown_pane(qtbot, core, 700, 600)
     narrowest = pane.minimumSizeHint().width()
     job = Job.new(filename="all-hands recording.mp4")
     job.fail(ErrorCode.DOWNLOAD_ERROR, "the ML server could not download the video: " * 5)

@@ -27,18 +27,13 @@ from ecg_desktop.gui.review.qt_speakers import SpeakerColumn
 from ecg_desktop.store import SqlJobStore
 from tests.media import make_silent_video
 
-from .conftest import Runner, add_completed, stored_transcript
+from .conftest import Runner, add_completed, shown_pane, stored_transcript
 from .factory import analyzer_result, whisperx_result
 
 
 @pytest.fixture
 def pane(qtbot: QtBot, core: SimpleNamespace) -> ReviewPane:
-    widget = ReviewPane(core)
-    qtbot.addWidget(widget)
-    widget.resize(1300, 850)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown_pane(qtbot, core, 1300, 850)
 
 
 @pytest.fixture(scope="module")
