@@ -82,7 +82,7 @@ class EmbeddedServer:
             raise
         self._runner = runner
         self._host = host
-        self._port = _bound_port(runner) or port
+        self._port = bound_port(runner) or port
         logger.info("backend listening on %s", self.base_url)
 
     async def stop(self) -> None:
@@ -93,7 +93,7 @@ class EmbeddedServer:
             logger.info("backend stopped")
 
 
-def _bound_port(runner: web.AppRunner) -> int | None:
+def bound_port(runner: web.AppRunner) -> int | None:
     for address in runner.addresses:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])

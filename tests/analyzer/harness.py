@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ecg_desktop.analyzer import AnalyzerConfig, create_app
 from ecg_desktop.domain.signatures import Verdict, sign_headers, verify
-from ecg_desktop.server.runner import free_port
+from ecg_desktop.server.runner import bound_port, free_port
 
 SECRET = "test-webhook-secret"
 DISPATCH_PATH = "/api/upload-video/process-video"
@@ -29,7 +29,9 @@ async def _serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, in
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, int(runner.addresses[0][1])
+    bound = bound_port(runner)
+    assert bound is not None
+    return runner, bound
 
 
 @dataclass

@@ -41,7 +41,7 @@ def backend(settings_factory: Any, tmp_path: Path) -> Iterator[str]:
     try:
         yield served.url
     finally:
-        served.wait()
+        served.shut_down()
     served_log = served.log()
     assert "Traceback" not in served_log, served_log[-3000:]
     assert "unexpected error" not in served_log

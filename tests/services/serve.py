@@ -43,7 +43,7 @@ class ServeProcess:
         if self.returncode is None:
             self.child.popen.send_signal(signal.SIGTERM)
 
-    def wait(self, timeout: float = 30) -> int:
+    def shut_down(self, timeout: float = 30) -> int:
         """The exit code after SIGTERM, killing the process if it takes longer than ``timeout``."""
         self.terminate()
         try:
@@ -55,7 +55,7 @@ class ServeProcess:
     async def stop(self, grace_s: float = 30) -> tuple[int, str]:
         """SIGTERM and wait (off the loop, which may serve the peers it talks to while it
         shuts down); the exit code and the whole log."""
-        code = await asyncio.to_thread(self.wait, grace_s)
+        code = await asyncio.to_thread(self.shut_down, grace_s)
         return code, self.log()
 
     def kill(self) -> None:
