@@ -33,7 +33,7 @@ from ecg_desktop.app.pipeline import JobPipeline
 from ecg_desktop.app.ports import JobStore, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
 from ecg_desktop.app.team import ChangeReader, TeamSync
-from ecg_desktop.config import Settings
+from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain.signatures import generate_secret
 from ecg_desktop.mlclient import HttpMLClient
 
@@ -127,10 +127,9 @@ class Core:
             return False
         # Only the changed fields: this core's settings may hold more (a generated secret).
         self.settings = self.settings.with_changes(**{name: getattr(new, name) for name in changed})
-        for part in (self.pipeline, self.recovery, self.callbacks):
-            part.use_settings(self.settings)
-        if isinstance(self.ml_client, HttpMLClient):
-            self.ml_client.use_settings(self.settings)
+        for part in (self.pipeline, self.recovery, self.callbacks, self.ml_client):
+            if isinstance(part, ReadsSettings):  # an ML client given by a test may not
+                part.use_settings(self.settings)
         return True
 
     # -- life cycle ------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from typing import Any, Protocol
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
-from ecg_desktop.config import Settings
+from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
     ErrorCode,
     InvalidResult,
@@ -380,7 +380,7 @@ class _SeenIds:
             event.set()
 
 
-class CallbackReceiver:
+class CallbackReceiver(ReadsSettings):
     """The use case behind ``POST /api/upload-video/result``; see the module docstring."""
 
     def __init__(
@@ -410,11 +410,6 @@ class CallbackReceiver:
             on_written=lambda job: bus.publish(JobChanged(job)),
             max_writers=store.write_concurrency,
         )
-
-    def use_settings(self, settings: Settings) -> None:
-        """Read ``settings`` from now on (the ones in ``bootstrap.LIVE_SETTINGS`` apply at
-        once; the others were read at start and need a restart)."""
-        self._settings = settings
 
     @property
     def body_limit(self) -> int:

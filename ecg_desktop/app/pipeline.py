@@ -33,7 +33,7 @@ from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.joblocks import JobLocks
 from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ObjectStorage, StorageError
 from ecg_desktop.app.validation import inspect_video
-from ecg_desktop.config import Settings
+from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
     DispatchOptions,
     ErrorCode,
@@ -87,7 +87,7 @@ class PipelineError(Exception):
     """A request the pipeline cannot carry out; the message is meant for the user."""
 
 
-class JobPipeline:
+class JobPipeline(ReadsSettings):
     def __init__(
         self,
         settings: Settings,
@@ -116,11 +116,6 @@ class JobPipeline:
         self._side_tasks: set[asyncio.Task[Any]] = set()
         self._locks = JobLocks(settings.data_dir / "running")
         bus.subscribe(self._on_event)
-
-    def use_settings(self, settings: Settings) -> None:
-        """Read ``settings`` from now on (the ones in ``bootstrap.LIVE_SETTINGS`` apply at
-        once; the others were read at start and need a restart)."""
-        self._settings = settings
 
     # -- starting jobs ---------------------------------------------------------------------
 

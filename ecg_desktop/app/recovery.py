@@ -46,7 +46,7 @@ from ecg_desktop.app.ports import (
     ResultRecord,
     result_json_text,
 )
-from ecg_desktop.config import Settings
+from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
     ErrorCode,
     IllegalTransition,
@@ -72,7 +72,7 @@ class RecoveryReport:
     unreachable: list[uuid.UUID] = field(default_factory=list)
 
 
-class Recovery:
+class Recovery(ReadsSettings):
     def __init__(
         self,
         settings: Settings,
@@ -95,11 +95,6 @@ class Recovery:
         self._worker = result_worker  # stores big results, as for big callbacks
         self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-
-    def use_settings(self, settings: Settings) -> None:
-        """Read ``settings`` from now on (the ones in ``bootstrap.LIVE_SETTINGS`` apply at
-        once; the others were read at start and need a restart)."""
-        self._settings = settings
 
 
     # -- start-up --------------------------------------------------------------------------

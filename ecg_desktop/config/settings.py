@@ -21,6 +21,17 @@ APP_NAME = "ecg-desktop"
 LANGUAGES = ("auto", "ko", "en", "ja", "zh")
 
 
+class ReadsSettings:
+    """A running part that keeps the settings it was built with and reads them at each use.
+    ``use_settings`` hands it new ones: those in ``bootstrap.LIVE_SETTINGS`` then apply at
+    once, the others were read at start and need a restart."""
+
+    _settings: Settings
+
+    def use_settings(self, settings: Settings) -> None:
+        self._settings = settings
+
+
 class ConfigError(ValueError):
     """An invalid setting; the message names the variable."""
 

@@ -25,7 +25,7 @@ import httpx
 
 from ecg_desktop import __version__
 from ecg_desktop.app.ports import HealthReport, MLError, RemoteJobStatus, parse_json_yielding
-from ecg_desktop.config import Settings
+from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import ErrorCode
 from ecg_desktop.domain.signatures import COMPAT_HEADER, compat_signature
 
@@ -50,7 +50,7 @@ class _Retryable(Exception):
         self.error = error
 
 
-class HttpMLClient:
+class HttpMLClient(ReadsSettings):
     """Talks to ``base_url`` (default ``settings.model_server_url``).
 
     ``set_base_url`` points it elsewhere later, for the embedded analyzer whose port is known
@@ -83,11 +83,11 @@ class HttpMLClient:
         self._base_url = url
 
     def use_settings(self, settings: Settings) -> None:
-        """New settings while running: the timeout, and the ML server's URL when it changed
-        (the bundled analyzer's address, set by ``set_base_url``, is kept otherwise)."""
+        """Also the ML server's URL when it changed (the bundled analyzer's address, set by
+        ``set_base_url``, is kept otherwise)."""
         if settings.model_server_url != self._settings.model_server_url:
             self._base_url = settings.model_server_url
-        self._settings = settings
+        super().use_settings(settings)
 
     def _url(self, path: str) -> str:
         if not self._base_url:
