@@ -546,7 +546,7 @@ class ReviewPane(QWidget):
             self.clear()
         elif (isinstance(event, JobChanged) and event.job.job_id == self.job.job_id
               and event.job.status is not self.job.status):
-            self._spawn(self.show_job(event.job))  # it completed, failed, was retried ...
+            self._spawn(self.show_job(event.job))  # it moved on: processing, completed, failed ...
         elif (isinstance(event, TranscriptChanged) and event.job_id == self.job.job_id
               and self._own_writes == 0):  # changed elsewhere (another window, the CLI, ...)
             self._spawn(self._reload(event.job_id))
