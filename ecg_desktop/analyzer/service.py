@@ -167,10 +167,11 @@ class AnalyzerService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(self._pool.close)
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _save(self, job: AnalyzerJob) -> None:
         try:
@@ -269,10 +270,13 @@ class AnalyzerService:
             self._spawn(asyncio.to_thread(self.files.delete, job_id))
 
     async def _run(self, job: AnalyzerJob, request: JobRequest) -> None:
-        await self._save(job)
+        # Queue for a slot before the first await, so jobs start in the order they were
+        # accepted; the job's file is written meanwhile (saves finish in any order).
+        saved = self._spawn(self._save(job))
         reporter = ProgressReporter(self, job)
         try:
             async with self._slots:
+                await saved
                 self._running += 1
                 try:
                     job.result = await self._analyse(job, request, reporter)

@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ecg_desktop.domain import ErrorCode
 from tests.analyzer.harness import (
     DISPATCH_PATH,
@@ -58,6 +60,37 @@ async def test_full_queue_answers_503_with_retry_after(parties: Parties, tmp_pat
     assert health["active_jobs"] == 1 and health["queue_length"] == 1
     _, unknown = await _get(parties, f"{analyzer.url}/jobs/{third['job_id']}")
     assert "status" not in unknown
+
+
+async def test_jobs_start_in_the_order_they_were_accepted_even_when_a_save_is_slow(
+    parties: Parties, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecg_desktop.analyzer.server import SERVICE
+
+    analyzer = await start_analyzer(analyzer_config(tmp_path / "a", concurrency=1))
+    parties.analyzers.append(analyzer)
+    files = analyzer.runner.app[SERVICE].files
+    save = files.save
+    first = job_payload(parties.media.stall_url("one.mp4"), parties.receiver.base_url)
+    second = job_payload(parties.media.stall_url("two.mp4"), parties.receiver.base_url)
+
+    def slow_for_the_first(job: Any) -> None:
+        if job.job_id == first["job_id"] and job.status == "accepted":
+            time.sleep(0.5)  # a slow disk, in the saving thread
+        save(job)
+
+    monkeypatch.setattr(files, "save", slow_for_the_first)
+    assert (await dispatch(parties.session, analyzer.url, first))[0] == 202
+    assert (await dispatch(parties.session, analyzer.url, second))[0] == 202
+    statuses: dict[str, str] = {}
+    deadline = time.monotonic() + 20
+    while "processing" not in statuses.values():
+        assert time.monotonic() < deadline, statuses
+        for job in (first, second):
+            _, brief = await _get(parties, f"{analyzer.url}/jobs/{job['job_id']}")
+            statuses[job["job_id"]] = brief["status"]
+        await asyncio.sleep(0.05)
+    assert statuses == {first["job_id"]: "processing", second["job_id"]: "accepted"}
 
 
 async def test_repeated_dispatch_of_a_job_does_not_run_it_twice(
