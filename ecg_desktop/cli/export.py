@@ -1,7 +1,8 @@
 """`ecg-desktop export JOB_ID... --format json|csv|srt|vtt|txt [--output PATH]`.
 
-Without ``--output`` the export goes to standard output. With a directory (an existing one, or
-a path ending in ``/``), one file per job; with a file name, one combined file.
+Job ids may be shortened to a unique start (see ``cli.job_ids``). Without ``--output`` the
+export goes to standard output. With a folder (an existing one, or a path ending in ``/``,
+created when missing), one file per job; with a file name, one combined file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import inspect
 import logging
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ecg_desktop.app.exports import (
     render_many,
 )
 from ecg_desktop.cli import CANNOT_DO, fail
+from ecg_desktop.cli.job_ids import JobIdError, resolve_job_ids
 from ecg_desktop.domain import JobNotFound
 
 logger = logging.getLogger(__name__)
@@ -34,13 +35,15 @@ def register(subparsers: Any) -> None:
         help="export transcripts (json, csv, srt, vtt, txt)",
         description="Export the reviewed transcripts of completed jobs, with the user's edits.",
     )
-    parser.add_argument("job_ids", nargs="+", metavar="JOB_ID", help="job id (UUID)")
+    parser.add_argument("job_ids", nargs="+", metavar="JOB_ID",
+                        help="job id (or a unique start of one, as `jobs list` shows)")
     parser.add_argument(
         "--format", "-f", dest="fmt", required=True, choices=[f.value for f in ExportFormat]
     )
     parser.add_argument(
-        "--output", "-o", type=Path, default=None,
-        help="a file, or a directory for one file per job (default: standard output)",
+        "--output", "-o", default=None,
+        help="a file, or a folder for one file per job: an existing folder or a path ending "
+             "in / (created when missing); default: standard output",
     )
     parser.add_argument(
         "--timestamps", action="store_true", help="txt: start each segment with its time range"
@@ -48,14 +51,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _parse_ids(raw: list[str]) -> list[uuid.UUID]:
-    ids = []
-    for text in raw:
-        try:
-            ids.append(uuid.UUID(text))
-        except ValueError:
-            raise ExportError(f"{text!r} is not a job id (expected a UUID)") from None
-    return ids
+def output_target(text: str) -> tuple[Path, bool]:
+    """``--output`` as typed: the path, and whether it names a folder (one that exists, or
+    any path ending in a separator: ``Path`` would drop that slash, so the text decides)."""
+    path = Path(text).expanduser()
+    return path, text.endswith(("/", "\\")) or path.is_dir()
 
 
 async def _open_store(url: str) -> Any:
@@ -68,19 +68,19 @@ async def _open_store(url: str) -> Any:
 async def _export(args: argparse.Namespace) -> int:
     from ecg_desktop.config import load_settings
 
-    job_ids = _parse_ids(args.job_ids)
     settings = load_settings()  # the job store's URL is not a keyring secret
     store = await _open_store(settings.effective_database_url)
     try:
-        output: Path | None = args.output
-        if output is None:
+        job_ids = await resolve_job_ids(store, args.job_ids)
+        if args.output is None:
             items = await load_for_export(store, job_ids)
             text = await asyncio.to_thread(
                 render_many, args.fmt, items, timestamps=args.timestamps
             )
             sys.stdout.write(text)
             return 0
-        if str(args.output).endswith(("/", "\\")):
+        output, is_folder = output_target(args.output)
+        if is_folder:
             await asyncio.to_thread(output.mkdir, parents=True, exist_ok=True)
         written = await export_jobs(
             store, job_ids, args.fmt, output, timestamps=args.timestamps
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_export(args))
     except (ConfigError, StoreError) as error:
         return fail(str(error), "export")
-    except (ExportError, JobNotFound) as error:
+    except (ExportError, JobNotFound, JobIdError) as error:
         return fail(str(error), "export", code=CANNOT_DO)
     except OSError as error:
         return fail(f"cannot write: {error}", "export", code=CANNOT_DO)

@@ -10,19 +10,19 @@ import argparse
 import asyncio
 import json
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ecg_desktop.app.ports import JobQuery
 from ecg_desktop.config import ConfigError
-from ecg_desktop.domain import Job, JobNotFound, JobStatus, Transcript
+from ecg_desktop.domain import Job, JobStatus, Transcript
 from ecg_desktop.store import SqlJobStore, StoreError, open_store
 from ecg_desktop.store.rows import plain_job_fields
 
 from . import CANNOT_DO, fail
 from .db import database_url
+from .job_ids import JobIdError, resolve_job
 
 
 def register(subparsers: Any) -> None:
@@ -81,30 +81,14 @@ async def _run(args: argparse.Namespace, url: str) -> int:
         if args.jobs_action == "list":
             return await _list(store, args)
         try:
-            job = await _find(store, args.job_id)
-        except JobNotFound as exc:
+            job = await resolve_job(store, args.job_id)
+        except JobIdError as exc:
             return fail(str(exc), code=CANNOT_DO)
         if args.jobs_action == "show":
             return await _show(store, job, as_json=args.json)
         return await _delete(store, job, assume_yes=args.yes)
     finally:
         await store.close()
-
-
-async def _find(store: SqlJobStore, text: str) -> Job:
-    """A job by its id, or by the start of its id when exactly one matches."""
-    try:
-        return await store.get(uuid.UUID(text))
-    except ValueError:
-        pass
-    prefix = text.lower().replace("-", "")
-    if len(prefix) < 4:
-        raise JobNotFound(text)
-    matches = [j for j in await store.list(JobQuery(limit=100_000))
-               if j.job_id.hex.startswith(prefix)]
-    if len(matches) != 1:
-        raise JobNotFound(f"{text} ({len(matches)} jobs match)" if matches else text)
-    return matches[0]
 
 
 # -- list ----------------------------------------------------------------------------------
