@@ -31,6 +31,7 @@ class Word:
     pitch_hz: float | None = None
     spectral_centroid: float | None = None
     confidence: float | None = None
+    edited: bool = False  # typed, retimed or placed by the user (domain/editing.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +187,9 @@ def _words_of(
         start = min(max(start, seg_start), seg_end)
         end = min(max(end, start), seg_end)
         confidence = _number(raw.get("confidence", raw.get("score")))
-        words.append(Word(text.strip(), start, end, confidence=confidence, **_features(raw)))
+        edited = raw.get("edited") is True
+        words.append(Word(text.strip(), start, end, confidence=confidence, edited=edited,
+                          **_features(raw)))
     words.sort(key=lambda w: (w.start, w.end))
     return words
 
@@ -280,6 +283,8 @@ def _word_dict(word: Word) -> dict[str, Any]:
     )
     if word.confidence is not None:
         out["confidence"] = word.confidence
+    if word.edited:
+        out["edited"] = True
     return out
 
 
