@@ -39,6 +39,7 @@ from ecg_desktop.mlclient import HttpMLClient
 
 if TYPE_CHECKING:
     from ecg_desktop.server.runner import EmbeddedServer
+    from ecg_desktop.store import SqlJobStore
 
 logger = logging.getLogger(__name__)
 
@@ -326,3 +327,13 @@ async def _start_analyzer(settings: Settings, client: HttpMLClient, holder: dict
     await analyzer.start()
     client.set_base_url(analyzer.url)
     return analyzer
+
+
+async def open_job_store(url: str, *, migrate: bool = True) -> SqlJobStore:
+    """The job store alone, for the commands that need nothing else (``jobs``, ``db``,
+    ``export``, ``team status``, the Settings dialog's test button): the same adapter
+    ``build_core`` opens, without storage, ML client or servers. ``migrate=False`` opens a
+    store without changing its schema."""
+    from ecg_desktop.store import open_store
+
+    return await open_store(url, migrate=migrate)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from ecg_desktop.app.ports import ObjectStorage
 from ecg_desktop.config import Settings
 
+from ._s3_errors import S3Error, S3Unreachable
 from .local import BaseUrlProvider, LocalStorage, LocalStorageError
 from .localfs import LocalFileStore, LocalStoreError, StoredObject
-from .s3 import S3Error, S3Storage, S3Unreachable
+from .s3 import S3Storage
 
 __all__ = [
     "BaseUrlProvider",

@@ -10,21 +10,15 @@ streamed from disk a chunk at a time (neither the file nor a part is ever held i
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
 import os
-import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import boto3
 import httpx
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ecg_desktop.app.ports import (
     PartCallback,
@@ -34,8 +28,17 @@ from ecg_desktop.app.ports import (
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import UploadState
 
+from ._etags import md5_of_region, multipart_etag, same_etag
+from ._s3_errors import (
+    S3Error,
+    S3Unreachable,
+    first_error,
+    refused_upload,
+    retryable,
+    translated,
+    transport_error_text,
+)
 from ._transfer import (
-    CHUNK_SIZE,
     FileSnapshot,
     ProgressTicker,
     StateKeeper,
@@ -48,41 +51,6 @@ from ._transfer import (
 from ._upload import ResumableUploader, changed_while_uploading, put_region, retried_from_file
 
 logger = logging.getLogger(__name__)
-
-_ERROR_BODY_LIMIT = 64 * 1024
-
-
-class S3Error(StorageError):
-    """A request the S3 server refused; ``code`` is its error code (``AccessDenied``, ...)."""
-
-    def __init__(self, message: str, *, code: str = "", http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.http_status = http_status
-
-    @property
-    def retryable(self) -> bool:
-        return self.http_status is not None and self.http_status >= 500
-
-
-class S3Unreachable(StorageError):
-    """The S3 endpoint did not answer (connection refused, reset, timed out)."""
-
-
-def error_reason(status: int, body: bytes) -> tuple[str, str]:
-    """``(code, "Code: Message (HTTP status)")`` from an S3 error response."""
-    code = message = ""
-    with contextlib.suppress(ET.ParseError):
-        root = ET.fromstring(body[:_ERROR_BODY_LIMIT])
-        code, message = root.findtext("Code") or "", root.findtext("Message") or ""
-    if code:
-        return code, f"{code}: {message} (HTTP {status})" if message else f"{code} (HTTP {status})"
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "error"
-    return "", f"HTTP {status} {phrase}"
-
 
 class S3Storage(ResumableUploader):
     """Videos in an S3 bucket (``S3_BUCKET_NAME``), on AWS or at ``S3_ENDPOINT_URL``."""
@@ -172,7 +140,7 @@ class S3Storage(ResumableUploader):
         confirmed = {
             number: etag
             for number, etag in resume.parts.items()
-            if _same_etag(listed.get(number), etag)
+            if same_etag(listed.get(number), etag)
         }
         if len(confirmed) != len(resume.parts):
             logger.info(
@@ -184,7 +152,7 @@ class S3Storage(ResumableUploader):
             if number in confirmed or number > count:
                 continue
             offset, length = part_span(number, resume.file_size, resume.part_size)
-            if await asyncio.to_thread(_md5_of_region, path, offset, length) == etag.strip('"'):
+            if await asyncio.to_thread(md5_of_region, path, offset, length) == etag.strip('"'):
                 logger.info("Resuming %s: part %d was sent but not recorded; kept", key, number)
                 confirmed[number] = etag
         return UploadState(
@@ -216,9 +184,9 @@ class S3Storage(ResumableUploader):
             if exc.http_status == 404:
                 return False
             raise
-        expected = _multipart_etag([resume.parts[n] for n in range(1, count + 1)])
+        expected = multipart_etag([resume.parts[n] for n in range(1, count + 1)])
         stored_size = int(head.get("ContentLength", -1))
-        return stored_size == resume.file_size and _same_etag(head.get("ETag"), expected)
+        return stored_size == resume.file_size and same_etag(head.get("ETag"), expected)
 
     async def _list_parts(self, key: str, upload_id: str) -> dict[int, str] | None:
         """Part number -> ETag as the server lists them; ``None`` if it has no such upload."""
@@ -266,7 +234,7 @@ class S3Storage(ResumableUploader):
                 for _ in range(min(self.concurrency, len(missing))):
                     group.create_task(worker())
         except ExceptionGroup as errors:
-            raise _first_error(errors) from None
+            raise first_error(errors) from None
         finally:
             os.close(fd)
 
@@ -291,7 +259,7 @@ class S3Storage(ResumableUploader):
                 raise S3Error(f"the server did not return an ETag for part {number} of {key}")
             return etag
 
-        return await with_retries(attempt, retryable=_retryable, what=f"part {number} of {key}")
+        return await with_retries(attempt, retryable=retryable, what=f"part {number} of {key}")
 
     async def _send_whole(
         self, key: str, path: Path, content_type: str, size: int, ticker: ProgressTicker
@@ -304,7 +272,7 @@ class S3Storage(ResumableUploader):
             response = await self._stream_put(url, fd, 0, size, ticker, headers)
             return str(response.headers.get("ETag", ""))
 
-        await retried_from_file(path, attempt, retryable=_retryable, what=f"the upload of {key}")
+        await retried_from_file(path, attempt, retryable=retryable, what=f"the upload of {key}")
 
     async def _stream_put(
         self,
@@ -319,8 +287,10 @@ class S3Storage(ResumableUploader):
         return await put_region(
             self._http, url, fd, offset, length, ticker, headers,
             accepted=lambda response: response.is_success,
-            refused=_refused_upload,
-            unreachable=lambda exc: S3Unreachable(f"cannot reach the S3 server: {_describe(exc)}"),
+            refused=refused_upload,
+            unreachable=lambda exc: S3Unreachable(
+                f"cannot reach the S3 server: {transport_error_text(exc)}"
+            ),
         )
 
     async def _finish_parts(
@@ -445,7 +415,7 @@ class S3Storage(ResumableUploader):
     async def _call(self, what: str, operation: str, **params: Any) -> dict[str, Any]:
         client = await self._client()
         method: Callable[..., dict[str, Any]] = getattr(client, operation)
-        answer: dict[str, Any] = await _translated(what, asyncio.to_thread(method, **params))
+        answer: dict[str, Any] = await translated(what, asyncio.to_thread(method, **params))
         return answer
 
     async def _presign(
@@ -458,74 +428,4 @@ class S3Storage(ResumableUploader):
             Params=params,
             ExpiresIn=expires_s or self.url_expiry_s,
         )
-        return str(await _translated("Signing a URL", url))
-
-
-async def _translated(what: str, call: Awaitable[Any]) -> Any:
-    """Await a boto3 call, turning its errors into ``StorageError`` with the server's reason."""
-    try:
-        return await call
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        code = str(error.get("Code", ""))
-        message = str(error.get("Message", ""))
-        if code.isdigit():  # a HEAD answer has no body: botocore puts the status there
-            reason = f"HTTP {code} {message}".strip()
-        else:
-            reason = f"{code}: {message}" if message else code
-            reason += f" (HTTP {status})" if status else ""
-        raise S3Error(f"{what} failed: {reason}", code=code, http_status=status) from None
-    except (BotoConnectionError, HTTPClientError) as exc:
-        raise S3Unreachable(f"{what} failed: {exc}") from None
-    except BotoCoreError as exc:  # e.g. no or partial credentials
-        raise S3Error(f"{what} failed: {exc}") from None
-
-
-def _first_error(group: ExceptionGroup[Exception]) -> Exception:
-    """The error to show for a failed batch of parts: a storage error if there is one."""
-    leaves: list[Exception] = []
-    for error in group.exceptions:
-        leaves.extend(error.exceptions if isinstance(error, ExceptionGroup) else [error])
-    return next((e for e in leaves if isinstance(e, StorageError)), leaves[0])
-
-
-def _md5_of_region(path: Path, offset: int, length: int) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        remaining = length
-        while remaining and (chunk := handle.read(min(CHUNK_SIZE, remaining))):
-            digest.update(chunk)
-            remaining -= len(chunk)
-    return digest.hexdigest()
-
-
-def _multipart_etag(part_etags: list[str]) -> str:
-    """S3's ETag of an object completed from parts with these ETags ("" if not MD5s)."""
-    try:
-        digests = b"".join(bytes.fromhex(etag.strip('"')) for etag in part_etags)
-    except ValueError:
-        return ""
-    if len(digests) != 16 * len(part_etags):
-        return ""
-    return f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(part_etags)}"
-
-
-def _same_etag(listed: str | None, recorded: str) -> bool:
-    return listed is not None and listed.strip('"') == recorded.strip('"')
-
-
-def _refused_upload(response: httpx.Response) -> S3Error:
-    code, reason = error_reason(response.status_code, response.content)
-    return S3Error(
-        f"the S3 server refused the upload: {reason}", code=code, http_status=response.status_code
-    )
-
-
-def _retryable(exc: Exception) -> bool:
-    return isinstance(exc, S3Unreachable) or (isinstance(exc, S3Error) and exc.retryable)
-
-
-def _describe(exc: httpx.TransportError) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return str(await translated("Signing a URL", url))
