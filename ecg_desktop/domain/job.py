@@ -124,6 +124,7 @@ class Job:
     last_callback_at: datetime | None = None
     retry_of: uuid.UUID | None = None
     options: DispatchOptions = DispatchOptions()
+    ml_server: str = ""  # the base URL of the ML server that took the job ("" not yet known)
 
     @classmethod
     def new(cls, **fields: object) -> Job:
@@ -248,4 +249,5 @@ class Job:
             completed_at=None,
             last_callback_at=None,
             retry_of=self.job_id,
+            ml_server="",
         )

@@ -64,6 +64,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "last_callback_at": job.last_callback_at,
         "retry_of": job.retry_of,
         "dispatch_options": _options_json(job.options),
+        "ml_server": job.ml_server or None,
     }
 
 
@@ -148,6 +149,7 @@ def row_to_job(row: Mapping[Any, Any]) -> Job:
         last_callback_at=row["last_callback_at"],
         retry_of=row["retry_of"],
         options=_options_of(row["dispatch_options"]),
+        ml_server=row["ml_server"] or "",
     )
 
 

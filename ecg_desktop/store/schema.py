@@ -74,6 +74,7 @@ jobs = sa.Table(
     sa.Column("last_callback_at", UTCDateTime),
     sa.Column("retry_of", sa.Uuid),
     sa.Column("dispatch_options", sa.Text),  # JSON of DispatchOptions; NULL: none set
+    sa.Column("ml_server", sa.Text),  # base URL of the ML server that took the job
     sa.Column("version", sa.Integer, nullable=False),
 )
 
