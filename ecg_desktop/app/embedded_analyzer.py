@@ -117,6 +117,9 @@ class EmbeddedAnalyzer:
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
+        # The model new jobs use (a change restarts the analyzer: not a live setting)
+        env["ECG_ANALYZER_WHISPER_MODEL"] = self._settings.whisper_model
+        env["ECG_MODELS_DIR"] = str(self._settings.models_dir)
         env.update(self._extra_env)
         env["ECG_ANALYZER_PARENT_PID"] = str(os.getpid())
         env.pop("SECRET_KEY", None)

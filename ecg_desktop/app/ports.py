@@ -7,12 +7,12 @@ from __future__ import annotations
 import codecs
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ecg_desktop.domain import Job, JobStatus, Transcript, UploadState
+from ecg_desktop.domain import Job, JobStatus, Segment, Transcript, UploadState
 
 # -- job store ---------------------------------------------------------------------------
 
@@ -132,6 +132,17 @@ class JobStore(Protocol):
     async def set_segment_speaker(
         self, job_id: uuid.UUID, segment_index: int, speaker_id: str
     ) -> None: ...
+
+    async def set_segments_speaker(
+        self, job_id: uuid.UUID, segment_indices: Sequence[int], speaker_id: str
+    ) -> None: ...
+
+    async def replace_segments(
+        self, job_id: uuid.UUID, first: int, count: int, segments: Sequence[Segment]
+    ) -> None:
+        """Segments ``first`` to ``first + count - 1`` become ``segments`` (an edit of
+        domain/editing.py); the raw result stays as it was."""
+        ...
 
     def describe(self) -> str:
         """Where the jobs live, for the status bar ("SQLite ~/.../jobs.db", "PostgreSQL host")."""

@@ -66,6 +66,8 @@ class Settings:
     model_server_url: str = ""
     ml_api_timeout: float = 300.0
     ml_retry_delays: tuple[float, ...] = (5.0, 10.0)
+    # The Whisper model the bundled analyzer runs for new jobs (`ecg-desktop models list`)
+    whisper_model: str = "tiny.en"
     # Backend (the embedded server / `serve`)
     fastapi_base_url: str = ""  # the callback base URL given to the ML server
     bind_host: str = "127.0.0.1"
@@ -111,6 +113,11 @@ class Settings:
     @property
     def storage_dir(self) -> Path:
         return self.data_dir / "storage"
+
+    @property
+    def models_dir(self) -> Path:
+        """Downloaded speech models (``ECG_MODELS_DIR`` overrides)."""
+        return Path(os.environ.get("ECG_MODELS_DIR") or self.data_dir / "models")
 
     def with_changes(self, **changes: Any) -> Settings:
         updated = replace(self, **changes)
@@ -163,6 +170,7 @@ ENV_NAMES: dict[str, str] = {
     "model_server_url": "MODEL_SERVER_URL",
     "ml_api_timeout": "ML_API_TIMEOUT",
     "ml_retry_delays": "ECG_ML_RETRY_DELAYS",
+    "whisper_model": "ECG_WHISPER_MODEL",
     "fastapi_base_url": "FASTAPI_BASE_URL",
     "bind_host": "ECG_BIND_HOST",
     "bind_port": "ECG_BIND_PORT",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import itertools
 import json
 import logging
 import uuid
@@ -28,6 +29,7 @@ from ecg_desktop.domain import (
     Job,
     JobNotFound,
     JobStatus,
+    Segment,
     Stage,
     Transcript,
     normalize,
@@ -87,7 +89,8 @@ _SEGMENTS_SQL = (
 )
 _WORDS_SQL = (
     "SELECT segment_idx, text, start_s, end_s, volume_db, pitch_hz, spectral_centroid,"
-    " confidence FROM words WHERE job_id = {} ORDER BY segment_idx, idx"
+    " confidence, original_text IS NOT NULL FROM words WHERE job_id = {}"
+    " ORDER BY segment_idx, idx"
 )
 _EDITED_WORDS_SQL = (  # served by the partial index ix_words_edited
     "SELECT segment_idx, idx, text FROM words WHERE job_id = {} AND original_text IS NOT NULL"
@@ -575,6 +578,101 @@ class SqlJobStore:
                 .values(original_text=sa.func.coalesce(seg.original_text, seg.text),
                         text=" ".join(texts))
             )
+
+    async def set_segments_speaker(
+        self, job_id: uuid.UUID, segment_indices: Sequence[int], speaker_id: str
+    ) -> None:
+        """The segments ``segment_indices`` spoken by ``speaker_id`` (the undo of a merge)."""
+        seg = t.segments.c
+        async with self._edit(job_id) as conn:
+            for chunk in itertools.batched(sorted(set(segment_indices)), 500):
+                await conn.execute(
+                    t.segments.update()
+                    .where(seg.job_id == job_id, seg.idx.in_(chunk))
+                    .values(original_speaker_id=sa.func.coalesce(seg.original_speaker_id,
+                                                                 seg.speaker_id),
+                            speaker_id=speaker_id)
+                )
+            await self._add_speakers(conn, job_id, {speaker_id})
+
+    async def replace_segments(
+        self, job_id: uuid.UUID, first: int, count: int, segments: Sequence[Segment]
+    ) -> None:
+        """Segments ``first`` to ``first + count - 1`` become ``segments`` (retyped, split,
+        joined or retimed: domain/editing.py); the later ones move with them. The new words
+        go to the word rows, edited ones with ``original_text`` (their corrected original,
+        else ""), and the packed words, which would no longer fit, are no longer read."""
+        seg, words = t.segments.c, t.words.c
+        end = first + count
+        async with self._edit(job_id) as conn:
+            total = (await conn.execute(
+                sa.select(sa.func.count()).where(seg.job_id == job_id))).scalar_one()
+            if first < 0 or count < 0 or end > total:
+                raise NotInTranscript(f"job {job_id} has no segments {first} to {end - 1}")
+            originals = dict((await conn.execute(
+                sa.select(sa.tuple_(words.start_s, words.end_s), words.original_text).where(
+                    words.job_id == job_id, words.segment_idx >= first,
+                    words.segment_idx < end, words.original_text.is_not(None))
+            )).tuples().all())
+            for table, column in ((t.words, words.segment_idx), (t.segments, seg.idx)):
+                await conn.execute(table.delete().where(
+                    table.c.job_id == job_id, column >= first, column < end))
+                await self._shift(conn, job_id, column, end, len(segments) - count)
+            await self._insert_segments(conn, job_id, first, segments, originals)
+            await self._add_speakers(conn, job_id, {s.speaker_id for s in segments})
+            await conn.execute(t.transcripts.update().where(t.transcripts.c.job_id == job_id)
+                               .values(words_packed=None))
+
+    @staticmethod
+    async def _shift(
+        conn: AsyncConnection, job_id: uuid.UUID, column: sa.Column[int], start: int, by: int
+    ) -> None:
+        """Indices from ``start`` on moved by ``by``: through negative values, as the key is
+        checked row by row and a row would meet its neighbour's old index."""
+        if not by:
+            return
+        table = column.table
+        await conn.execute(table.update().where(table.c.job_id == job_id, column >= start)
+                           .values({column.name: -(column + by) - 1}))
+        await conn.execute(table.update().where(table.c.job_id == job_id, column < 0)
+                           .values({column.name: -column - 1}))
+
+    @staticmethod
+    async def _insert_segments(
+        conn: AsyncConnection, job_id: uuid.UUID, first: int, segments: Sequence[Segment],
+        originals: Mapping[Any, str],
+    ) -> None:
+        if not segments:
+            return
+        await conn.execute(t.segments.insert(), [
+            {"job_id": job_id, "idx": first + i, "start_s": s.start, "end_s": s.end,
+             "speaker_id": s.speaker_id, "text": s.text}
+            for i, s in enumerate(segments)
+        ])
+        rows = [
+            {"job_id": job_id, "segment_idx": first + i, "idx": j, "text": w.text,
+             "original_text": originals.get((w.start, w.end), "") if w.edited else None,
+             "start_s": w.start, "end_s": w.end, "volume_db": w.volume_db,
+             "pitch_hz": w.pitch_hz, "spectral_centroid": w.spectral_centroid,
+             "confidence": w.confidence}
+            for i, s in enumerate(segments) for j, w in enumerate(s.words)
+        ]
+        if rows:
+            await conn.execute(t.words.insert(), rows)
+
+    @staticmethod
+    async def _add_speakers(
+        conn: AsyncConnection, job_id: uuid.UUID, speaker_ids: builtins.set[str]
+    ) -> None:
+        """A row for each of ``speaker_ids`` the transcript has no row for."""
+        known = set((await conn.execute(
+            sa.select(t.speakers.c.speaker_id).where(
+                t.speakers.c.job_id == job_id, t.speakers.c.speaker_id.in_(speaker_ids))
+        )).scalars())
+        missing = speaker_ids - known
+        if missing:
+            await conn.execute(t.speakers.insert(), [
+                {"job_id": job_id, "speaker_id": sid} for sid in sorted(missing)])
 
     async def set_segment_speaker(
         self, job_id: uuid.UUID, segment_index: int, speaker_id: str
