@@ -76,9 +76,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def verify_compat(secrets_: Iterable[str], body: bytes, header: str) -> bool:
-    return any(
-        hmac.compare_digest(compat_signature(secret, body), header.strip()) for secret in secrets_
-    )
+    check = SignatureCheck(secrets_, {COMPAT_HEADER: header}, now=0)
+    check.update(body)
+    return check.verdict() is Verdict.VALID
 
 
 def verify_webhook(
@@ -91,20 +91,88 @@ def verify_webhook(
     now: float,
     tolerance_s: int = TOLERANCE_S,
 ) -> Verdict:
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        return Verdict.MALFORMED
-    if abs(now - ts) > tolerance_s:
-        return Verdict.STALE
-    offered = [s.partition(",")[2] for s in signature_header.split() if s.startswith("v1,")]
-    if not offered:
-        return Verdict.MALFORMED
-    for secret in secrets_:
-        expected = webhook_signature(secret, msg_id, ts, body).partition(",")[2]
-        if any(hmac.compare_digest(expected, candidate) for candidate in offered):
-            return Verdict.VALID
-    return Verdict.INVALID
+    headers = {WEBHOOK_ID: msg_id, WEBHOOK_TIMESTAMP: timestamp,
+               WEBHOOK_SIGNATURE: signature_header}
+    check = SignatureCheck(secrets_, headers, now=now, tolerance_s=tolerance_s)
+    check.update(body)
+    return check.verdict()
+
+
+class SignatureCheck:
+    """One request's signature, checked as its body arrives: ``update(chunk)`` for each
+    piece, then ``verdict()``. ``early`` is the verdict the headers alone give (missing,
+    malformed, stale), or ``None`` when the body decides; a receiver can refuse before reading
+    the body. Standard Webhooks wins when both schemes are present. Headers are compared as
+    ASCII: any other character (invalid UTF-8 included) makes them malformed."""
+
+    def __init__(
+        self,
+        secrets_: Iterable[str],
+        headers: Mapping[str, str],
+        *,
+        now: float,
+        tolerance_s: int = TOLERANCE_S,
+    ) -> None:
+        keys = [_key(s) for s in secrets_ if s]
+        self.msg_id = _header(headers, WEBHOOK_ID) or None
+        webhook_sig = _header(headers, WEBHOOK_SIGNATURE)
+        compat = _header(headers, COMPAT_HEADER)
+        self._hashes: list[hmac.HMAC] = []
+        self._offered: list[bytes] = []
+        self._hex = False
+        self.early: Verdict | None = None
+        if self.msg_id and webhook_sig:
+            self.early = self._start_webhook(keys, webhook_sig, headers, now, tolerance_s)
+        elif compat:
+            self.msg_id = None
+            self.early = self._start_compat(keys, compat)
+        else:
+            self.msg_id = None
+            self.early = Verdict.MISSING
+
+    def _start_webhook(
+        self, keys: list[bytes], signature_header: str, headers: Mapping[str, str],
+        now: float, tolerance_s: int,
+    ) -> Verdict | None:
+        timestamp = _header(headers, WEBHOOK_TIMESTAMP) or ""
+        assert self.msg_id is not None
+        if not (self.msg_id.isascii() and signature_header.isascii() and timestamp.isascii()):
+            return Verdict.MALFORMED
+        try:
+            ts = int(timestamp)
+        except ValueError:
+            return Verdict.MALFORMED
+        if abs(now - ts) > tolerance_s:
+            return Verdict.STALE
+        self._offered = [s[3:].encode() for s in signature_header.split() if s.startswith("v1,")]
+        if not self._offered:
+            return Verdict.MALFORMED
+        prefix = f"{self.msg_id}.{ts}.".encode()
+        self._hashes = [hmac.new(key, prefix, hashlib.sha256) for key in keys]
+        return None
+
+    def _start_compat(self, keys: list[bytes], header: str) -> Verdict | None:
+        if not header.isascii():
+            return Verdict.MALFORMED
+        self._offered = [header.strip().encode()]
+        self._hex = True
+        self._hashes = [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
+        return None
+
+    def update(self, chunk: bytes) -> None:
+        for digest in self._hashes:
+            digest.update(chunk)
+
+    def verdict(self) -> Verdict:
+        if self.early is not None:
+            return self.early
+        for digest in self._hashes:
+            expected = (b"sha256=" + digest.hexdigest().encode() if self._hex
+                        else base64.b64encode(digest.digest()))
+            # Every offered signature is compared, so timing says nothing about which matched.
+            if sum(hmac.compare_digest(expected, offered) for offered in self._offered):
+                return Verdict.VALID
+        return Verdict.INVALID
 
 
 def verify(
@@ -114,13 +182,6 @@ def verify(
 
     Returns the verdict and the ``webhook-id`` (for duplicate detection) when there is one.
     """
-    keys = [s for s in secrets_ if s]
-    msg_id = _header(headers, WEBHOOK_ID)
-    webhook_sig = _header(headers, WEBHOOK_SIGNATURE)
-    if msg_id and webhook_sig:
-        timestamp = _header(headers, WEBHOOK_TIMESTAMP) or ""
-        return verify_webhook(keys, body, msg_id, timestamp, webhook_sig, now=now), msg_id
-    compat = _header(headers, COMPAT_HEADER)
-    if compat:
-        return (Verdict.VALID if verify_compat(keys, body, compat) else Verdict.INVALID), None
-    return Verdict.MISSING, None
+    check = SignatureCheck(secrets_, headers, now=now)
+    check.update(body)
+    return check.verdict(), check.msg_id

@@ -153,8 +153,8 @@ class AccessPolicy:
         """The name of the token ``authorization`` carries ("" for an unnamed one), or None
         when it carries none of the configured tokens (see ``config.tokens``)."""
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
+        if scheme.lower() != "bearer" or not token.strip() or not token.isascii():
+            return None  # tokens are ASCII; other bytes (even invalid UTF-8) match none
         offered = token.strip().encode()
         found = None
         # Compare with every token (no early exit) so timing says nothing about which matched.
