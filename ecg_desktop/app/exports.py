@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -253,26 +253,28 @@ def _segment_text(segment: Segment) -> str:
 
 
 def render(fmt: ExportFormat | str, transcript: Transcript, job: Job | None = None,
-           *, timestamps: bool = False) -> str:
+           *, timestamps: bool = False, subtitles: Mapping[str, Any] | None = None) -> str:
+    """``subtitles``: ``subtitle_cues``'s keyword arguments for SRT and WebVTT (the user's
+    line length, lines per cue and longest cue)."""
     fmt = ExportFormat(fmt)
     if fmt is ExportFormat.JSON:
         return to_json(transcript, job)
     if fmt is ExportFormat.CSV:
         return to_csv(transcript, job)
     if fmt is ExportFormat.SRT:
-        return to_srt(transcript, job)
+        return to_srt(transcript, job, **(subtitles or {}))
     if fmt is ExportFormat.VTT:
-        return to_vtt(transcript, job)
+        return to_vtt(transcript, job, **(subtitles or {}))
     return to_txt(transcript, job, timestamps=timestamps)
 
 
 def render_many(fmt: ExportFormat | str, items: Sequence[tuple[Job, Transcript]],
-                *, timestamps: bool = False) -> str:
+                *, timestamps: bool = False, subtitles: Mapping[str, Any] | None = None) -> str:
     """One document for several jobs (JSON, CSV, text); subtitles need one file per job."""
     fmt = ExportFormat(fmt)
     if len(items) == 1:
         job, transcript = items[0]
-        return render(fmt, transcript, job, timestamps=timestamps)
+        return render(fmt, transcript, job, timestamps=timestamps, subtitles=subtitles)
     if fmt is ExportFormat.JSON:
         results = [_canonical(t, j) for j, t in items]
         return json.dumps({"results": results}, ensure_ascii=False, indent=2)
@@ -318,18 +320,21 @@ def _write_text(path: Path, text: str, fmt: ExportFormat) -> None:
 
 
 def _write_all(
-    items: Sequence[tuple[Job, Transcript]], fmt: ExportFormat, output: Path, timestamps: bool
+    items: Sequence[tuple[Job, Transcript]], fmt: ExportFormat, output: Path, timestamps: bool,
+    subtitles: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     if output.is_dir():
         written = []
         for job, transcript in items:
             path = output / file_name_for(job, fmt)
-            _write_text(path, render(fmt, transcript, job, timestamps=timestamps), fmt)
+            text = render(fmt, transcript, job, timestamps=timestamps, subtitles=subtitles)
+            _write_text(path, text, fmt)
             written.append(path)
         return written
     if not output.parent.is_dir():
         raise ExportError(f"folder {output.parent} does not exist")
-    _write_text(output, render_many(fmt, items, timestamps=timestamps), fmt)
+    _write_text(output, render_many(fmt, items, timestamps=timestamps, subtitles=subtitles),
+                fmt)
     return [output]
 
 
@@ -340,6 +345,7 @@ async def export_jobs(
     output_path: Path | str,
     *,
     timestamps: bool = False,
+    subtitles: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write the jobs' transcripts; returns the files written.
 
@@ -350,6 +356,8 @@ async def export_jobs(
     if not job_ids:
         raise ExportError("no jobs to export")
     items = await load_for_export(store, job_ids)
-    written = await asyncio.to_thread(_write_all, items, fmt, Path(output_path), timestamps)
+    written = await asyncio.to_thread(
+        _write_all, items, fmt, Path(output_path), timestamps, subtitles
+    )
     logger.info("exported %d job(s) as %s to %s", len(items), fmt.value, output_path)
     return written
