@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import JobStore
 from ecg_desktop.domain import Transcript, TranscriptChanged
+from ecg_desktop.domain.editing import SegmentsEdit
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,21 @@ class TranscriptEditor:
             raise ValueError("cannot merge a speaker into itself")
         await self._store.merge_speakers(job_id, source_id, target_id)
         logger.info("job %s: speaker %s merged into %s", job_id, source_id, target_id)
+        self._bus.publish(TranscriptChanged(job_id))
+
+    async def unmerge_speakers(
+        self, job_id: uuid.UUID, source_id: str, rows: Sequence[int], name: str | None
+    ) -> None:
+        """Undo a merge: the segments ``rows`` are ``source_id``'s again, with its name."""
+        await self._store.set_segments_speaker(job_id, rows, source_id)
+        if name:
+            await self._store.rename_speaker(job_id, source_id, name)
+        logger.info("job %s: speaker %s split off again", job_id, source_id)
+        self._bus.publish(TranscriptChanged(job_id))
+
+    async def apply(self, job_id: uuid.UUID, edit: SegmentsEdit) -> None:
+        """Store an edit of domain/editing.py (retype, split, join, retime, speaker)."""
+        await self._store.replace_segments(job_id, edit.first, len(edit.old), edit.new)
         self._bus.publish(TranscriptChanged(job_id))
 
     async def set_word_text(

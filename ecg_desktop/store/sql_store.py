@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import itertools
 import json
 import logging
 import uuid
@@ -585,7 +584,9 @@ class SqlJobStore:
         """The segments ``segment_indices`` spoken by ``speaker_id`` (the undo of a merge)."""
         seg = t.segments.c
         async with self._edit(job_id) as conn:
-            for chunk in itertools.batched(sorted(set(segment_indices)), 500):
+            indices = sorted(set(segment_indices))
+            for at in range(0, len(indices), 500):  # bound the parameters of one statement
+                chunk = indices[at:at + 500]
                 await conn.execute(
                     t.segments.update()
                     .where(seg.job_id == job_id, seg.idx.in_(chunk))
@@ -609,11 +610,11 @@ class SqlJobStore:
                 sa.select(sa.func.count()).where(seg.job_id == job_id))).scalar_one()
             if first < 0 or count < 0 or end > total:
                 raise NotInTranscript(f"job {job_id} has no segments {first} to {end - 1}")
-            originals = dict((await conn.execute(
-                sa.select(sa.tuple_(words.start_s, words.end_s), words.original_text).where(
+            originals = {(start, end_s): text for start, end_s, text in (await conn.execute(
+                sa.select(words.start_s, words.end_s, words.original_text).where(
                     words.job_id == job_id, words.segment_idx >= first,
                     words.segment_idx < end, words.original_text.is_not(None))
-            )).tuples().all())
+            ))}
             for table, column in ((t.words, words.segment_idx), (t.segments, seg.idx)):
                 await conn.execute(table.delete().where(
                     table.c.job_id == job_id, column >= first, column < end))
