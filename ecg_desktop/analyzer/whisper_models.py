@@ -251,10 +251,9 @@ def whisper_languages() -> tuple[str, ...]:
 
 def korean_model_available() -> bool:
     """The vosk Korean model, found the way the analyzer's recogniser finds it."""
-    from .asr import BackendPaths, vosk_model_path
+    from .asr.vosk import vosk_model_path
 
-    paths = BackendPaths(vosk_model=os.environ.get("ECG_VOSK_MODEL_PATH", ""))
-    return vosk_model_path(paths) is not None
+    return vosk_model_path(os.environ.get("ECG_VOSK_MODEL_PATH", "")) is not None
 
 
 def covered_languages(models_dir: Path | None = None) -> frozenset[str]:
