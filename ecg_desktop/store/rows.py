@@ -65,6 +65,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "retry_of": job.retry_of,
         "dispatch_options": _options_json(job.options),
         "ml_server": job.ml_server or None,
+        "installation": job.installation or None,
     }
 
 
@@ -150,6 +151,7 @@ def row_to_job(row: Mapping[Any, Any]) -> Job:
         retry_of=row["retry_of"],
         options=_options_of(row["dispatch_options"]),
         ml_server=row["ml_server"] or "",
+        installation=row["installation"] or "",
     )
 
 
@@ -224,12 +226,13 @@ def rows_to_transcript(
     """Rows (ordered by segment then word index) back into a transcript.
 
     ``speaker_rows``: (speaker_id, name); ``segment_rows``: (idx, start, end, speaker_id, text);
-    ``word_rows``: (segment_idx, text, start, end, volume_db, pitch_hz, centroid, confidence).
+    ``word_rows``: (segment_idx, text, start, end, volume_db, pitch_hz, centroid, confidence,
+    edited).
     """
     words_by_segment: dict[int, list[Word]] = {}
-    for seg_idx, text, start, end, volume, pitch, centroid, confidence in word_rows:
+    for seg_idx, text, start, end, volume, pitch, centroid, confidence, edited in word_rows:
         words_by_segment.setdefault(seg_idx, []).append(
-            Word(text, start, end, volume, pitch, centroid, confidence)
+            Word(text, start, end, volume, pitch, centroid, confidence, bool(edited))
         )
     segments = tuple(
         Segment(start, end, speaker_id, text, tuple(words_by_segment.get(idx, ())))
@@ -269,6 +272,6 @@ def _with_corrections(
         segment = out[seg_idx]
         words = list(segment.words)
         for idx, text in texts.items():
-            words[idx] = replace(words[idx], text=text)
+            words[idx] = replace(words[idx], text=text, edited=True)
         out[seg_idx] = replace(segment, words=tuple(words))
     return tuple(out)
