@@ -7,6 +7,7 @@ token elsewhere) and CORS; ``error_mapper`` turns domain and adapter errors into
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -35,6 +36,7 @@ CALLER_KEY = web.RequestKey("caller", str)
 CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 STORE_RETRY_AFTER_S = "2"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client closed the connection"
 
 
 def error_json(status: int, detail: str, **extra: Any) -> web.Response:
@@ -54,6 +56,9 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
         return response
     except web.HTTPException as exc:
         status = exc.status
+        raise
+    except asyncio.CancelledError:  # a server that cancels handlers when the client hangs up
+        status = CLIENT_CLOSED_REQUEST
         raise
     finally:
         latency_ms = (time.perf_counter() - started) * 1000
@@ -107,6 +112,10 @@ async def error_mapper(request: web.Request, handler: Handler) -> web.StreamResp
         return error_json(502, f"object storage failed: {exc}")
     except MLError as exc:
         return error_json(502, f"ML server failed: {exc}")
+    except ConnectionError:
+        # The client hung up mid-body. Nobody reads this answer (aiohttp drops it quietly);
+        # it gives the access line its status, the only record of the hang-up.
+        return web.Response(status=CLIENT_CLOSED_REQUEST)
     except _store_errors() as exc:
         logger.error("job store failed on %s %s: %s", request.method, request.path, exc)
         response = error_json(503, "the job store is unavailable")

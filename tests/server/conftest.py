@@ -61,6 +61,8 @@ class Server:
     metrics: Metrics
     bus: EventBus
     events: list[Any] = field(default_factory=list)
+    # A second app over the same parts, for a test that runs it with ``EmbeddedServer``.
+    new_app: Callable[[], web.Application] | None = None
 
     async def add_job(self, status: JobStatus = JobStatus.PROCESSING, **fields: Any) -> Job:
         job = Job.new(file_key="videos/anonymous/20240101_000000_abcd1234_v.mp4",
@@ -188,7 +190,8 @@ async def make_server(
         receiver = CallbackReceiver(job_store, bus, settings, metrics, clock,
                                     result_worker=result_worker)
         app = create_app(core, metrics=metrics, callbacks=receiver)
-        server = Server(await aiohttp_client(app), job_store, settings, metrics, bus)
+        server = Server(await aiohttp_client(app), job_store, settings, metrics, bus,
+                        new_app=lambda: create_app(core, metrics=metrics, callbacks=receiver))
         bus.subscribe(server.events.append)
         return server
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from ecg_desktop.server.runner import EmbeddedServer
 
 from .conftest import SECRET, Server, ServerFactory, callback_body
 
@@ -153,3 +156,36 @@ async def test_signature_headers_that_are_not_ascii_are_401(
     assert json.loads(answer)["reason"].startswith("signature_")
     assert await server.snapshot() == before
     assert SECRET  # the server does have a secret: the refusal is about the headers
+
+
+@pytest.mark.parametrize("runner", ["embedded", "test client"])
+async def test_a_client_that_hangs_up_mid_body_is_logged_once_without_a_traceback(
+    make_server: ServerFactory, caplog: pytest.LogCaptureFixture, runner: str
+) -> None:
+    server = await make_server(rate_limit_per_minute=1000)
+    host, port = server.client.host, server.client.port
+    embedded = None
+    if runner == "embedded":  # as ``serve`` runs it (the test client's server differs)
+        assert server.new_app is not None
+        embedded = EmbeddedServer(server.new_app())
+        await embedded.start("127.0.0.1", 0)
+        port = embedded.port
+    caplog.set_level(logging.DEBUG)
+    try:
+        for path in ("/api/upload-video/result", "/api/upload-video/generate-url"):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+                         + b"X-Signature-256: sha256=00\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100000\r\n\r\n" + b'{"job_id": "' + b"x" * 1000)
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.close()
+            await asyncio.sleep(0.3)
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    access = [r.getMessage() for r in caplog.records if r.name.endswith("server.access")]
+    assert len(access) == 2
+    assert all("status=499" in line for line in access), access
