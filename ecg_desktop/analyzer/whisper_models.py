@@ -65,7 +65,9 @@ class WhisperModelInfo:
 
 
 def _model(name: str, repo_id: str, size_mb: int, note: str = "") -> WhisperModelInfo:
-    return WhisperModelInfo(name, repo_id, size_mb, not name.endswith(".en"), note)
+    # distil-whisper's models recognise English only, whatever their name says
+    english = name.endswith(".en") or name.startswith("distil-")
+    return WhisperModelInfo(name, repo_id, size_mb, not english, note)
 
 
 CATALOG: Mapping[str, WhisperModelInfo] = {

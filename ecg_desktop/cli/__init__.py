@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from ecg_desktop import __version__
 
 SUBCOMMANDS = (
-    "gui", "serve", "ml_server", "process", "jobs", "db", "export", "team", "tokens",
+    "gui", "serve", "ml_server", "process", "jobs", "db", "export", "team", "tokens", "models",
+    "secrets",
 )
 # Command names as typed (a module ``ml_server`` registers ``ml-server``).
 COMMAND_NAMES = frozenset({*SUBCOMMANDS, *(name.replace("_", "-") for name in SUBCOMMANDS)})

@@ -26,7 +26,7 @@ from ecg_desktop.analyzer.whisper_models import (
     ModelNotInstalled,
     UnknownModel,
 )
-from ecg_desktop.config import Settings
+from ecg_desktop.config import Settings, load_settings
 from tests.media import synthesize
 from tests.services.hub import FakeHub, tiny_en_files, whisper_base_files
 
@@ -231,3 +231,77 @@ def test_the_embedded_analyzer_is_given_the_chosen_model(tmp_settings: Settings)
     assert env["ECG_ANALYZER_WHISPER_MODEL"] == "base"
     assert env["ECG_MODELS_DIR"] == str(settings.models_dir)
     assert os.path.isabs(env["ECG_MODELS_DIR"])
+
+
+def test_distil_models_are_english_only() -> None:
+    assert not wm.is_multilingual("distil-large-v3")
+    assert wm.is_multilingual("large-v3-turbo")
+    assert not wm.is_multilingual("small.en")
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(
+    hub: FakeHub, models_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_settings: Settings
+) -> Path:
+    """The CLI with its own settings, pointed at the hub stand-in, which serves tiny.en's files
+    as base.en's repository."""
+    if CATALOG["base.en"].repo_id not in hub.repos:
+        hub.add_repo(CATALOG["base.en"].repo_id, tiny_en_files())
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("ECG_MODELS_DIR", str(models_dir))
+    return models_dir
+
+
+def run_cli(*args: str) -> int:
+    from ecg_desktop.cli import main
+
+    return main(["models", *args])
+
+
+def listed(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    assert run_cli("list") == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    return {line.split()[0]: line for line in lines if line.strip() and "kept in" not in line}
+
+
+def test_cli_lists_downloads_uses_and_removes(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = listed(capsys)
+    assert list(rows) == list(CATALOG)
+    assert "bundled" in rows["tiny.en"] and "new jobs use this" in rows["tiny.en"]
+    assert "145 MB" in rows["base.en"] and " no" in rows["base.en"]
+    assert "99 languages" in rows["base"] and "English" in rows["base.en"]
+
+    assert run_cli("use", "base.en") == 1
+    assert "ecg-desktop models download base.en" in capsys.readouterr().err
+    assert run_cli("download", "base.en") == 0
+    output = capsys.readouterr()
+    assert f"installed base.en in {cli_env / 'base.en'}" in output.out
+    assert "(100%)" in output.err
+    assert " yes" in listed(capsys)["base.en"]
+
+    assert run_cli("use", "base.en") == 0
+    capsys.readouterr()
+    assert load_settings().whisper_model == "base.en"
+    rows = listed(capsys)
+    assert "new jobs use this" in rows["base.en"] and "new jobs" not in rows["tiny.en"]
+
+    assert run_cli("remove", "base.en") == 0
+    assert not (cli_env / "base.en").exists()
+    capsys.readouterr()
+    assert "new jobs use this (not installed" in listed(capsys)["base.en"]
+
+
+def test_cli_refuses_unknown_names_and_bundled_removal(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("download", "huge") == 2
+    assert "unknown Whisper model 'huge'" in capsys.readouterr().err
+    assert run_cli("remove", "tiny.en") == 1
+    assert "bundled with the app" in capsys.readouterr().err
+    assert run_cli("remove", "small") == 1
+    assert "not installed" in capsys.readouterr().err
