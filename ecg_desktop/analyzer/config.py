@@ -14,7 +14,9 @@ from pathlib import Path
 
 import platformdirs
 
-from .asr import BackendPaths
+from . import whisper_models
+from .asr import BACKENDS, BackendPaths, WhisperRuntime
+from .asr.whisper import DEVICES
 
 APP_NAME = "ecg-desktop"
 
@@ -45,12 +47,28 @@ class AnalyzerConfig:
     progress_interval_s: float = 1.0
     webhook_secret: str = field(default="", repr=False)
     allow_unsigned_dispatch: bool = False
+    backend: str = "faster-whisper"
+    whisper_model: str = whisper_models.DEFAULT_MODEL
     whisper_model_path: str = ""
+    models_dir: str = ""
+    device: str = "auto"
+    compute_type: str = "auto"
+    threads: int = 0
     vosk_model_path: str = ""
 
     @property
     def backend_paths(self) -> BackendPaths:
-        return BackendPaths(self.whisper_model_path, self.vosk_model_path)
+        return BackendPaths(
+            whisper_model=self.whisper_model_path,
+            vosk_model=self.vosk_model_path,
+            whisper_name=self.whisper_model,
+            models_dir=self.models_dir,
+            backend=self.backend,
+        )
+
+    @property
+    def whisper_runtime(self) -> WhisperRuntime:
+        return WhisperRuntime(self.device, self.compute_type, self.threads)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> AnalyzerConfig:
@@ -84,8 +102,27 @@ class AnalyzerConfig:
             raise AnalyzerConfigError(
                 "queue size, retry time and progress interval cannot be negative"
             )
+        self._validate_speech()
         if not 0 <= self.port <= 65535:
             raise AnalyzerConfigError(f"ECG_ANALYZER_PORT: {self.port} is not a port number")
+
+
+    def _validate_speech(self) -> None:
+        if self.backend not in BACKENDS:
+            raise AnalyzerConfigError(
+                f"ECG_ANALYZER_BACKEND: {self.backend!r} is not one of {', '.join(BACKENDS)}"
+            )
+        if self.whisper_model not in whisper_models.CATALOG:
+            known = ", ".join(whisper_models.CATALOG)
+            raise AnalyzerConfigError(
+                f"ECG_ANALYZER_WHISPER_MODEL: {self.whisper_model!r} is not one of {known}"
+            )
+        if self.device not in DEVICES:
+            raise AnalyzerConfigError(
+                f"ECG_ANALYZER_DEVICE: {self.device!r} is not one of {', '.join(DEVICES)}"
+            )
+        if self.threads < 0:
+            raise AnalyzerConfigError("ECG_ANALYZER_THREADS: cannot be negative")
 
 
 def _convert(variable: str, kind: type, raw: str) -> object:
@@ -118,6 +155,12 @@ ENV_VARIABLES: dict[str, tuple[str, type]] = {
     "progress_interval_s": ("ECG_ANALYZER_PROGRESS_INTERVAL", float),
     "webhook_secret": ("WEBHOOK_SECRET_KEY", str),
     "allow_unsigned_dispatch": ("ECG_ANALYZER_ALLOW_UNSIGNED", bool),
+    "backend": ("ECG_ANALYZER_BACKEND", str),
+    "whisper_model": ("ECG_ANALYZER_WHISPER_MODEL", str),
     "whisper_model_path": ("ECG_WHISPER_MODEL_PATH", str),
+    "models_dir": ("ECG_MODELS_DIR", str),
+    "device": ("ECG_ANALYZER_DEVICE", str),
+    "compute_type": ("ECG_ANALYZER_COMPUTE_TYPE", str),
+    "threads": ("ECG_ANALYZER_THREADS", int),
     "vosk_model_path": ("ECG_VOSK_MODEL_PATH", str),
 }

@@ -20,7 +20,14 @@ import numpy as np
 from ecg_desktop import __version__
 from ecg_desktop.domain import ErrorCode, Segment, Transcript, Word, to_canonical
 
-from .asr import BackendPaths, Recognition, RecognizedWord, choose_backend, make_recognizer
+from .asr import (
+    BackendPaths,
+    Recognition,
+    RecognizedWord,
+    WhisperRuntime,
+    choose_backend,
+    make_recognizer,
+)
 from .diarization import Turn, diarize, speech_mask, speech_regions
 from .errors import AnalysisError
 from .features import FrameAnalysis, analyse_frames, frame_energy_db, word_features
@@ -51,6 +58,8 @@ class AnalysisOptions:
     max_speakers: int | None = None
     filename: str = ""
     paths: BackendPaths = field(default_factory=BackendPaths)
+    runtime: WhisperRuntime = field(default_factory=WhisperRuntime)
+    model: str | None = None  # a Whisper model name from the request; None: the configured one
 
 
 class _Stages:
@@ -79,18 +88,21 @@ class _Stages:
 def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> dict[str, Any]:
     """The canonical result (PROTOCOL 3.1) for the media file at ``path``."""
     started = time.perf_counter()
-    stages = _Stages(progress)
-    audio: np.ndarray = stages.run("decode", lambda report: decode_audio(path, report))
-    duration = len(audio) / SAMPLE_RATE
     aligning = bool(options.transcript and options.transcript.strip())
-    choice = choose_backend(options.language, options.paths, aligning=aligning)
+    # Before decoding: a job for a model that is not installed fails at once.
+    choice = choose_backend(options.language, options.paths, aligning=aligning, model=options.model)
     notes = list(choice.notes)
     if options.transcript and not aligning:
         notes.append("the transcript was empty: free recognition was used")
+    stages = _Stages(progress)
+    audio: np.ndarray = stages.run("decode", lambda report: decode_audio(path, report))
+    duration = len(audio) / SAMPLE_RATE
+    labels: list[str] = []
 
     def recognise(report: Callable[[float], None]) -> Recognition:
         mask = speech_mask(frame_energy_db(audio))
-        recognizer = make_recognizer(choice, options.paths)
+        recognizer = make_recognizer(choice, options.paths, options.runtime)
+        labels.append(recognizer.model_version)
         try:
             if aligning and hasattr(recognizer, "align"):
                 return recognizer.align(audio, options.transcript or "", report)  # type: ignore[no-any-return]
@@ -105,7 +117,7 @@ def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> 
 
     recognition: Recognition = stages.run("recognition", recognise)
     notes.extend(recognition.notes)
-    model_version = f"ecg-analyzer {__version__} ({make_model_label(choice.name, recognition)})"
+    model_version = f"ecg-analyzer {__version__} ({labels[0]}, {recognition.mode})"
 
     frames: FrameAnalysis = stages.run("features", lambda report: analyse_frames(audio))
 
@@ -134,6 +146,7 @@ def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> 
             "language_detected": recognition.language,
             "model_version": model_version,
             "backend": choice.name,
+            **recognition.details,
             "mode": recognition.mode,
             "features_measured": True,
         }
@@ -147,10 +160,6 @@ def analyse_file(path: Path, options: AnalysisOptions, progress: ProgressFn) -> 
     result["metadata"]["stage_cpu_times"] = stages.cpu_times
     result["metadata"]["processed_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return result
-
-
-def make_model_label(backend: str, recognition: Recognition) -> str:
-    return f"{backend}, {recognition.mode}"
 
 
 def _speaker_of(word: RecognizedWord, turns: Sequence[Turn]) -> int:

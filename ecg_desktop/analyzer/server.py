@@ -69,6 +69,9 @@ def parse_job_request(payload: Any) -> tuple[JobRequest | None, list[dict[str, A
     transcript = payload.get("transcript")
     if transcript is not None and not isinstance(transcript, str):
         error("transcript", "must be a string")
+    model = payload.get("model")
+    if model is not None and (not isinstance(model, str) or not 0 < len(model) <= 64):
+        error("model", "must be a Whisper model name")
     bounds: dict[str, int | None] = {}
     for field in ("min_speakers", "max_speakers"):
         value = payload.get(field)
@@ -92,6 +95,7 @@ def parse_job_request(payload: Any) -> tuple[JobRequest | None, list[dict[str, A
             transcript=transcript,
             min_speakers=low,
             max_speakers=high,
+            model=model,
         ),
         [],
     )
@@ -161,6 +165,7 @@ async def health(request: web.Request) -> web.Response:
             "concurrency": service.config.concurrency,
             "backend": service.backends[0],
             "backends": service.backends,
+            "model": service.model,
             "signed_callbacks": bool(service.config.webhook_secret),
         }
     )

@@ -25,7 +25,7 @@ import aiohttp
 
 from ecg_desktop.domain import ErrorCode
 
-from .asr import available_backends
+from .asr import WHISPER, available_backends, default_model_label
 from .callbacks import CallbackSender, callback_body, callback_url
 from .config import AnalyzerConfig
 from .download import download, redact
@@ -57,6 +57,7 @@ class JobRequest:
     transcript: str | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+    model: str | None = None  # a Whisper model name (an extension of the protocol)
 
     @property
     def filename(self) -> str:
@@ -133,6 +134,9 @@ class AnalyzerService:
             timeout_s=config.callback_timeout_s,
         )
         self.backends = available_backends(config.backend_paths)
+        self.model = (
+            default_model_label(config.backend_paths) if self.backends[0] == WHISPER else "en-us"
+        )
         self.files = JobFiles(config.results_dir / "jobs")
         self._tmp = config.results_dir / "downloads"
         self._tmp.mkdir(parents=True, exist_ok=True)
@@ -323,6 +327,8 @@ class AnalyzerService:
                 max_speakers=request.max_speakers,
                 filename=request.filename,
                 paths=self.config.backend_paths,
+                runtime=self.config.whisper_runtime,
+                model=request.model,
             )
             return await self._pool.analyse(job.job_id, target, options, reporter.update)
 
