@@ -35,7 +35,7 @@ from ecg_desktop.app.recovery import Recovery
 from ecg_desktop.app.team import ChangeReader, TeamSync
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain.signatures import generate_secret
-from ecg_desktop.mlclient import HttpMLClient
+from ecg_desktop.mlclient import HttpMLClient, MLServerPool
 
 if TYPE_CHECKING:
     from ecg_desktop.server.runner import EmbeddedServer
@@ -96,8 +96,8 @@ class Core:
         )
 
     def _warn_if_unreachable_from_ml_server(self) -> None:
-        ml_host = urlsplit(self.settings.model_server_url).hostname or ""
-        if self._warned_loopback or not ml_host or _is_loopback(ml_host):
+        hosts = [urlsplit(url).hostname or "" for url in self.settings.model_server_urls]
+        if self._warned_loopback or all(not h or _is_loopback(h) for h in hosts):
             return
         if _is_loopback(urlsplit(self._server_url or "").hostname or ""):
             self._warned_loopback = True
@@ -124,7 +124,8 @@ class Core:
         if not changed <= LIVE_SETTINGS:
             return False
         if "model_server_url" in changed and (self.analyzer is not None
-                                              or not new.model_server_url):
+                                              or not new.model_server_url
+                                              or _is_pool(old) != _is_pool(new)):
             return False
         # Only the changed fields: this core's settings may hold more (a generated secret).
         self.settings = self.settings.with_changes(**{name: getattr(new, name) for name in changed})
@@ -227,6 +228,9 @@ async def build_core(
             # The bundled analyzer and the callback receiver must share a secret; settings
             # loaded without the keyring have none, so this run uses a fresh one.
             settings = settings.with_changes(webhook_secret_key=generate_secret())
+        if ml_client is None and _is_pool(settings):
+            ml_client = MLServerPool(settings)  # several servers share the jobs
+            opened.append(ml_client.close)
         if ml_client is None:
             client = HttpMLClient(settings)
             opened.append(client.close)
@@ -306,6 +310,11 @@ def _is_loopback(host: str) -> bool:
 def _storage_base_url(holder: dict[str, Core]) -> str:
     core = holder.get("core")
     return core.storage_base_url() if core is not None else ""
+
+
+def _is_pool(settings: Settings) -> bool:
+    """Several ML servers: the pool adapter (one server: the HTTP client)."""
+    return len(settings.model_server_urls) > 1
 
 
 def _ml_url(client: MLClient) -> str:

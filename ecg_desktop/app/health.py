@@ -1,5 +1,7 @@
-"""Keeps an eye on the ML server: a check every ``interval_s`` (and on demand), the last
-report kept for the status bar, each new report handed to ``on_report``.
+"""Keeps an eye on the ML server (or each server of a pool, whose report carries one report
+per server in ``servers``): a check every ``interval_s`` (and on demand), the last report kept
+for the status bar, each new report handed to ``on_report``; a server's change of state is
+logged.
 
 Checks run as their own task and never block the caller; a check that overruns its timeout
 becomes an "unreachable" report, and two checks never run at once.
@@ -77,15 +79,17 @@ class HealthMonitor:
             return report
 
     def _remember(self, report: HealthReport) -> None:
-        changed = self._last is None or self._last.status != report.status
+        earlier = self._last
         self._last = report
-        if changed:
-            logger.info(
-                "ML server %s is %s%s",
-                report.url,
-                report.status,
-                f" ({report.reason})" if report.reason else "",
-            )
+        for server in report.servers or (report,):
+            before = _report_of(earlier, server.url)
+            if before is None or before.status != server.status:
+                logger.info(
+                    "ML server %s is %s%s",
+                    server.url,
+                    server.status,
+                    f" ({server.reason})" if server.reason else "",
+                )
         for handler in list(self._handlers):
             try:
                 handler(report)
@@ -96,3 +100,10 @@ class HealthMonitor:
         while True:
             await self.check_now()
             await asyncio.sleep(self._interval_s)
+
+
+def _report_of(report: HealthReport | None, url: str) -> HealthReport | None:
+    """The report on server ``url`` within ``report`` (one of a pool's, or itself)."""
+    if report is None:
+        return None
+    return next((r for r in report.servers or (report,) if r.url == url), None)

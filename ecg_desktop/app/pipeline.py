@@ -31,7 +31,17 @@ from typing import Any, Protocol
 
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.joblocks import JobLocks
-from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, MLError, ObjectStorage, StorageError
+from ecg_desktop.app.ports import (
+    DISPATCHED_TO,
+    JobQuery,
+    JobStore,
+    MLClient,
+    MLError,
+    MLServersBusy,
+    ObjectStorage,
+    RoutesJobs,
+    StorageError,
+)
 from ecg_desktop.app.validation import inspect_video
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
@@ -277,37 +287,44 @@ class JobPipeline(ReadsSettings):
             return
         async with self._dispatch_slots:
             await self._update(job_id, _dispatching)
-            try:
-                callback_base = self._callback_base_url()
-                video_url = await self._storage.presign_get(
-                    key, self._settings.s3_presigned_url_expire
-                )
-            except (StorageError, RuntimeError) as exc:
-                await self._fail(
-                    job_id, ErrorCode.UNKNOWN_ERROR, f"cannot prepare the dispatch: {exc}"
-                )
-                return
-            try:
-                answer = await self._ml.dispatch(
-                    job_id, video_url, callback_base, job.language, **job.options.request_fields()
-                )
-            except MLError as exc:
-                self._metrics.inc("ml_requests_total", outcome="failed", error_code=exc.code)
-                await self._fail(job_id, _error_code(exc.code), str(exc))
-                return
+            while True:
+                try:
+                    callback_base = self._callback_base_url()
+                    video_url = await self._storage.presign_get(
+                        key, self._settings.s3_presigned_url_expire
+                    )
+                except (StorageError, RuntimeError) as exc:
+                    await self._fail(
+                        job_id, ErrorCode.UNKNOWN_ERROR, f"cannot prepare the dispatch: {exc}"
+                    )
+                    return
+                try:
+                    answer = await self._ml.dispatch(
+                        job_id, video_url, callback_base, job.language,
+                        **job.options.request_fields(),
+                    )
+                    break
+                except MLServersBusy as busy:  # a pool of servers: wait for one, do not fail
+                    await self._note(job_id, f"Waiting for an ML server: {busy}")
+                    await asyncio.sleep(busy.retry_after_s)
+                except MLError as exc:
+                    self._metrics.inc("ml_requests_total", outcome="failed", error_code=exc.code)
+                    await self._fail(job_id, _error_code(exc.code), str(exc))
+                    return
             self._metrics.inc("ml_requests_total", outcome="accepted", error_code="")
         message = str(answer.get("message") or "Analyzing")
+        server = str(answer.get(DISPATCHED_TO) or "")
         # A fast ML server's terminal callback may overtake this write: then nothing to do.
         with contextlib.suppress(IllegalTransition):
-            await self._update(job_id, _dispatched(video_url, message))
+            await self._update(job_id, _dispatched(video_url, message, server))
 
     # -- user actions ----------------------------------------------------------------------
 
     async def cancel(self, job_id: uuid.UUID) -> Job:
         """Cancel at any stage: stops the task, aborts an upload in flight, marks canceled.
 
-        The ML server has no cancel request in the protocol; its late callbacks are answered
-        ``already_canceled``. A job that already ended is returned unchanged.
+        A dispatched job's server is asked to stop (``stop_on_server``); whatever it sends
+        later is answered ``already_canceled``. A job that already ended is returned unchanged.
         """
         task = self._tasks.get(job_id)
         if task is not None and not task.done():
@@ -324,7 +341,23 @@ class JobPipeline(ReadsSettings):
             # It ended meanwhile: canceled on another desktop, or its result came in.
             return await self._store.get(job_id)
         self._metrics.inc("jobs_total", outcome="canceled", error_code="")
+        if job.stage in (Stage.DISPATCHING, Stage.ANALYZING):
+            self._spawn(self.stop_on_server(job_id, job.ml_server))
         return job
+
+    async def stop_on_server(self, job_id: uuid.UUID, server: str) -> bool:
+        """Ask the ML server that has the job to stop its work (the reference analyzer can;
+        a server without a cancel goes on, and its later callbacks are ignored)."""
+        if not isinstance(self._ml, RoutesJobs):
+            return False
+        try:
+            stopped = await self._ml.cancel_on(server, job_id)
+        except MLError as exc:
+            logger.info("job %s: could not ask %s to stop: %s", job_id, server or "the server", exc)
+            return False
+        logger.info("job %s: %s %s", job_id, server or "the ML server",
+                    "stopped its work" if stopped else "had no work to stop")
+        return stopped
 
     def _on_event(self, event: object) -> None:
         """A job canceled elsewhere (another desktop, seen through team sync) stops here."""
@@ -573,10 +606,11 @@ def _dispatching(job: Job) -> None:
     job.message = "Sending to the ML server"
 
 
-def _dispatched(video_url: str, message: str) -> Callable[[Job], None]:
+def _dispatched(video_url: str, message: str, server: str) -> Callable[[Job], None]:
     def change(job: Job) -> None:
         callbacks_came_first = job.progress > 0 or job.stage is Stage.ANALYZING
         job.mark_dispatched(video_url)
+        job.ml_server = server or job.ml_server
         if not callbacks_came_first:
             job.message = message
 

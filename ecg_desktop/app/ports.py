@@ -238,6 +238,19 @@ class MLError(Exception):
         self.http_status = http_status
 
 
+class MLServersBusy(MLError):
+    """No ML server of a pool can take the job now (each was busy, unreachable or timed
+    out): the job waits ``retry_after_s`` and is offered again, instead of failing."""
+
+    def __init__(self, code: str, message: str, *, retry_after_s: float) -> None:
+        super().__init__(code, message)
+        self.retry_after_s = retry_after_s
+
+
+# The key an ML client adds to a dispatch answer: the base URL of the server that took the job.
+DISPATCHED_TO = "ml_server"
+
+
 @dataclass(frozen=True, slots=True)
 class HealthReport:
     healthy: bool
@@ -247,6 +260,14 @@ class HealthReport:
     http_status: int | None = None
     response: Any = None
     reason: str | None = None
+    servers: tuple[HealthReport, ...] = ()  # one report per server of a pool (else empty)
+
+    @property
+    def queue_length(self) -> int | None:
+        """Jobs waiting on the server, when its ``/health`` says (the reference analyzer
+        does; the original server does not)."""
+        value = self.response.get("queue_length") if isinstance(self.response, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,3 +302,23 @@ class MLClient(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class RoutesJobs(Protocol):
+    """An ML client that talks to the server which took a job (``Job.ml_server``, from
+    ``DISPATCHED_TO`` in the dispatch answer): the HTTP client and the pool of servers."""
+
+    async def job_status_on(self, server: str, job_id: uuid.UUID) -> RemoteJobStatus | None:
+        """``job_status`` asked of ``server`` (raises ``MLError`` when it cannot be asked)."""
+        ...
+
+    async def cancel_on(self, server: str, job_id: uuid.UUID) -> bool:
+        """Ask ``server`` to stop the job; ``True`` when it did, ``False`` when it does not
+        know the job, has finished it, or has no cancel (the WhisperX protocol has none).
+        Raises ``MLError`` when it cannot be asked."""
+        ...
+
+    def can_move_from(self, server: str) -> bool:
+        """Whether a job silent on ``server`` may be sent to another server instead."""
+        ...

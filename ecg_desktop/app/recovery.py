@@ -18,6 +18,9 @@ the job; a big one by the callbacks' worker process, ``ResultWorker.store_result
 also restarts the watchdog's clock. When the server cannot be asked, nothing changes.
 
 The watchdog reconciles any job that has had no callback for ``callback_watchdog_s``.
+Reconciling asks the server that took the job (``Job.ml_server``). With several servers
+(``mlclient.pool``), a job whose server does not answer the watchdog is sent to another one
+(``_move``), and one caught dispatching at start-up is dispatched again.
 No interrupted job is ever marked canceled here.
 """
 
@@ -43,7 +46,9 @@ from ecg_desktop.app.ports import (
     JobStore,
     MLClient,
     MLError,
+    RemoteJobStatus,
     ResultRecord,
+    RoutesJobs,
     result_json_text,
 )
 from ecg_desktop.config import ReadsSettings, Settings
@@ -95,6 +100,9 @@ class Recovery(ReadsSettings):
         self._worker = result_worker  # stores big results, as for big callbacks
         self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._left_servers: dict[uuid.UUID, set[str]] = {}  # moved jobs: their earlier servers
+        self._tasks: set[asyncio.Task[None]] = set()
+        bus.subscribe(self._on_event)
 
 
     # -- start-up --------------------------------------------------------------------------
@@ -133,7 +141,7 @@ class Recovery(ReadsSettings):
             report.resumed.append(job.job_id)
         elif job.stage is Stage.DISPATCHING:
             outcome = await self.reconcile(job, unknown_means_lost=False)
-            if outcome == "unknown":
+            if outcome == "unknown" or (outcome == "unreachable" and self._can_move(job)):
                 self._pipeline.resume(job.job_id)
                 report.resumed.append(job.job_id)
             else:
@@ -147,7 +155,7 @@ class Recovery(ReadsSettings):
         """Bring ``job`` in line with what the ML server says; returns what happened
         (``completed``, ``failed``, ``lost``, ``working``, ``unknown``, ``unreachable``)."""
         try:
-            remote = await self._ml.job_status(job.job_id)
+            remote = await self._remote_status(job)
         except MLError as exc:
             logger.warning("job %s: cannot ask the ML server (%s); unchanged", job.job_id, exc)
             return "unreachable"
@@ -178,6 +186,44 @@ class Recovery(ReadsSettings):
             return "failed"
         await self._record_progress(job.job_id, remote.progress, remote.message)
         return "working"
+
+    async def _remote_status(self, job: Job) -> RemoteJobStatus | None:
+        """What the server that took ``job`` says of it (any server, when not known)."""
+        if job.ml_server and isinstance(self._ml, RoutesJobs):
+            return await self._ml.job_status_on(job.ml_server, job.job_id)
+        return await self._ml.job_status(job.job_id)
+
+    def _can_move(self, job: Job) -> bool:
+        """Whether another ML server may take ``job`` (a pool of several)."""
+        return isinstance(self._ml, RoutesJobs) and self._ml.can_move_from(job.ml_server)
+
+    async def _move(self, job: Job, why: str) -> str:
+        """Send ``job`` to another server: its object is still in storage, so it is only
+        dispatched again (the pool avoids the server that stopped answering). A late
+        result from the first server still counts, once (first terminal wins); then the
+        other server is asked to stop (``_stop_others``)."""
+        if self._pipeline.is_running(job.job_id):
+            return "working"
+        logger.warning("job %s: %s; sending it to another ML server", job.job_id, why)
+        if job.ml_server:
+            self._left_servers.setdefault(job.job_id, set()).add(job.ml_server)
+        self._pipeline.resume(job.job_id)
+        return "moved"
+
+    def _on_event(self, event: object) -> None:
+        """A moved job that ended: the servers still working on it are asked to stop."""
+        if not isinstance(event, JobChanged) or not event.job.status.is_terminal:
+            return
+        left = self._left_servers.pop(event.job.job_id, None)
+        if left:
+            servers = left | {event.job.ml_server} - {""}
+            task = asyncio.create_task(self._stop_others(event.job.job_id, servers))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _stop_others(self, job_id: uuid.UUID, servers: set[str]) -> None:
+        for server in sorted(servers):  # one that delivered the result has nothing to stop
+            await self._pipeline.stop_on_server(job_id, server)
 
     async def _store_result(
         self, job_id: uuid.UUID, raw: Mapping[str, Any], message: str | None
@@ -297,7 +343,10 @@ class Recovery(ReadsSettings):
                         job.job_id,
                         last.isoformat(),
                     )
-                    outcomes[job.job_id] = await self.reconcile(job)
+                    outcome = await self.reconcile(job)
+                    if outcome == "unreachable" and self._can_move(job):
+                        outcome = await self._move(job, f"{job.ml_server} does not answer")
+                    outcomes[job.job_id] = outcome
         return outcomes
 
     async def _open_jobs(self) -> list[Job]:

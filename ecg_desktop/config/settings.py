@@ -103,6 +103,12 @@ class Settings:
     data_dir: Path = field(default_factory=data_dir)
 
     @property
+    def model_server_urls(self) -> tuple[str, ...]:
+        """``model_server_url`` read as a list (comma or whitespace separated): several ML
+        servers share the jobs (``mlclient.pool``); empty: the bundled analyzer."""
+        return split_urls(self.model_server_url)
+
+    @property
     def uses_s3(self) -> bool:
         return bool(self.s3_bucket_name)
 
@@ -125,7 +131,9 @@ class Settings:
         return updated
 
     def validate(self) -> None:
-        for name in ("model_server_url", "fastapi_base_url", "s3_endpoint_url"):
+        for url in self.model_server_urls:
+            _check_url("MODEL_SERVER_URL", url)
+        for name in ("fastapi_base_url", "s3_endpoint_url"):
             _check_url(ENV_NAMES.get(name, name.upper()), getattr(self, name))
         if self.database_url and "://" not in self.database_url:
             raise ConfigError("DATABASE_URL", "must be a URL like postgresql+psycopg://user@host/db")
@@ -151,6 +159,11 @@ class Settings:
             raise ConfigError("ECG_UPLOAD_PART_SIZE", "S3 parts must be at least 5 MiB")
         if self.default_language not in LANGUAGES and len(self.default_language) != 2:
             raise ConfigError("ECG_DEFAULT_LANGUAGE", f"unknown language {self.default_language!r}")
+
+
+def split_urls(text: str) -> tuple[str, ...]:
+    """The URLs of a comma or whitespace separated list, in order, without repeats."""
+    return tuple(dict.fromkeys(u for u in text.replace(",", " ").split() if u))
 
 
 def _check_url(variable: str, value: str) -> None:

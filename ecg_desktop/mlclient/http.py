@@ -24,7 +24,13 @@ from typing import Any
 import httpx
 
 from ecg_desktop import __version__
-from ecg_desktop.app.ports import HealthReport, MLError, RemoteJobStatus, parse_json_yielding
+from ecg_desktop.app.ports import (
+    DISPATCHED_TO,
+    HealthReport,
+    MLError,
+    RemoteJobStatus,
+    parse_json_yielding,
+)
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import ErrorCode
 from ecg_desktop.domain.signatures import COMPAT_HEADER, compat_signature
@@ -34,6 +40,8 @@ logger = logging.getLogger(__name__)
 PROCESS_PATH = "/api/upload-video/process-video"
 HEALTH_PATH = "/health"
 STATUS_PATHS = ("/api/upload-video/status/{job_id}", "/jobs/{job_id}")
+CANCEL_PATH = "/api/upload-video/cancel/{job_id}"
+MAX_RETRY_AFTER_S = 600.0
 HEALTH_TIMEOUT_S = 10.0
 STATUS_TIMEOUT_S = 15.0
 BODY_EXCERPT = 2000  # characters of an error body kept in the message
@@ -42,12 +50,14 @@ USER_AGENT = f"ecg-desktop/{__version__}"
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class _Retryable(Exception):
-    """One attempt failed in a way PROTOCOL 2.1 retries; carries the final error if it stays."""
+class Retryable(Exception):
+    """One attempt failed in a way PROTOCOL 2.1 retries (connection error, timeout, 5xx);
+    carries the final error if it stays, and a 503's ``Retry-After`` in seconds."""
 
-    def __init__(self, error: MLError) -> None:
+    def __init__(self, error: MLError, retry_after_s: float | None = None) -> None:
         super().__init__(str(error))
         self.error = error
+        self.retry_after_s = retry_after_s
 
 
 class HttpMLClient(ReadsSettings):
@@ -104,6 +114,36 @@ class HttpMLClient(ReadsSettings):
         language: str,
         **extra: Any,
     ) -> Mapping[str, Any]:
+        body, headers = self.dispatch_request(
+            job_id, video_url, callback_base_url, language, **extra
+        )
+        delays = (0.0, *self._settings.ml_retry_delays)
+        last: MLError | None = None
+        for attempt, delay in enumerate(delays, start=1):
+            if delay > 0:
+                logger.info("job %s: dispatch attempt %d in %.1f s", job_id, attempt, delay)
+                await self._sleep(delay)
+            try:
+                return await self.post_dispatch(body, headers)
+            except Retryable as retryable:
+                last = retryable.error
+                logger.warning(
+                    "job %s: dispatch attempt %d/%d failed: %s", job_id, attempt, len(delays), last
+                )
+        assert last is not None
+        raise MLError(
+            last.code, f"{last} (after {len(delays)} attempts)", http_status=last.http_status
+        )
+
+    def dispatch_request(
+        self,
+        job_id: uuid.UUID,
+        video_url: str,
+        callback_base_url: str,
+        language: str,
+        **extra: Any,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of PROTOCOL 2.1's request (signed when a secret is set)."""
         payload: dict[str, Any] = {
             "job_id": str(job_id),
             "video_url": video_url,
@@ -115,24 +155,13 @@ class HttpMLClient(ReadsSettings):
         headers = {"Content-Type": "application/json"}
         if self._settings.webhook_secret_key:
             headers[COMPAT_HEADER] = compat_signature(self._settings.webhook_secret_key, body)
-        url = self._url(PROCESS_PATH)
-        delays = (0.0, *self._settings.ml_retry_delays)
-        last: MLError | None = None
-        for attempt, delay in enumerate(delays, start=1):
-            if delay > 0:
-                logger.info("job %s: dispatch attempt %d in %.1f s", job_id, attempt, delay)
-                await self._sleep(delay)
-            try:
-                return await self._post_once(url, body, headers)
-            except _Retryable as retryable:
-                last = retryable.error
-                logger.warning(
-                    "job %s: dispatch attempt %d/%d failed: %s", job_id, attempt, len(delays), last
-                )
-        assert last is not None
-        raise MLError(
-            last.code, f"{last} (after {len(delays)} attempts)", http_status=last.http_status
-        )
+        return body, headers
+
+    async def post_dispatch(self, body: bytes, headers: Mapping[str, str]) -> Mapping[str, Any]:
+        """One attempt: the server's answer, with ``DISPATCHED_TO`` naming this server.
+        Raises ``Retryable`` (try again, or another server) or ``MLError`` (a 4xx: never)."""
+        answer = await self._post_once(self._url(PROCESS_PATH), body, headers)
+        return {**answer, DISPATCHED_TO: self._base_url}
 
     async def _post_once(
         self, url: str, body: bytes, headers: Mapping[str, str]
@@ -142,9 +171,9 @@ class HttpMLClient(ReadsSettings):
                 url, content=body, headers=headers, timeout=self._settings.ml_api_timeout
             )
         except httpx.ConnectTimeout as exc:
-            raise _Retryable(_connection_error(url, exc)) from exc
+            raise Retryable(_connection_error(url, exc)) from exc
         except httpx.TimeoutException as exc:
-            raise _Retryable(
+            raise Retryable(
                 MLError(
                     ErrorCode.TIMEOUT_ERROR,
                     f"the ML server at {url} did not answer within "
@@ -152,14 +181,14 @@ class HttpMLClient(ReadsSettings):
                 )
             ) from exc
         except (httpx.ConnectError, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Retryable(_connection_error(url, exc)) from exc
+            raise Retryable(_connection_error(url, exc)) from exc
         except httpx.HTTPError as exc:
             raise MLError(ErrorCode.UNKNOWN_ERROR, f"request to {url} failed: {exc!r}") from exc
         if response.is_success:
             return _json_object(response)
         error = _status_error(url, response)
         if response.status_code >= 500:
-            raise _Retryable(error)
+            raise Retryable(error, _retry_after(response))
         raise error
 
     # -- 2.2 health ------------------------------------------------------------------------
@@ -216,6 +245,36 @@ class HttpMLClient(ReadsSettings):
             return _remote_status(await asyncio.to_thread(_json_object, response))
         return None
 
+    async def job_status_on(self, server: str, job_id: uuid.UUID) -> RemoteJobStatus | None:
+        """This client has one server: ``server`` is where it was (the bundled analyzer's
+        port changes when it restarts), so its current one is asked."""
+        return await self.job_status(job_id)
+
+    async def cancel_on(self, server: str, job_id: uuid.UUID) -> bool:
+        return await self.cancel(job_id)
+
+    def can_move_from(self, server: str) -> bool:
+        return False
+
+    # -- cancel (the reference analyzer's extension of the protocol) ----------------------
+
+    async def cancel(self, job_id: uuid.UUID) -> bool:
+        """``POST /api/upload-video/cancel/{job_id}``: ``True`` when the server stopped the
+        job; ``False`` when it does not know it, finished it already, or has no cancel route
+        (the WhisperX server: its later callbacks are answered ``already_canceled``)."""
+        url = self._url(CANCEL_PATH.format(job_id=job_id))
+        try:
+            response = await self._client.post(url, timeout=STATUS_TIMEOUT_S)
+        except httpx.TimeoutException as exc:
+            raise MLError(ErrorCode.TIMEOUT_ERROR, f"no answer from {url}") from exc
+        except httpx.HTTPError as exc:
+            raise _connection_error(url, exc) from exc
+        if response.status_code in (404, 405, 409):
+            return False
+        if not response.is_success:
+            raise _status_error(url, response)
+        return True
+
     async def close(self) -> None:
         await self._client.aclose()
 
@@ -261,6 +320,17 @@ def _status_error(url: str, response: httpx.Response) -> MLError:
         f"the ML server answered HTTP {response.status_code} to {url}: {_excerpt(response.text)}",
         http_status=response.status_code,
     )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """A 503's ``Retry-After`` in seconds (the delta form; an HTTP date is not used by any ML
+    server we know), capped so a wrong value cannot park a job for a day."""
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S) if seconds == seconds else None
 
 
 def _describe_transport(exc: httpx.HTTPError) -> str:

@@ -44,7 +44,8 @@ async def test_dispatch_sends_the_protocol_payload_signed_with_the_compatible_sc
     answer = await dispatch(client, transcript="Hello there", min_speakers=None)
     await client.close()
 
-    assert answer == {"job_id": str(JOB), "status": "accepted"}
+    # The answer names the server that took the job, for the job's record.
+    assert answer == {"job_id": str(JOB), "status": "accepted", "ml_server": "http://ml.test"}
     (request,) = seen
     assert request.method == "POST"
     assert str(request.url) == "http://ml.test/api/upload-video/process-video"
@@ -84,7 +85,7 @@ async def test_a_5xx_followed_by_success_returns_the_answer() -> None:
     answers = iter([httpx.Response(500, text="boom"), httpx.Response(200, json={"ok": 1})])
     slept: list[float] = []
     client = make_client(lambda request: next(answers), slept)
-    assert await dispatch(client) == {"ok": 1}
+    assert await dispatch(client) == {"ok": 1, "ml_server": "http://ml.test"}
     await client.close()
     assert slept == [5.0]
 
