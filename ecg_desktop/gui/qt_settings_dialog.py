@@ -62,6 +62,7 @@ class QtSettingsDialog(QDialog):
 
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._ml_tab(), tr("ML server"))
+        self.tabs.addTab(self._speech_tab(), tr("Speech recognition"))
         self.tabs.addTab(self._callback_tab(), tr("Callback server"))
         self.tabs.addTab(self._storage_tab(), tr("Storage"))
         self.tabs.addTab(self._store_tab(), tr("Job store"))
@@ -123,6 +124,13 @@ class QtSettingsDialog(QDialog):
             "back with progress and the result. Leave the URL empty to analyse on this "
             "computer.")))
         return page
+
+    def _speech_tab(self) -> QWidget:
+        from .qt_models_page import QtModelsPage
+
+        self.models_page = QtModelsPage(self.original.models_dir, self)
+        self.editors["whisper_model"] = self.models_page.choice
+        return self.models_page
 
     def _callback_tab(self) -> QWidget:
         page, form = self._form()
