@@ -29,10 +29,10 @@ from ecg_desktop.app.callback_worker import ResultWorker
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.health import HealthMonitor
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.pipeline import JobPipeline
+from ecg_desktop.app.pipeline import JobPipeline, os_user_name
 from ecg_desktop.app.ports import JobStore, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
-from ecg_desktop.app.team import ChangeReader, TeamSync
+from ecg_desktop.app.team import ChangeReader, TeamSync, is_team_desktop
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain.signatures import generate_secret
 from ecg_desktop.mlclient import HttpMLClient, MLServerPool
@@ -223,6 +223,10 @@ async def build_core(
             )
             opened.append(storage.close)
         analyzer = None
+        if ml_client is None and settings.team_token and is_team_desktop(settings):
+            # A team desktop: the team backend dispatches for it (docs/team.md).
+            ml_client = _backend_dispatcher(settings, store)
+            opened.append(ml_client.close)
         embedded = ml_client is None and not settings.model_server_url and start_analyzer
         if embedded and not settings.webhook_secret_key:
             # The bundled analyzer and the callback receiver must share a secret; settings
@@ -254,7 +258,8 @@ async def build_core(
                             result_worker=result_worker)
         callbacks = CallbackReceiver(store, bus, settings, metrics, result_worker=result_worker)
         health = HealthMonitor(ml_client, url=lambda: _ml_url(ml_client))
-        team = _team_sync(store, bus, settings.effective_database_url)
+        team = _team_sync(store, bus, settings.effective_database_url,
+                          viewer=settings.user_name or os_user_name())
     except BaseException:
         for close in reversed(opened):
             with contextlib.suppress(Exception):
@@ -278,7 +283,9 @@ async def build_core(
     return core
 
 
-def _team_sync(store: JobStore, bus: EventBus, database_url: str) -> TeamSync | None:
+def _team_sync(
+    store: JobStore, bus: EventBus, database_url: str, *, viewer: str = ""
+) -> TeamSync | None:
     """Team mode: live changes through LISTEN/NOTIFY when the store is PostgreSQL."""
     if not getattr(store, "is_postgresql", False) or not hasattr(store, "changed_since"):
         return None
@@ -293,9 +300,16 @@ def _team_sync(store: JobStore, bus: EventBus, database_url: str) -> TeamSync | 
     listener = JobChangeListener(database_url, on_state=on_state)
     if not listener.enabled:
         return None
-    sync = TeamSync(cast("ChangeReader", store), bus, listener)
+    sync = TeamSync(cast("ChangeReader", store), bus, listener, viewer=viewer)
     holder.append(sync)
     return sync
+
+
+def _backend_dispatcher(settings: Settings, store: JobStore) -> MLClient:
+    from ecg_desktop.app.installation import installation_id
+    from ecg_desktop.mlclient.backend import BackendDispatcher
+
+    return BackendDispatcher(settings, store.get, installation=installation_id(settings.data_dir))
 
 
 def _is_loopback(host: str) -> bool:

@@ -30,6 +30,7 @@ from stat import S_ISREG
 from typing import Any, Protocol
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.installation import installation_id
 from ecg_desktop.app.joblocks import JobLocks
 from ecg_desktop.app.ports import (
     DISPATCHED_TO,
@@ -42,6 +43,7 @@ from ecg_desktop.app.ports import (
     RoutesJobs,
     StorageError,
 )
+from ecg_desktop.app.team import missing_credentials
 from ecg_desktop.app.validation import inspect_video
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
@@ -110,6 +112,7 @@ class JobPipeline(ReadsSettings):
         callback_base_url_provider: Callable[[], str],
         clock: Callable[[], float] = time.monotonic,
         host: str | None = None,
+        installation: str | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -120,6 +123,9 @@ class JobPipeline(ReadsSettings):
         self._callback_base_url = callback_base_url_provider
         self._clock = clock
         self.host = host if host is not None else socket.gethostname()
+        self.installation = (
+            installation if installation is not None else installation_id(settings.data_dir)
+        )
         self._upload_slots = asyncio.Semaphore(settings.max_parallel_uploads)
         self._dispatch_slots = asyncio.Semaphore(settings.max_parallel_dispatches)
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -141,6 +147,9 @@ class JobPipeline(ReadsSettings):
     ) -> Job:
         """Check ``path`` (raises ``InvalidInputFile`` before anything is stored), create the
         job and start its upload and dispatch in the background."""
+        problems = missing_credentials(self._settings)
+        if problems:
+            raise PipelineError("cannot add a job yet: " + "; ".join(problems))
         info = await inspect_video(Path(path))
         job = Job.new(
             filename=info.path.name,
@@ -151,6 +160,7 @@ class JobPipeline(ReadsSettings):
             language=language or self._settings.default_language,
             owner=owner or self._settings.user_name or os_user_name(),
             host=self.host,
+            installation=self.installation,
             message="Waiting to upload",
             options=DispatchOptions(transcript, min_speakers, max_speakers),
         )
@@ -168,9 +178,29 @@ class JobPipeline(ReadsSettings):
             language=language or self._settings.default_language,
             owner=owner,
             host=self.host,
+            installation=self.installation,
             message="Waiting to be sent to the ML server",
         )
         return await self._add_and_start(job)
+
+    async def adopt(self, job_id: uuid.UUID) -> Job:
+        """Dispatch a job that another installation created and uploaded (a team desktop
+        asking the backend through request-process): this installation takes it over, so
+        its watchdog and recovery look after it. Waits for the dispatch and returns the job
+        as it stands then (failed when the ML server refused it); one already dispatched is
+        returned as it is."""
+        job = await self._store.get(job_id)
+        if job.status.is_terminal or job.stage is Stage.ANALYZING:
+            return job
+        if job.stage not in (Stage.UPLOADED, Stage.DISPATCHING):
+            raise PipelineError(f"job {job_id} has not finished its upload ({job.stage})")
+        if job.installation != self.installation:
+            await self._update(job_id, _taken_over_by(self.installation))
+        self.resume(job_id)
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.shield(task)  # a caller that goes away does not stop the dispatch
+        return await self._store.get(job_id)
 
     async def _add_and_start(self, job: Job) -> Job:
         await self._store.add(job)
@@ -316,7 +346,7 @@ class JobPipeline(ReadsSettings):
         server = str(answer.get(DISPATCHED_TO) or "")
         # A fast ML server's terminal callback may overtake this write: then nothing to do.
         with contextlib.suppress(IllegalTransition):
-            await self._update(job_id, _dispatched(video_url, message, server))
+            await self._update(job_id, _dispatched(message, server))
 
     # -- user actions ----------------------------------------------------------------------
 
@@ -405,7 +435,9 @@ class JobPipeline(ReadsSettings):
         if running is not None:
             logger.info("job %s is already being retried as %s", job_id, running.job_id)
             return running
-        new = dataclasses.replace(new, job_id=retry_job_id(old, attempt))
+        # This installation does the work of the retry (its upload, its recovery).
+        new = dataclasses.replace(new, job_id=retry_job_id(old, attempt), host=self.host,
+                                  installation=self.installation)
         if old.status is JobStatus.CANCELED and new.stage is not Stage.UPLOADED:
             new = dataclasses.replace(new, upload=None, file_key=None)
         if (
@@ -465,9 +497,12 @@ class JobPipeline(ReadsSettings):
             except StorageError as exc:
                 raise PipelineError(f"the job was deleted but its video was not: {exc}") from exc
 
-    async def wait_for(self, job_id: uuid.UUID, timeout_s: float | None = None) -> Job:
-        """The job once it is terminal (events, with a slow poll of the store as a safety
-        net for changes made by another process sharing the store)."""
+    async def wait_for(
+        self, job_id: uuid.UUID, timeout_s: float | None = None, *, poll_s: float | None = None
+    ) -> Job:
+        """The job once it is terminal (events, with a slow poll of the store every
+        ``poll_s``, default ``WAIT_POLL_S``, as a safety net for changes made by another
+        process sharing the store; longer when team sync brings those as events)."""
         loop = asyncio.get_running_loop()
         ended: asyncio.Future[Job] = loop.create_future()
 
@@ -490,7 +525,7 @@ class JobPipeline(ReadsSettings):
                 job = await self._store.get(job_id)
                 if job.status.is_terminal:
                     return job
-                wait_s = WAIT_POLL_S
+                wait_s = WAIT_POLL_S if poll_s is None else poll_s
                 if deadline is not None:
                     wait_s = min(wait_s, deadline - loop.time())
                     if wait_s <= 0:
@@ -606,10 +641,19 @@ def _dispatching(job: Job) -> None:
     job.message = "Sending to the ML server"
 
 
-def _dispatched(video_url: str, message: str, server: str) -> Callable[[Job], None]:
+def _taken_over_by(installation: str) -> Callable[[Job], None]:
+    def change(job: Job) -> None:
+        job.installation = installation
+
+    return change
+
+
+def _dispatched(message: str, server: str) -> Callable[[Job], None]:
+    # No download link is stored: it is a credential for an hour, and the job store may be
+    # shared by a team. One is made when needed (``ObjectStorage.presign_get``).
     def change(job: Job) -> None:
         callbacks_came_first = job.progress > 0 or job.stage is Stage.ANALYZING
-        job.mark_dispatched(video_url)
+        job.mark_dispatched()
         job.ml_server = server or job.ml_server
         if not callbacks_came_first:
             job.message = message

@@ -1,6 +1,6 @@
 """What keeps jobs alive through crashes, restarts and lost callbacks.
 
-At start-up (``recover``), for every unfinished job of this host:
+At start-up (``recover``), for every unfinished job this installation looks after (``owns``):
 
 - queued or uploading, local file still there: the upload resumes from its recorded parts
   (the storage adapter checks them against the server) and the job goes on to dispatch;
@@ -40,7 +40,7 @@ from typing import Any
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callback_worker import ResultWorker
 from ecg_desktop.app.callbacks import LARGE_BODY, Rejected, Stored, WorkerFailed
-from ecg_desktop.app.pipeline import JobPipeline, MetricsSink, NullMetrics
+from ecg_desktop.app.pipeline import JobPipeline, MetricsSink, NullMetrics, os_user_name
 from ecg_desktop.app.ports import (
     JobQuery,
     JobStore,
@@ -329,7 +329,8 @@ class Recovery(ReadsSettings):
                 logger.exception("callback watchdog round failed")
 
     async def check_silent_jobs(self) -> dict[uuid.UUID, str]:
-        """Reconcile every analyzing job of this host silent for ``callback_watchdog_s``."""
+        """Reconcile every analyzing job this installation looks after that has been silent
+        for ``callback_watchdog_s``."""
         limit = timedelta(seconds=self._settings.callback_watchdog_s)
         outcomes: dict[uuid.UUID, str] = {}
         async with self._lock:
@@ -349,13 +350,26 @@ class Recovery(ReadsSettings):
                     outcomes[job.job_id] = outcome
         return outcomes
 
+    def owns(self, job: Job) -> bool:
+        """Whether this installation looks after ``job`` (app/installation.py): the one
+        working on it; while its video is still only on a computer, also only for the user
+        who added it. Jobs from before installation ids: by host name, as then."""
+        pipeline = self._pipeline
+        if not job.installation:
+            return job.host in ("", pipeline.host)
+        if job.installation != pipeline.installation:
+            return False
+        if job.stage in (Stage.QUEUED, Stage.UPLOADING):
+            return job.owner in ("", self._settings.user_name or os_user_name())
+        return True
+
     async def _open_jobs(self) -> list[Job]:
         jobs: list[Job] = []
         for status in (JobStatus.PENDING, JobStatus.PROCESSING):
             offset = 0
             while True:
                 page = await self._store.list(JobQuery(status=status, limit=PAGE, offset=offset))
-                jobs.extend(j for j in page if j.host in ("", self._pipeline.host))
+                jobs.extend(j for j in page if self.owns(j))
                 if len(page) < PAGE:
                     break
                 offset += PAGE

@@ -14,6 +14,8 @@ that is no longer in the store is announced as deleted, so no stale row stays on
 The link's state is published as ``TeamConnectionChanged`` (``"connected"`` /
 ``"reconnecting"``) for the status bar; ``state`` holds the current one.
 
+Another member's job is published without the paths of their computer (``shown_to``).
+
 A desktop's own changes come back as notices too; a job whose ``updated_at`` is not newer
 than the one last published on this bus is not published again.
 """
@@ -71,8 +73,10 @@ class TeamSync:
         clock_margin_s: float = 2.0,
         retry_delay_s: float = 0.5,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        viewer: str = "",
     ) -> None:
         self._store = store
+        self._viewer = viewer  # who this desktop shows jobs to: others' local paths are cut
         self._bus = bus
         self._listener = listener
         self.known_ids = known_ids
@@ -236,8 +240,62 @@ class TeamSync:
         previous = self._published.get(job.job_id)
         if previous is not None and job.updated_at <= previous:
             return  # already on this bus (this desktop's own change, or a repeated notice)
-        self._bus.publish(JobChanged(dataclasses.replace(job)))
+        self._bus.publish(JobChanged(dataclasses.replace(shown_to(job, self._viewer))))
 
+
+
+# -- what a team desktop needs, and what it shows of others' jobs ---------------------------
+
+
+def is_team_desktop(settings: Settings) -> bool:
+    """Settings of a desktop working in a team (docs/team.md): a shared PostgreSQL store and
+    the team backend's address. Such a desktop dispatches through the backend, with its own
+    API token (``team_token``), and never holds the team's webhook secret."""
+    return _is_postgresql(settings.database_url) and bool(settings.fastapi_base_url)
+
+
+def missing_credentials(settings: Settings) -> list[str]:
+    """What keeps this desktop from creating a job that can succeed, for the user (empty:
+    nothing). A job is refused rather than left failed in a store the whole team sees."""
+    problems = []
+    if settings.uses_s3 and bool(settings.aws_access_key_id) != bool(
+        settings.aws_secret_access_key
+    ):
+        problems.append(
+            "the S3 secret key is missing (`ecg-desktop secrets set aws_secret_access_key`, "
+            "the settings dialog, or AWS_SECRET_ACCESS_KEY)"
+            if settings.aws_access_key_id
+            else "the S3 access key id is missing (AWS_ACCESS_KEY_ID)"
+        )
+    if is_team_desktop(settings) and not settings.team_token:
+        problems.append(
+            "no API token for the team backend (`ecg-desktop secrets set team_token`, "
+            "or ECG_TEAM_TOKEN)"
+        )
+    return problems
+
+
+PRIVATE_JOB_FIELDS = ("local_path",)
+
+
+def shown_to(job: Job, viewer: str) -> Job:
+    """``job`` as ``viewer`` may see it: another member's job without the paths of their
+    computer (the store keeps them for the owner's recovery)."""
+    if not job.owner or job.owner == viewer:
+        return job
+    return dataclasses.replace(job, **dict.fromkeys(PRIVATE_JOB_FIELDS))
+
+
+def viewer() -> str:
+    """Who this process shows jobs to: the configured user name, else the login name."""
+    from ecg_desktop.app.pipeline import os_user_name
+    from ecg_desktop.config import load_settings
+
+    return load_settings().user_name or os_user_name()
+
+
+def _is_postgresql(url: str) -> bool:
+    return urlsplit(url).scheme.split("+", 1)[0] in ("postgresql", "postgres")
 
 
 # -- the team preset -------------------------------------------------------------------------
@@ -261,8 +319,7 @@ class TeamPreset:
 def apply_team_preset(settings: Settings, preset: TeamPreset) -> tuple[Settings, list[str]]:
     """``settings`` joined to the team, and warnings for the user; ``ConfigError`` when the
     preset cannot work (not PostgreSQL, no bucket, no callback address)."""
-    scheme = urlsplit(preset.database_url).scheme.split("+", 1)[0]
-    if scheme not in ("postgresql", "postgres"):
+    if not _is_postgresql(preset.database_url):
         raise ConfigError(
             "DATABASE_URL", "team mode shares a PostgreSQL database: postgresql://user@host/db"
         )

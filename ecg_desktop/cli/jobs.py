@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ecg_desktop.app.ports import JobQuery
+from ecg_desktop.app.team import shown_to, viewer
 from ecg_desktop.config import ConfigError
 from ecg_desktop.domain import Job, JobStatus, Transcript
 from ecg_desktop.store import SqlJobStore, StoreError, open_store
@@ -85,7 +86,7 @@ async def _run(args: argparse.Namespace, url: str) -> int:
         except JobIdError as exc:
             return fail(str(exc), code=CANNOT_DO)
         if args.jobs_action == "show":
-            return await _show(store, job, as_json=args.json)
+            return await _show(store, shown_to(job, viewer()), as_json=args.json)
         return await _delete(store, job, assume_yes=args.yes)
     finally:
         await store.close()
@@ -102,7 +103,8 @@ async def _list(store: SqlJobStore, args: argparse.Namespace) -> int:
         limit=args.limit,
         offset=args.offset,
     )
-    jobs = await store.list(query)
+    me = viewer()
+    jobs = [shown_to(job, me) for job in await store.list(query)]
     if args.json:
         print(json.dumps([job_json(j) for j in jobs], indent=2, ensure_ascii=False))
         return 0

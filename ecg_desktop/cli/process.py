@@ -38,6 +38,7 @@ from ecg_desktop.domain import (
 logger = logging.getLogger(__name__)
 
 REDRAW_S = 0.3
+LIVE_POLL_S = 60.0  # with live updates the store is read only as a last resort
 BAR_WIDTH = 24
 
 
@@ -123,8 +124,14 @@ async def process(
     transcript: str | None = None,
     out: TextIO | None = None,
 ) -> int:
+    from ecg_desktop.app.pipeline import PipelineError
+    from ecg_desktop.app.team import missing_credentials
     from ecg_desktop.app.validation import InvalidInputFile
     from ecg_desktop.bootstrap import build_core
+
+    problems = missing_credentials(settings)
+    if problems:  # before anything is opened: no failed job left in a shared store
+        return fail("cannot add a job yet: " + "; ".join(problems), "process")
 
     out = out or sys.stdout
     runs = [FileRun(path) for path in args.files]
@@ -139,6 +146,9 @@ async def process(
     try:
         if not settings.fastapi_base_url or not settings.uses_s3:
             await core.start_server(host="127.0.0.1", port=0)
+        if core.team is not None:  # the backend's writes arrive as live updates
+            await core.team.start()
+            await core.team.wait_connected()
         unsubscribe = core.bus.subscribe(display.on_event)
         for file_run in runs:
             try:
@@ -149,7 +159,7 @@ async def process(
                     min_speakers=args.min_speakers,
                     max_speakers=args.max_speakers,
                 )
-            except InvalidInputFile as exc:
+            except (InvalidInputFile, PipelineError) as exc:
                 file_run.refused = str(exc)
             display.redraw(force=True)
         ticker = asyncio.create_task(display.tick_forever())
@@ -173,17 +183,22 @@ async def process(
 
 
 async def _await_job(core: Any, file_run: FileRun) -> None:
-    """Wait for the job; after ``callback_watchdog_s`` of silence ask the ML server."""
+    """Wait for the job, on events: the bus carries this process's own changes, and in a
+    team the backend's too (team sync, LISTEN/NOTIFY), so the store is not read over and
+    over. After ``callback_watchdog_s`` of silence ask the ML server, when this installation
+    is the one that dispatched the job (in a team the backend's watchdog does)."""
     assert file_run.job is not None
     job_id: uuid.UUID = file_run.job.job_id
     watchdog_s = core.settings.callback_watchdog_s
+    poll_s = LIVE_POLL_S if core.team is not None else None
     while True:
         try:
-            file_run.job = await core.pipeline.wait_for(job_id, timeout_s=watchdog_s)
+            file_run.job = await core.pipeline.wait_for(job_id, timeout_s=watchdog_s,
+                                                        poll_s=poll_s)
             return
         except TimeoutError:
             job = await core.store.get(job_id)
-            if job.stage is Stage.ANALYZING:
+            if job.stage is Stage.ANALYZING and core.recovery.owns(job):
                 await core.recovery.reconcile(job)
 
 

@@ -11,11 +11,13 @@ import asyncio
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ecg_desktop.cli import fail
 from ecg_desktop.config import ConfigError, Settings, config_file, load_settings, save_settings
+from ecg_desktop.config.secrets import load_settings_with_secrets
 from ecg_desktop.config.settings import read_config_file
 
 
@@ -47,7 +49,8 @@ def register(subparsers: Any) -> None:
     preset.add_argument("--config", type=Path, default=None,
                         help="settings file to write (default: this user's settings.toml)")
     preset.add_argument("--dry-run", action="store_true", help="print the file, write nothing")
-    actions.add_parser("status", help="check the database, live updates, bucket and backend")
+    actions.add_parser("status", help="check the database, live updates, bucket, backend and "
+                       "ML server for real; exit 1 when any fails")
     parser.set_defaults(handler=run, team_action="status")
 
 
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.team_action == "preset":
             return _preset(args)
-        return asyncio.run(_status(load_settings()))
+        return asyncio.run(_status(load_settings_with_secrets()))
     except ConfigError as exc:
         return fail(str(exc), "team")
 
@@ -99,33 +102,41 @@ async def _status(settings: Settings) -> int:
     checks = [
         await _check_database(settings),
         await _check_live_updates(settings),
-        _check_bucket(settings),
-        await _check_backend(settings),
+        await _check_bucket(settings),
+        *await _check_backend(settings),
     ]
     for ok, line in checks:
         print(("ok    " if ok else "FAIL  ") + line)
     return 0 if all(ok for ok, _ in checks) else 1
 
 
-async def _check_database(settings: Settings) -> tuple[bool, str]:
-    from ecg_desktop.store import StoreError, open_store
+Check = tuple[bool, str]
 
-    url = settings.effective_database_url
+
+async def _check_database(settings: Settings) -> Check:
+    from ecg_desktop.store import SqlJobStore, StoreError, head_revision
+
     try:
-        store = await open_store(url, migrate=False)
+        store = await SqlJobStore.open(settings.effective_database_url, migrate=False)
     except StoreError as exc:
         return False, f"job store: {exc}"
     try:
         if not store.is_postgresql:
             return False, f"job store: {store.describe()} is not shared; set DATABASE_URL"
-        return True, f"job store: {store.describe()}, {await store.count()} job(s)"
+        revision, head = await store.current_revision(), head_revision()
+        if revision != head:
+            return False, (f"job store: {store.describe()} is at schema revision "
+                           f"{revision or 'none'}, this version needs {head}: run "
+                           "`ecg-desktop db upgrade` (or start `serve` once)")
+        return True, (f"job store: {store.describe()}, schema revision {revision}, "
+                      f"{await store.count()} job(s)")
     except StoreError as exc:
         return False, f"job store: {exc}"
     finally:
         await store.close()
 
 
-async def _check_live_updates(settings: Settings) -> tuple[bool, str]:
+async def _check_live_updates(settings: Settings) -> Check:
     from ecg_desktop.store.notify import JobChangeListener
 
     listener = JobChangeListener(settings.effective_database_url, max_backoff_s=1.0)
@@ -150,24 +161,82 @@ async def _check_live_updates(settings: Settings) -> tuple[bool, str]:
         await asyncio.gather(task, return_exceptions=True)
 
 
-def _check_bucket(settings: Settings) -> tuple[bool, str]:
+async def _check_bucket(settings: Settings) -> Check:
+    """A signed write and delete of a probe object: only right credentials pass."""
+    from ecg_desktop.app.pipeline import os_user_name
+    from ecg_desktop.app.ports import StorageError
+    from ecg_desktop.app.team import missing_credentials
+    from ecg_desktop.storage import open_storage
+
     if not settings.s3_bucket_name:
         return False, "storage: no S3 bucket (S3_BUCKET_NAME); videos would stay on this machine"
-    where = settings.s3_endpoint_url or f"AWS {settings.aws_region}"
-    return True, f"storage: bucket {settings.s3_bucket_name} at {where}"
+    where = (f"bucket {settings.s3_bucket_name} at "
+             f"{settings.s3_endpoint_url or 'AWS ' + settings.aws_region}")
+    problems = [p for p in missing_credentials(settings) if "S3" in p]
+    if problems:
+        return False, f"storage: {where}: {problems[0]}"
+    user = settings.user_name or os_user_name() or "team-status"
+    key = f"videos/{user}/.ecg-team-status-{uuid.uuid4().hex}"
+    try:
+        storage = await asyncio.to_thread(open_storage, settings, lambda: "")
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                probe = Path(folder) / "probe"
+                probe.write_bytes(b"ecg-desktop team status\n")
+                await storage.upload(key, probe, "text/plain")
+            await storage.delete(key)
+        finally:
+            await storage.close()
+    except StorageError as exc:
+        return False, f"storage: {where}: writing a probe object failed: {exc}"
+    return True, f"storage: {where}: a probe object was written and deleted"
 
 
-async def _check_backend(settings: Settings) -> tuple[bool, str]:
+async def _check_backend(settings: Settings) -> list[Check]:
+    """The backend answers, takes this desktop's token, and reaches the ML server."""
     import httpx
 
-    base = settings.fastapi_base_url
+    from ecg_desktop.mlclient.backend import ML_HEALTH_PATH
+
+    base = settings.fastapi_base_url.rstrip("/")
     if not base:
-        return False, "backend: no callback address (FASTAPI_BASE_URL)"
+        return [(False, "backend: no address (FASTAPI_BASE_URL)")]
+    checks: list[Check] = []
+    async with httpx.AsyncClient(timeout=15) as client:
+        try:
+            response = await client.get(base + "/health")
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            return [(False, f"backend: {base} cannot be reached from here: {reason}")]
+        if response.status_code != 200:
+            return [(False, f"backend: {base}/health answered {response.status_code}")]
+        checks.append((True, f"backend: {base} answers; the ML server must reach it too"))
+        if not settings.team_token:
+            checks.append((False, "backend token: none set (`ecg-desktop secrets set "
+                                  "team_token`, or ECG_TEAM_TOKEN)"))
+            return checks
+        headers = {"Authorization": f"Bearer {settings.team_token}"}
+        try:
+            response = await client.get(base + ML_HEALTH_PATH, headers=headers)
+        except httpx.HTTPError as exc:
+            return [*checks, (False, f"backend token: the request failed: {exc}")]
+    if response.status_code in (401, 403):
+        return [*checks, (False, "backend token: refused by the backend (ask for a new one)")]
+    checks.append((True, "backend token: accepted"))
+    checks.append(_ml_server_check(response))
+    return checks
+
+
+def _ml_server_check(response: Any) -> Check:
     try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(base.rstrip("/") + "/health")
-    except httpx.HTTPError as exc:
-        return False, f"backend: {base} cannot be reached from here: {exc or type(exc).__name__}"
-    if response.status_code != 200:
-        return False, f"backend: {base}/health answered {response.status_code}"
-    return True, f"backend: {base} answers; the ML server must reach this address too"
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    where = body.get("ml_server_url") or "the ML server"
+    if response.status_code == 200 and body.get("status") == "healthy":
+        took = body.get("response_time_ms")
+        timing = f" in {took:.0f} ms" if isinstance(took, int | float) else ""
+        return True, f"ML server: {where} is healthy (the backend asked it{timing})"
+    reason = body.get("reason") or body.get("detail") or f"HTTP {response.status_code}"
+    return False, f"ML server: {where}, as the backend sees it: {body.get('status')}: {reason}"

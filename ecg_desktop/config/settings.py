@@ -92,6 +92,8 @@ class Settings:
     webhook_secret_key: str = _secret_field()
     # API tokens for a non-loopback bind (`Authorization: Bearer ...`), one per user
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    # A team desktop's own API token for the team backend: dispatch goes through `serve`
+    team_token: str = _secret_field()
     # Pipeline
     max_parallel_uploads: int = 2
     max_parallel_dispatches: int = 4
@@ -203,6 +205,7 @@ ENV_NAMES: dict[str, str] = {
     "database_url": "DATABASE_URL",
     "webhook_secret_key": "WEBHOOK_SECRET_KEY",
     "api_tokens": "ECG_API_TOKENS",
+    "team_token": "ECG_TEAM_TOKEN",
     "max_parallel_uploads": "ECG_MAX_PARALLEL_UPLOADS",
     "max_parallel_dispatches": "ECG_MAX_PARALLEL_DISPATCHES",
     "callback_watchdog_s": "ECG_CALLBACK_WATCHDOG",
@@ -212,7 +215,8 @@ ENV_NAMES: dict[str, str] = {
     "data_dir": "ECG_DATA_DIR",
 }
 SECRET_FIELDS = frozenset(
-    {"aws_secret_access_key", "aws_session_token", "webhook_secret_key", "api_tokens"}
+    {"aws_secret_access_key", "aws_session_token", "webhook_secret_key", "api_tokens",
+     "team_token"}
 )
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
 

@@ -125,6 +125,7 @@ class Job:
     retry_of: uuid.UUID | None = None
     options: DispatchOptions = DispatchOptions()
     ml_server: str = ""  # the base URL of the ML server that took the job ("" not yet known)
+    installation: str = ""  # the installation working on it (app/installation.py); "" older
 
     @classmethod
     def new(cls, **fields: object) -> Job:

@@ -75,6 +75,7 @@ jobs = sa.Table(
     sa.Column("retry_of", sa.Uuid),
     sa.Column("dispatch_options", sa.Text),  # JSON of DispatchOptions; NULL: none set
     sa.Column("ml_server", sa.Text),  # base URL of the ML server that took the job
+    sa.Column("installation", sa.String(64)),  # the installation working on the job
     sa.Column("version", sa.Integer, nullable=False),
 )
 

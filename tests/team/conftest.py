@@ -24,6 +24,7 @@ from tests.media import make_silent_video
 from tests.services.serve import ServeProcess, start_serve_async
 
 SECRET = "team-test-secret"
+DESKTOP_TOKEN = "desktop-token"  # a loopback backend asks for none; one is still configured
 
 CoreFactory = Callable[..., Awaitable[Core]]
 
@@ -91,13 +92,15 @@ def video(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def make_core(
-    settings_factory: Callable[..., Any], peer: ProtocolPeer, postgres_url: str
+    settings_factory: Callable[..., Any], peer: ProtocolPeer, postgres_url: str, tmp_path: Path
 ) -> AsyncIterator[CoreFactory]:
     """``await make_core(user=..., backend=False, storage=..., **settings)``.
 
     A desktop (``backend`` false) runs its services and team sync and starts no server: in
-    team mode the ML server calls back the shared backend (``fastapi_base_url``). A backend
-    (``backend`` true) is what ``serve`` builds: a core with its server on a free port.
+    team mode it asks the shared backend (``fastapi_base_url``) to dispatch, with an API
+    token, and the ML server calls that backend back. A backend (``backend`` true) is what
+    ``serve`` builds: a core with its server on a free port. Each core is an installation of
+    its own (its own data folder).
     """
     cores: list[Core] = []
 
@@ -108,11 +111,14 @@ async def make_core(
         storage: ObjectStorage | None = None,
         **overrides: Any,
     ) -> Core:
-        values = peer_core_settings(peer, SECRET, postgres_url, **{"user_name": user, **overrides})
+        data_dir = tmp_path / f"installation-{len(cores)}"
+        desktop = {"team_token": DESKTOP_TOKEN} if not backend else {}
+        values = peer_core_settings(peer, SECRET, postgres_url, **{
+            "user_name": user, "data_dir": data_dir, **desktop, **overrides})
         core = await build_core(settings_factory(**values), storage=storage)
         cores.append(core)
-        if backend:
-            await core.start_server()
+        if backend:  # on loopback, whatever bind_host its access rules are made for
+            await core.start_server(host="127.0.0.1")
         await core.start_services()
         assert core.team is not None, "a PostgreSQL store must start team sync"
         await core.team.wait_connected()
