@@ -22,3 +22,26 @@ async def parties(tmp_path: Path) -> AsyncIterator[Parties]:
         yield bundle
     finally:
         await bundle.close()
+
+
+@pytest.fixture(scope="session")
+def multilingual_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with the multilingual Whisper base installed, assembled once per session
+    from the two packages of the test extra (as a completed download leaves it)."""
+    import json
+    import shutil
+
+    from ecg_desktop.analyzer import whisper_models
+    from tests.services.hub import whisper_base_files
+
+    models_dir = tmp_path_factory.mktemp("models")
+    folder = models_dir / "base"
+    folder.mkdir()
+    for name, parts in whisper_base_files().items():
+        with (folder / name).open("wb") as target:
+            for part in parts:
+                with part.open("rb") as source:
+                    shutil.copyfileobj(source, target, 4 * 1024 * 1024)
+    marker = {"name": "base", "repo_id": whisper_models.CATALOG["base"].repo_id}
+    (folder / whisper_models.MARKER).write_text(json.dumps(marker))
+    return models_dir

@@ -1,64 +1,145 @@
-"""Which speech backend a request's language picks (the policy, not the models: no Whisper or
-Korean model can be present on the build machine)."""
+"""Which recogniser and model a job gets, from what is really installed: the bundled tiny.en,
+the multilingual Whisper base of the test extra in a models folder, a damaged model copy."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from ecg_desktop.analyzer import asr
-from ecg_desktop.analyzer.asr import BackendPaths, choose_backend
+from ecg_desktop.analyzer import asr, whisper_models
+from ecg_desktop.analyzer.asr import BackendPaths, choose_backend, language_problem
+from ecg_desktop.analyzer.config import AnalyzerConfig, AnalyzerConfigError
 from ecg_desktop.analyzer.errors import AnalysisError
+from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
 from ecg_desktop.domain import ErrorCode
+from tests.media import make_speech_video
 
 
 @pytest.fixture
-def installed(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    modules: set[str] = set()
-    monkeypatch.setattr(asr, "_installed", lambda name: name in modules)
-    return modules
+def english_only(tmp_path: Path) -> BackendPaths:
+    """Nothing downloaded: only the bundled tiny.en."""
+    return BackendPaths(models_dir=str(tmp_path / "models"))
 
 
-def test_only_pocketsphinx_reports_english_honestly(installed: set[str]) -> None:
-    choice = choose_backend("auto", BackendPaths())
-    assert (choice.name, choice.language) == ("pocketsphinx", "en")
-    assert "only the English model" in choice.notes[0]
-    assert choose_backend("en", BackendPaths()).notes == ()
-    assert asr.available_backends(BackendPaths()) == ["pocketsphinx"]
+def test_tiny_en_is_the_default_and_auto_says_it_heard_english(english_only: BackendPaths) -> None:
+    auto = choose_backend("auto", english_only)
+    assert (auto.name, auto.language) == ("faster-whisper", "en")
+    assert auto.model is not None and auto.model.name == "tiny.en"
+    assert not auto.model.multilingual
+    assert "only English Whisper models are installed" in auto.notes[0]
+    english = choose_backend("en", english_only)
+    assert (english.name, english.notes) == ("faster-whisper", ())
+    assert asr.available_backends(english_only)[:2] == ["faster-whisper", "pocketsphinx"]
+    assert asr.default_model_label(english_only) == "tiny.en"
 
 
-def test_whisper_needs_the_package_and_a_model_on_disk(installed: set[str], tmp_path: Path) -> None:
-    model = tmp_path / "whisper-small"
-    assert choose_backend("auto", BackendPaths(whisper_model=str(model))).name == "pocketsphinx"
-    model.mkdir()
-    assert choose_backend("auto", BackendPaths(whisper_model=str(model))).name == "pocketsphinx"
-    installed.add("faster_whisper")
-    paths = BackendPaths(whisper_model=str(model))
-    auto = choose_backend("auto", paths)
-    assert (auto.name, auto.language) == ("faster-whisper", None)  # it detects the language
-    assert choose_backend("ja", paths).language == "ja"
-    assert asr.available_backends(paths)[0] == "faster-whisper"
-
-
-def test_korean_uses_vosk_when_installed(installed: set[str], tmp_path: Path) -> None:
+def test_a_language_no_installed_model_covers_fails_before_any_work(
+    english_only: BackendPaths,
+) -> None:
     with pytest.raises(AnalysisError) as missing:
-        choose_backend("ko", BackendPaths())
+        choose_backend("de", english_only)
     assert missing.value.code is ErrorCode.TRANSCRIPTION_ERROR
-    installed.add("vosk")
+    assert "ecg-desktop models download base" in missing.value.message
+    assert language_problem("de", english_only) == missing.value.message
+    assert language_problem("en", english_only) is None
+    assert language_problem("auto", english_only) is None
+    with pytest.raises(AnalysisError, match="does not recognise the language 'xx'"):
+        choose_backend("xx", english_only)
+
+
+def test_a_model_the_request_names_must_be_installed(english_only: BackendPaths) -> None:
+    with pytest.raises(AnalysisError, match=r"ecg-desktop models download small\.en"):
+        choose_backend("en", english_only, model="small.en")
+    with pytest.raises(AnalysisError, match="unknown Whisper model 'huge'"):
+        choose_backend("en", english_only, model="huge")
+
+
+def test_a_multilingual_model_detects_and_recognises_other_languages(
+    multilingual_models_dir: Path,
+) -> None:
+    paths = BackendPaths(models_dir=str(multilingual_models_dir))
+    auto = choose_backend("auto", paths)
+    assert auto.language is None  # Whisper detects it
+    assert auto.model is not None and auto.model.name == "base" and auto.model.multilingual
+    assert "the multilingual base model was used" in auto.notes[0]
+    korean = choose_backend("ko", paths)
+    assert (korean.name, korean.language, korean.model) == ("faster-whisper", "ko", auto.model)
+    assert choose_backend("en", paths).model.name == "tiny.en"  # type: ignore[union-attr]
+    based = choose_backend("auto", BackendPaths(whisper_name="base", models_dir=paths.models_dir))
+    assert based.notes == ()
+    assert language_problem("de", paths) is None
+
+
+def test_korean_without_a_multilingual_model_uses_vosk(
+    english_only: BackendPaths, tmp_path: Path
+) -> None:
+    if not asr.vosk.installed("vosk"):
+        pytest.skip("the 'korean' extra (vosk) is not installed")
     (tmp_path / "ko" / "am").mkdir(parents=True)
-    choice = choose_backend("ko", BackendPaths(vosk_model=str(tmp_path / "ko")))
+    paths = BackendPaths(vosk_model=str(tmp_path / "ko"), models_dir=english_only.models_dir)
+    choice = choose_backend("ko", paths)
     assert (choice.name, choice.language) == ("vosk", "ko")
 
 
-def test_a_transcript_in_english_is_aligned_by_pocketsphinx(
-    installed: set[str], tmp_path: Path
+def test_pocketsphinx_is_a_backend_to_pick_and_the_aligner(english_only: BackendPaths) -> None:
+    picked = BackendPaths(backend="pocketsphinx", models_dir=english_only.models_dir)
+    auto = choose_backend("auto", picked)
+    assert (auto.name, auto.language) == ("pocketsphinx", "en")
+    assert "English only" in auto.notes[0]
+    assert asr.available_backends(picked)[:2] == ["pocketsphinx", "faster-whisper"]
+    assert choose_backend("en", picked, model="tiny.en").name == "faster-whisper"
+    for language in ("auto", "en"):
+        assert choose_backend(language, english_only, aligning=True).name == "pocketsphinx"
+
+
+def test_a_model_folder_given_by_path(multilingual_models_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(AnalysisError, match="no Whisper model"):
+        choose_backend("en", BackendPaths(whisper_model=str(tmp_path)))
+    folder = BackendPaths(whisper_model=str(multilingual_models_dir / "base"))
+    auto = choose_backend("auto", folder)
+    assert auto.language is None and auto.model is not None and auto.model.multilingual
+
+
+def test_a_damaged_bundled_model_fails_the_job_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    installed.add("faster_whisper")
-    (tmp_path / "m").mkdir()
-    paths = BackendPaths(whisper_model=str(tmp_path / "m"))
-    assert choose_backend("auto", paths, aligning=True).name == "pocketsphinx"
-    assert choose_backend("en", paths, aligning=True).name == "pocketsphinx"
+    original = whisper_models.bundled_model_path()
+    assert original is not None
+    copy = Path(shutil.copytree(original, tmp_path / "model"))
+    with (copy / "model.bin").open("r+b") as model:
+        model.seek(4096)
+        model.write(b"\xff" * 64)
+    monkeypatch.setattr(whisper_models, "bundled_model_path", lambda: copy)
+    video = make_speech_video(tmp_path / "v.mp4", [("en-us", "Hello there.", 0.0)]).path
+    with pytest.raises(AnalysisError) as failed:
+        analyse_file(video, AnalysisOptions(), lambda percent, message: None)
+    assert failed.value.code is ErrorCode.TRANSCRIPTION_ERROR
+    assert "damaged" in failed.value.message
+    assert whisper_models.BUNDLED_SHA256 in failed.value.message
+
+
+def test_speech_settings_from_the_environment() -> None:
+    config = AnalyzerConfig.from_env(
+        {
+            "ECG_ANALYZER_BACKEND": "pocketsphinx",
+            "ECG_ANALYZER_WHISPER_MODEL": "base",
+            "ECG_ANALYZER_DEVICE": "cpu",
+            "ECG_ANALYZER_THREADS": "3",
+        }
+    )
+    assert config.backend_paths.backend == "pocketsphinx"
+    assert config.backend_paths.whisper_name == "base"
+    assert config.whisper_runtime.resolved() == ("cpu", "int8", 3)
+    for variable, value in (
+        ("ECG_ANALYZER_BACKEND", "whisperx"),
+        ("ECG_ANALYZER_WHISPER_MODEL", "huge"),
+        ("ECG_ANALYZER_DEVICE", "tpu"),
+        ("ECG_ANALYZER_THREADS", "-1"),
+    ):
+        with pytest.raises(AnalyzerConfigError, match=variable):
+            AnalyzerConfig.from_env({variable: value})
 
 
 def test_guessed_pronunciations_use_the_dictionary_phone_set() -> None:

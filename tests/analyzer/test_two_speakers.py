@@ -183,7 +183,7 @@ def test_metadata_reports_language_and_model_honestly(run: Run) -> None:
     meta = run.result["metadata"]
     assert meta["language_requested"] == "auto"
     assert meta["language_detected"] == "en"
-    assert "pocketsphinx" in meta["model_version"]
+    assert "faster-whisper tiny.en" in meta["model_version"]
     assert any("English" in note for note in meta["notes"])
     assert meta["filename"] == "talk.mp4"
     assert abs(meta["duration"] - run.truth.duration) < 0.1
@@ -208,7 +208,9 @@ def test_callbacks_are_signed_rising_throttled_and_end_once(run: Run) -> None:
         for a, v in zip(progress, values, strict=True)
         if a.body["message"] == "Recognising speech"
     ]
-    assert len(set(recognising)) >= 3  # it moves while the audio is consumed
+    # It moves while the audio is consumed (Whisper takes about 2 s here: a value or two
+    # between the stage's bounds, 15 and 80, at one callback a second).
+    assert any(15.0 < value < 80.0 for value in recognising), recognising
     for a, b in itertools.pairwise(progress):  # each callback says something new
         assert (a.body["progress"], a.body["message"]) != (b.body["progress"], b.body["message"])
     gaps = [b.at - a.at for a, b in itertools.pairwise(progress)]
@@ -234,7 +236,7 @@ def test_health_answers_quickly_while_a_job_runs(run: Run) -> None:
     assert len(run.health_while_running) >= 3
     assert max(seconds for seconds, _ in run.health_while_running) < 0.5
     assert all(body["status"] == "healthy" for _, body in run.health_while_running)
-    assert all(body["backend"] == "pocketsphinx" for _, body in run.health_while_running)
+    assert all(body["backend"] == "faster-whisper" for _, body in run.health_while_running)
 
 
 async def test_speaker_bounds_from_the_request_are_honoured(
