@@ -105,7 +105,7 @@ async def build_app(url: str, data_dir: Path, *, in_process: bool = False) -> _B
     store = await open_store(url)
     metrics, bus = Metrics(), EventBus()
     ml_client = HttpMLClient(settings)
-    worker = None if in_process else ResultWorker.for_store(store)
+    worker = None if in_process else ResultWorker.for_store(store, data_dir / "spill")
     receiver = CallbackReceiver(store, bus, settings, metrics, result_worker=worker)
     app = create_app(_BenchCore(settings, store, _NoStorage(), ml_client, bus),
                      metrics=metrics, callbacks=receiver)

@@ -253,7 +253,8 @@ async def build_core(
             metrics,
             callback_base_url_provider=lambda: holder["core"].callback_base_url(),
         )
-        result_worker = ResultWorker.for_store(store)  # big results, callback or fetched
+        # big results, callback or fetched
+        result_worker = ResultWorker.for_store(store, settings.data_dir / "spill")
         recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics,
                             result_worker=result_worker)
         callbacks = CallbackReceiver(store, bus, settings, metrics, result_worker=result_worker)

@@ -25,37 +25,37 @@ import gc
 import json
 import logging
 import multiprocessing
-import os
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
-from ecg_desktop.app.callbacks import (
+from ecg_desktop.app.callback_body import spill
+from ecg_desktop.app.callback_outcomes import (
     BigCallback,
-    CallbackMessage,
     Checked,
     Ended,
     Missing,
     Rejected,
     Stored,
+    TerminalJob,
     WorkerFailed,
     WorkerOutcome,
-    _completion_change,
-    _ensure_open,
-    _TerminalJob,
+    completion_change,
+    ensure_open,
+)
+from ecg_desktop.app.callback_schema import (
+    CallbackMessage,
     invalid_result_errors,
-    loads_keeping_result_text,
     looks_like_front_end,
-    signature_problem,
     validate_message,
 )
+from ecg_desktop.app.json_spans import loads_keeping_result_text
 from ecg_desktop.app.ports import JobStore, JobWriter, OffersJobWriter, ResultRecord
 from ecg_desktop.domain import InvalidResult, JobNotFound, normalize
-from ecg_desktop.domain.signatures import verify
 
 logger = logging.getLogger(__name__)
 _Job = TypeVar("_Job")
@@ -69,20 +69,23 @@ class ResultWorker:
         self,
         writer_factory: Callable[[], JobWriter],
         *,
+        spill_dir: Path,
         start_method: str = "spawn",
         extra_initializer: Callable[[], None] | None = None,
     ) -> None:
         self._writer_factory = writer_factory
+        self._spill_dir = spill_dir
         self._start_method = start_method
         self._extra_initializer = extra_initializer
         self._pool: ProcessPoolExecutor | None = None
         self._warm_up: Future[None] | None = None
 
     @classmethod
-    def for_store(cls, store: JobStore) -> ResultWorker | None:
-        """A worker writing to ``store``'s database, or ``None`` when it cannot have one."""
+    def for_store(cls, store: JobStore, spill_dir: Path) -> ResultWorker | None:
+        """A worker writing to ``store``'s database, or ``None`` when it cannot have one.
+        Fetched results are handed to it through files in ``spill_dir``."""
         if isinstance(store, OffersJobWriter):
-            return cls(store.blocking_writer_factory())
+            return cls(store.blocking_writer_factory(), spill_dir=spill_dir)
         return None
 
     def start(self) -> None:
@@ -103,12 +106,8 @@ class ResultWorker:
         await asyncio.wrap_future(self._warm_up)
 
     async def handle(self, call: BigCallback) -> WorkerOutcome:
-        # The body goes through a temporary file written by a thread: write(2) copies it with
-        # the GIL released, where pickling it into the pool's pipe would hold the GIL (and so
-        # the loop) for the copy of several megabytes.
-        body_file = await asyncio.to_thread(_spill, call.body)
-        return await self._submit(handle_big_callback, replace(call, body=b"", body_file=body_file),
-                                  body_file)
+        """Rules 3-8 for a verified body in ``call.body_file`` (the caller removes the file)."""
+        return await self._submit(handle_big_callback, call)
 
     async def store_result(
         self, job_id: uuid.UUID, result_json: str, message: str | None
@@ -116,13 +115,17 @@ class ResultWorker:
         """Store a completed job's result fetched from the ML server (recovery): validated,
         normalised and written with the job's completion in one transaction, as a big
         callback's. ``result_json`` is the result's JSON text."""
-        result_file = await asyncio.to_thread(_spill, result_json.encode())
-        return await self._submit(store_fetched_result,
-                                  FetchedResult(job_id, message, result_file), result_file)
+        # Through a file written by a thread: write(2) copies it with the GIL released, where
+        # pickling megabytes into the pool's pipe would hold the GIL (and so the loop).
+        result_file = await asyncio.to_thread(spill, self._spill_dir, result_json.encode())
+        try:
+            return await self._submit(store_fetched_result,
+                                      FetchedResult(job_id, message, str(result_file)))
+        finally:
+            with contextlib.suppress(OSError):
+                result_file.unlink()
 
-    async def _submit(
-        self, work: Callable[[_Job], WorkerOutcome], job: _Job, spilled: str
-    ) -> WorkerOutcome:
+    async def _submit(self, work: Callable[[_Job], WorkerOutcome], job: _Job) -> WorkerOutcome:
         self.start()
         pool = self._pool
         assert pool is not None
@@ -132,9 +135,6 @@ class ResultWorker:
             logger.error("the result worker process died (%s); a new one will be started", exc)
             self._discard(pool)
             return WorkerFailed("the worker process died")
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(spilled)
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:
@@ -165,19 +165,12 @@ def _init_worker(
     gc.freeze()  # the imported modules: later collections need not scan them
 
 
-def _spill(body: bytes) -> str:
-    descriptor, path = tempfile.mkstemp(prefix="ecg-callback-", suffix=".json")  # mode 0600
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(body)
-    return path
-
-
 def _ready() -> None:
     """Nothing: submitted once so that the process starts before the first big body."""
 
 
 def handle_big_callback(call: BigCallback) -> WorkerOutcome:
-    """Rules 1-8 of PROTOCOL.md 1.3 for one body (runs in the worker process)."""
+    """Rules 3-8 of PROTOCOL.md 1.3 for a verified body (runs in the worker process)."""
     # JSON makes no reference cycles: without the collector, the ~1M objects of a big result
     # are freed by reference counting alone, and no collection scans them while they live.
     gc.disable()
@@ -191,22 +184,15 @@ def handle_big_callback(call: BigCallback) -> WorkerOutcome:
 
 
 def _handle(call: BigCallback) -> WorkerOutcome:
-    if call.body_file is not None:
-        with open(call.body_file, "rb") as file:
-            call = replace(call, body=file.read(), body_file=None)
+    with open(call.body_file, "rb") as file:
+        body = file.read()
     try:
-        payload, result_text = loads_keeping_result_text(call.body)
+        payload, result_text = loads_keeping_result_text(body)
     except (ValueError, RecursionError):
         return Rejected(400, "not_json", "the body is not valid JSON")
-    front_end = looks_like_front_end(call.headers, payload)
-    verdict, _ = verify(call.secrets, call.body, call.headers, now=call.now)
-    problem = signature_problem(verdict, call.allow_unsigned)
-    if problem is not None:
-        return Rejected(401, *problem, misuse=front_end)
-    if call.check_only:
-        return Checked(None)
     message, errors = validate_message(payload)
     if message is None:
+        front_end = looks_like_front_end(call.headers, payload)
         return Rejected(422, "schema", "invalid callback", errors=errors, misuse=front_end)
     if message.status != "completed":
         return Checked(replace(message, result=None))
@@ -247,17 +233,17 @@ def _store(message: CallbackMessage, raw: Mapping[str, Any], raw_json: str | Non
     writer = _WorkerProcess.writer
     assert writer is not None
     try:
-        _ensure_open(writer.get(message.job_id))
+        ensure_open(writer.get(message.job_id))
         try:
             transcript = normalize(raw)
         except InvalidResult as invalid:
             return Rejected(422, "invalid_result", "the result does not validate",
                             errors=invalid_result_errors(invalid))
-        job = writer.update(message.job_id, _completion_change(message, transcript),
+        job = writer.update(message.job_id, completion_change(message, transcript),
                             result=ResultRecord(raw=raw, transcript=transcript,
                                                 raw_json=raw_json))
     except JobNotFound:
         return Missing(message.job_id)
-    except _TerminalJob as terminal:
+    except TerminalJob as terminal:
         return Ended(terminal.status)
     return Stored(job)

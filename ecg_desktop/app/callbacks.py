@@ -1,9 +1,13 @@
 """The ML server's callbacks (``POST /api/upload-video/result``, PROTOCOL.md 1.3 and 4).
 
-``CallbackReceiver.receive(body, headers)`` applies the protocol's rules in their order:
+The handler asks ``open_body(headers, content_length)`` first: a body declared over the limit
+is 413, and a request with no signature header at all (unless unsigned callbacks are allowed),
+a malformed or a stale one is 401, all before a byte of the body is read. Otherwise it feeds
+the body into the returned ``CallbackBody`` as it arrives (hashed into the signature check,
+spilled to a file once large; over the limit: 413) and calls ``receive(body, headers)``:
 
-1. a body over the limit: 413; not JSON: 400;
-2. a missing or wrong signature: 401 (unsigned only when the user allowed it);
+1. a wrong signature: 401 (the body was never parsed); not JSON: 400;
+2. a ``webhook-id`` already answered with a 2xx: 200 ``duplicate``, the store untouched;
 3. an invalid message: 422 with the field errors;
 4. an unknown job: 404;
 5. a terminal job never changes: 200 ``already_completed`` (``_failed``, ``_canceled``);
@@ -16,41 +20,56 @@ Every check that depends on the job's state runs again inside ``JobStore.update`
 row lock), so two callbacks for one job never interleave and a terminal job cannot move. The
 answer is ``(http_status, json_payload)``; the aiohttp handler only moves bytes.
 
-A Standard Webhooks ``webhook-id`` that was already answered with a 2xx is answered again as a
-duplicate without touching the store. Ids are remembered in memory for twice the signature
-tolerance: an older replay is refused as stale by the timestamp check anyway.
-
-``processing`` callbacks are group-committed across jobs (``_ProgressWriter``): those that
-arrive while a write is in flight are written together in one transaction
-(``JobStore.update_many``), and each is answered after that transaction commits.
-
-Big bodies (a three-hour transcript is about 8 MB) go to a worker process when the receiver
-has one (``callback_worker.ResultWorker``; the app always does): it applies the same rules in
-the same order and stores the result itself, so the loop's process does none of the work.
-Without one they are verified, parsed and normalised in a worker thread: ``json.loads`` is one
-C call that would hold the GIL for its whole run, so the threaded parse goes through a Python
-``object_pairs_hook``, which lets the loop's thread take the GIL back between objects.
+At most ``max_concurrent`` bodies that may be large (declared over ``LARGE_BODY``, or chunked)
+are read and handled at once (``large_body_slot``); another waits up to ``SLOT_WAIT_S`` and
+is then answered 503 with ``Retry-After``. ``processing`` callbacks are group-committed across
+jobs (``progress_writer``). Big bodies go to a worker process when the receiver has one
+(``callback_worker.ResultWorker``; the app always does), which reads the spill file, applies
+rules 3-8 and stores the result itself; without one they are parsed and normalised in a thread
+(``parse_json_yielding`` lets the loop's thread take the GIL back between objects).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import contextlib
 import gc
 import json
 import logging
-import math
-import re
 import time
-import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callback_body import LARGE_BODY, CallbackBody, remove_stale_spills
+from ecg_desktop.app.callback_outcomes import (
+    BigCallback,
+    BigResultHandler,
+    Checked,
+    Ended,
+    Missing,
+    Rejected,
+    Stored,
+    TerminalJob,
+    WorkerFailed,
+    WorkerOutcome,
+    completion_change,
+    ensure_open,
+    failure_change,
+    signature_problem,
+)
+from ecg_desktop.app.callback_schema import (
+    MISUSE_HINT,
+    CallbackMessage,
+    invalid_result_errors,
+    looks_like_front_end,
+    validate_message,
+)
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
+from ecg_desktop.app.progress_writer import ProgressWriter
+from ecg_desktop.app.seen_ids import SeenIds
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
     ErrorCode,
@@ -59,325 +78,19 @@ from ecg_desktop.domain import (
     JobChanged,
     JobNotFound,
     JobStatus,
-    Transcript,
     normalize,
 )
-from ecg_desktop.domain.signatures import (
-    TOLERANCE_S,
-    WEBHOOK_ID,
-    WEBHOOK_SIGNATURE,
-    Verdict,
-    verify,
-)
+from ecg_desktop.domain.signatures import TOLERANCE_S, SignatureCheck, Verdict
+
+__all__ = ["LARGE_BODY", "Answer", "CallbackBody", "CallbackReceiver", "Rejected", "Stored",
+           "WorkerFailed"]
 
 logger = logging.getLogger(__name__)
 
 Answer = tuple[int, dict[str, Any]]
 
-CALLBACK_STATUSES = ("processing", "completed", "failed")
-STATUS_ENDPOINT = "GET /api/upload-video/status/{job_id}"
-# Bodies above this are verified, parsed and normalised off the loop.
-LARGE_BODY = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackMessage:
-    """A callback body that passed the schema (rule 3)."""
-
-    job_id: uuid.UUID
-    status: str
-    progress: int | None
-    message: str | None
-    result: Mapping[str, Any] | None
-    error_code: str | None
-    error_message: str | None
-
-
-def validate_message(payload: Any) -> tuple[CallbackMessage | None, list[dict[str, Any]]]:
-    """The message, or the field errors (``[{"loc": [...], "msg": ...}]``) that forbid it."""
-    if not isinstance(payload, Mapping):
-        return None, [{"loc": [], "msg": "the body must be a JSON object"}]
-    errors: list[dict[str, Any]] = []
-
-    def error(field: str, msg: str) -> None:
-        errors.append({"loc": ["body", field], "msg": msg})
-
-    job_id = _job_id(payload.get("job_id"), error)
-    status = payload.get("status")
-    if status is None:
-        error("status", "field required")
-    elif status not in CALLBACK_STATUSES:
-        error("status", f"must be one of {', '.join(CALLBACK_STATUSES)}")
-    progress = _progress(payload.get("progress"), error)
-    texts: dict[str, str | None] = {}
-    for name in ("message", "error_code", "error_message"):
-        value = payload.get(name)
-        if value is not None and not isinstance(value, str):
-            error(name, "must be a string or null")
-            value = None
-        texts[name] = value
-    result = payload.get("result")
-    if result is not None and not isinstance(result, Mapping):
-        error("result", "must be an object or null")
-    elif result is None and status == "completed":
-        error("result", "required when status is completed")
-    if errors or job_id is None or not isinstance(status, str):
-        return None, errors
-    return (
-        CallbackMessage(
-            job_id=job_id,
-            status=status,
-            progress=progress,
-            message=texts["message"],
-            result=result,
-            error_code=texts["error_code"],
-            error_message=texts["error_message"],
-        ),
-        [],
-    )
-
-
-def _job_id(value: Any, error: Callable[[str, str], None]) -> uuid.UUID | None:
-    if value is None:
-        error("job_id", "field required")
-        return None
-    if not isinstance(value, str):
-        error("job_id", "must be a string")
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        error("job_id", "not a UUID")
-        return None
-
-
-def _progress(value: Any, error: Callable[[str, str], None]) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        error("progress", "must be a number from 0 to 100")
-        return None
-    if not 0 <= value <= 100:
-        error("progress", f"{value} is outside 0-100")
-        return None
-    return int(value)
-
-
-def looks_like_front_end(headers: Mapping[str, str], payload: Any) -> bool:
-    """The seed's "front-end misuse" test: a node or browser client, or a body with no status."""
-    agent = _header(headers, "User-Agent").lower()
-    if agent == "node" or agent.startswith(("node-fetch", "node/", "axios")):
-        return True
-    if "mozilla/" in agent or _header(headers, "Origin"):
-        return True
-    return isinstance(payload, Mapping) and "status" not in payload
-
-
-MISUSE_HINT = {
-    "error": "Wrong endpoint: this one is for the ML server's callbacks only.",
-    "correct_endpoint": STATUS_ENDPOINT,
-    "wrong_endpoint": "POST /api/upload-video/result (ML server webhook only)",
-}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        lower = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lower), "")
-    return value
-
-
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def loads_keeping_result_text(body: bytes) -> tuple[Any, str | None]:
-    """``json.loads(body)``, and the text of the top-level ``"result"`` object exactly as it
-    appears in the body (``None`` when there is none), so that it can be stored as received.
-
-    The top-level object is walked key by key with the C scanner (one parse in all); any
-    shape it does not expect is left to ``json.loads``, which also gives the usual errors.
-    """
-    try:
-        text = body.decode(json.detect_encoding(body), "surrogatepass")
-        payload, spans = _object_with_spans(text)
-    except (ValueError, IndexError, RecursionError):
-        return json.loads(body), None
-    span = spans.get("result")
-    if span is None or not isinstance(payload.get("result"), dict):
-        return payload, None
-    return payload, text[span[0]:span[1]]
-
-
-def _object_with_spans(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
-    decoder = json.JSONDecoder()
-    pos = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
-    if text[pos] != "{":
-        raise ValueError("not an object")
-    obj: dict[str, Any] = {}
-    spans: dict[str, tuple[int, int]] = {}
-    pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-    if text[pos] == "}":
-        pos += 1
-    else:
-        while True:
-            if text[pos] != '"':
-                raise ValueError("expected a key")
-            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
-            pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
-            if text[pos] != ":":
-                raise ValueError("expected ':'")
-            start = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-            obj[key], end = decoder.raw_decode(text, start)
-            spans[key] = (start, end)
-            pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
-            if text[pos] == "}":
-                pos += 1
-                break
-            if text[pos] != ",":
-                raise ValueError("expected ',' or '}'")
-            pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-    if _SPACE.match(text, pos).end() != len(text):  # type: ignore[union-attr]
-        raise ValueError("extra data")
-    return obj, spans
-
-
-class _TerminalJob(Exception):
-    """Raised inside a store update to roll it back: the job already ended."""
-
-    def __init__(self, status: JobStatus) -> None:
-        super().__init__(status.value)
-        self.status = status
-
-
-def _ensure_open(job: Job) -> None:
-    if job.status.is_terminal:
-        raise _TerminalJob(job.status)
-
-
-# -- what a worker process answers for a big body (see ``callback_worker``) -----------------
-
-
-@dataclass(frozen=True, slots=True)
-class BigCallback:
-    """A big callback body and what is needed to check it, sent to the worker process."""
-
-    body: bytes
-    headers: dict[str, str]
-    secrets: list[str]
-    now: float
-    allow_unsigned: bool
-    check_only: bool = False  # parse and verify only (a replayed ``webhook-id``)
-    body_file: str | None = None  # where the body is, when ``body`` is left empty
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    status: int
-    reason: str
-    detail: str
-    errors: list[dict[str, Any]] | None = None
-    misuse: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """Verified (and, unless ``check_only``, a valid message that the loop applies itself:
-    ``processing`` and ``failed``; their ``result`` is dropped)."""
-
-    message: CallbackMessage | None
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    job: Job  # completed, its result stored by the worker
-
-
-@dataclass(frozen=True, slots=True)
-class Ended:
-    status: JobStatus  # the job was already terminal
-
-
-@dataclass(frozen=True, slots=True)
-class Missing:
-    job_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerFailed:
-    reason: str  # the worker crashed or the store failed; nothing was written
-
-
-WorkerOutcome = Rejected | Checked | Stored | Ended | Missing | WorkerFailed
-
-
-class BigResultHandler(Protocol):
-    """Handles big bodies in another process (``callback_worker.ResultWorker``)."""
-
-    def start(self) -> None: ...
-
-    async def handle(self, call: BigCallback) -> WorkerOutcome: ...
-
-    async def close(self) -> None: ...
-
-
-def signature_problem(verdict: Verdict, allow_unsigned: bool) -> tuple[str, str] | None:
-    """``(reason, detail)`` of a 401 for this verdict (rule 2), or ``None`` when it passes."""
-    if verdict is Verdict.VALID or (verdict is Verdict.MISSING and allow_unsigned):
-        return None
-    return "signature_" + verdict.value, _SIGNATURE_PROBLEMS[verdict]
-
-
-def invalid_result_errors(invalid: InvalidResult) -> list[dict[str, Any]]:
-    return [{**e, "loc": ["body", "result", *e["loc"]]} for e in invalid.errors[:50]]
-
-
-def webhook_id(headers: Mapping[str, str]) -> str | None:
-    """The ``webhook-id`` that ``verify`` would report (a Standard Webhooks signature)."""
-    if _header(headers, WEBHOOK_SIGNATURE):
-        return _header(headers, WEBHOOK_ID) or None
-    return None
-
-
-class _SeenIds:
-    """``webhook-id``s answered with a 2xx, forgotten after ``ttl_s``; at most ``capacity``."""
-
-    def __init__(self, ttl_s: float, capacity: int, clock: Callable[[], float]) -> None:
-        self._ttl_s = ttl_s
-        self._capacity = capacity
-        self._clock = clock
-        self._expiry: OrderedDict[str, float] = OrderedDict()
-        self._in_flight: dict[str, asyncio.Event] = {}
-
-    def _purge(self) -> None:
-        now = self._clock()
-        while self._expiry:
-            oldest, expires = next(iter(self._expiry.items()))
-            if expires > now and len(self._expiry) <= self._capacity:
-                break
-            del self._expiry[oldest]
-
-    def seen(self, msg_id: str) -> bool:
-        self._purge()
-        return msg_id in self._expiry
-
-    async def claim(self, msg_id: str) -> bool:
-        """Claim ``msg_id`` for processing; ``False`` when it was already answered."""
-        while (pending := self._in_flight.get(msg_id)) is not None:
-            await pending.wait()
-        if self.seen(msg_id):
-            return False
-        self._in_flight[msg_id] = asyncio.Event()
-        return True
-
-    def release(self, msg_id: str, *, answered: bool) -> None:
-        if answered:
-            self._expiry[msg_id] = self._clock() + self._ttl_s
-            self._expiry.move_to_end(msg_id)
-            self._purge()
-        event = self._in_flight.pop(msg_id, None)
-        if event is not None:
-            event.set()
+SLOT_WAIT_S = 2.0  # how long a large body waits for a reading slot before a 503
+BUSY_RETRY_AFTER_S = 5
 
 
 class CallbackReceiver(ReadsSettings):
@@ -395,6 +108,7 @@ class CallbackReceiver(ReadsSettings):
         seen_capacity: int = 100_000,
         freeze_heap: bool = True,
         result_worker: BigResultHandler | None = None,
+        spill_dir: Path | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -402,10 +116,12 @@ class CallbackReceiver(ReadsSettings):
         self._metrics = metrics
         self._clock = clock
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._seen = _SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
+        self._seen = SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
         self._freeze_heap = freeze_heap
         self._worker = result_worker
-        self._progress = _ProgressWriter(
+        self._spill_dir = spill_dir or settings.data_dir / "spill"
+        remove_stale_spills(self._spill_dir)  # a killed run's bodies; never another run's
+        self._progress = ProgressWriter(
             store,
             on_written=lambda job: bus.publish(JobChanged(job)),
             max_writers=store.write_concurrency,
@@ -419,53 +135,86 @@ class CallbackReceiver(ReadsSettings):
     def allows_unsigned(self) -> bool:
         return self._settings.allow_unsigned_callbacks
 
+    @property
+    def spill_dir(self) -> Path:
+        return self._spill_dir
+
     def _secrets(self) -> list[str]:
         # Several secrets (space or comma separated) let a sender rotate its key.
         raw = self._settings.webhook_secret_key.replace(",", " ")
         return [s for s in raw.split() if s]
 
     def too_large(self) -> Answer:
-        """Rule 1, for a handler that refuses the body before reading it."""
+        """Rule 1, for a body found over the limit while reading it."""
         return self._reject(413, "too_large", f"body larger than {self.body_limit} bytes")
 
-    async def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
-        if len(body) > self.body_limit:
+    def open_body(
+        self, headers: Mapping[str, str], content_length: int | None
+    ) -> CallbackBody | Answer:
+        """What to feed the body into, or the answer that refuses it before it is read."""
+        if content_length is not None and content_length > self.body_limit:
             return self.too_large()
+        check = SignatureCheck(self._secrets(), headers, now=self._clock())
+        early = check.early
+        if early is not None and not (early is Verdict.MISSING and self.allows_unsigned):
+            problem = signature_problem(early, self.allows_unsigned)
+            assert problem is not None
+            return self._reject(401, *problem, misuse=looks_like_front_end(headers, None))
         if self._worker is not None:
             self._worker.start()  # spawned once, with the first callback of any kind
-        if len(body) <= LARGE_BODY:  # cheap: parsed on the loop, progress group-committed
-            return await self._receive(body, headers)
-        async with self._slots:  # at most a few big bodies in memory and in work at once
-            if self._worker is not None:
-                return await self._receive_in_worker(body, headers)
-            return await self._receive(body, headers)
+        return CallbackBody(check, self.body_limit, self._spill_dir)
+
+    @contextlib.asynccontextmanager
+    async def large_body_slot(self, content_length: int | None) -> AsyncIterator[Answer | None]:
+        """Hold one of the few slots for a body that may be large while it is read and
+        handled; yields ``None``, or the 503 to answer when none frees up in time. A body
+        declared small needs no slot."""
+        if content_length is not None and content_length <= LARGE_BODY:
+            yield None
+            return
+        try:
+            async with asyncio.timeout(SLOT_WAIT_S):
+                await self._slots.acquire()
+        except TimeoutError:
+            self._metrics.inc("callbacks_total", result="rejected", reason="busy")
+            yield 503, {"detail": "too many large callbacks at once; send it again shortly",
+                        "reason": "busy", "retry_after": BUSY_RETRY_AFTER_S}
+            return
+        try:
+            yield None
+        finally:
+            self._slots.release()
+
+    async def receive(self, body: CallbackBody, headers: Mapping[str, str]) -> Answer:
+        """Rules 1-8 for a body that has arrived whole (see the module docstring)."""
+        verdict = body.check.verdict()
+        problem = signature_problem(verdict, self.allows_unsigned)
+        if problem is not None:
+            return self._reject(401, *problem, misuse=looks_like_front_end(headers, None))
+        msg_id = body.check.msg_id if verdict is Verdict.VALID else None
+        if msg_id is None:
+            return await self._handle(body, headers)
+        if not await self._seen.claim(msg_id):
+            return self._duplicate(msg_id)
+        answered = False
+        try:
+            status, answer = await self._handle(body, headers)
+            answered = 200 <= status < 300
+            return status, answer
+        finally:
+            self._seen.release(msg_id, answered=answered)
 
     async def close(self) -> None:
         """Stop the worker process, if any (in-flight big callbacks finish first)."""
         if self._worker is not None:
             await self._worker.close()
 
-    async def _receive_in_worker(self, body: bytes, headers: Mapping[str, str]) -> Answer:
-        """Rules 1-8 for a big body, run by the worker process in the same order; the loop
-        only keeps the ``webhook-id`` bookkeeping, the counters and the events."""
-        assert self._worker is not None
-        call = BigCallback(body, dict(headers), self._secrets(), self._clock(),
-                           self.allows_unsigned)
-        msg_id = webhook_id(headers)
-        if msg_id is None:
+    async def _handle(self, body: CallbackBody, headers: Mapping[str, str]) -> Answer:
+        if body.path is not None and self._worker is not None:
+            # Rules 3-8 run in the worker process; the loop keeps the counters and events.
+            call = BigCallback(headers=dict(headers), body_file=str(body.path))
             return await self._settle(await self._worker.handle(call))
-        if not await self._seen.claim(msg_id):
-            checked = await self._worker.handle(dataclasses.replace(call, check_only=True))
-            if not isinstance(checked, Checked):
-                return await self._settle(checked)
-            return self._duplicate(msg_id)
-        answered = False
-        try:
-            status, answer = await self._settle(await self._worker.handle(call))
-            answered = 200 <= status < 300
-            return status, answer
-        finally:
-            self._seen.release(msg_id, answered=answered)
+        return await self._parse_and_apply(await body.read(), headers)
 
     async def _settle(self, outcome: WorkerOutcome) -> Answer:
         """The answer to what the worker did (or the loop's own move for a small status)."""
@@ -496,7 +245,7 @@ class CallbackReceiver(ReadsSettings):
         logger.info("callback %s is a duplicate; answered without changes", msg_id)
         return 200, {"status": "duplicate"}
 
-    async def _receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+    async def _parse_and_apply(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         large = len(body) > LARGE_BODY
         if large and self._freeze_heap:
             # Parsing and normalising a big result allocates hundreds of thousands of objects,
@@ -512,32 +261,7 @@ class CallbackReceiver(ReadsSettings):
             )
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return self._reject(400, "not_json", "the body is not valid JSON")
-        front_end = looks_like_front_end(headers, payload)
-
-        verdict, msg_id = await self._verify(body, headers, large)
-        problem = signature_problem(verdict, self.allows_unsigned)
-        if problem is not None:
-            return self._reject(401, *problem, misuse=front_end)
-        if msg_id is None:
-            return await self._apply(payload, front_end)
-        if not await self._seen.claim(msg_id):
-            return self._duplicate(msg_id)
-        answered = False
-        try:
-            status, answer = await self._apply(payload, front_end)
-            answered = 200 <= status < 300
-            return status, answer
-        finally:
-            self._seen.release(msg_id, answered=answered)
-
-    async def _verify(
-        self, body: bytes, headers: Mapping[str, str], large: bool
-    ) -> tuple[Verdict, str | None]:
-        secrets_ = self._secrets()
-        now = self._clock()
-        if large:  # hashlib releases the GIL on big buffers: hash them off the loop
-            return await asyncio.to_thread(verify, secrets_, body, headers, now=now)
-        return verify(secrets_, body, headers, now=now)
+        return await self._apply(payload, looks_like_front_end(headers, payload))
 
     async def _apply(self, payload: Any, front_end: bool) -> Answer:
         message, errors = validate_message(payload)
@@ -555,10 +279,10 @@ class CallbackReceiver(ReadsSettings):
                     return answer_or_job
                 job = answer_or_job
             else:
-                job = await self._store.update(message.job_id, _failure_change(message))
+                job = await self._store.update(message.job_id, failure_change(message))
         except JobNotFound:
             return self._reject(404, "unknown_job", f"job {message.job_id} not found")
-        except _TerminalJob as terminal:
+        except TerminalJob as terminal:
             self._metrics.inc("callbacks_total", result="ignored", reason="terminal")
             return 200, {"status": f"already_{terminal.status.value}"}
         self._metrics.inc("callbacks_total", result="accepted", reason=message.status)
@@ -569,7 +293,7 @@ class CallbackReceiver(ReadsSettings):
 
     async def _complete(self, message: CallbackMessage) -> Answer | Job:
         current = await self._store.get(message.job_id)  # 404 before any heavy work
-        _ensure_open(current)
+        ensure_open(current)
         raw = message.result or {}
         try:
             transcript = await asyncio.to_thread(normalize, raw)
@@ -578,7 +302,7 @@ class CallbackReceiver(ReadsSettings):
                                 errors=invalid_result_errors(invalid))
         record = ResultRecord(raw=raw, transcript=transcript)
         return await self._store.update(
-            message.job_id, _completion_change(message, transcript), result=record
+            message.job_id, completion_change(message, transcript), result=record
         )
 
     def _count_outcome(self, job: Job) -> None:
@@ -608,139 +332,3 @@ class CallbackReceiver(ReadsSettings):
         if misuse:
             answer.update(MISUSE_HINT)
         return status, answer
-
-
-_SIGNATURE_PROBLEMS = {
-    Verdict.MISSING: "signature missing: sign with X-Signature-256 or Standard Webhooks headers",
-    Verdict.INVALID: "signature does not match the body",
-    Verdict.STALE: "webhook-timestamp is more than 5 minutes off",
-    Verdict.MALFORMED: "signature headers are malformed",
-}
-
-
-class _ProgressBatch:
-    """``processing`` callbacks for one job, merged: applying them one by one would give the
-    highest progress and the last stage message, and so does applying the batch once."""
-
-    def __init__(self) -> None:
-        self.progress: int | None = None
-        self.message: str | None = None
-        self.written: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
-
-    def merge(self, message: CallbackMessage) -> None:
-        if message.progress is not None:
-            self.progress = max(self.progress or 0, message.progress)
-        if message.message is not None:
-            self.message = message.message
-
-    def change(self, job: Job) -> None:
-        _ensure_open(job)
-        job.report_progress(max(job.progress, self.progress or 0), self.message)
-
-
-class _ProgressWriter:
-    """Group commit of ``processing`` callbacks across jobs.
-
-    A callback starts a write at once when fewer than ``max_writers`` are in flight; the
-    callbacks that arrive (for any job) while the writes are busy are merged per job and
-    written by the next one, in one transaction (``JobStore.update_many``). A job is in at
-    most one write at a time, so its callbacks are applied in the order they arrived. Each
-    callback is answered once the write that includes it has committed: nothing is
-    acknowledged before it is durable.
-    """
-
-    MAX_JOBS_PER_WRITE = 500
-
-    def __init__(
-        self, store: JobStore, on_written: Callable[[Job], None], *, max_writers: int = 1
-    ) -> None:
-        self._store = store
-        self._on_written = on_written
-        self._max_writers = max(1, max_writers)
-        self._pending: dict[uuid.UUID, _ProgressBatch] = {}
-        self._in_flight: set[uuid.UUID] = set()
-        self._writers: set[asyncio.Task[None]] = set()
-
-    async def record(self, message: CallbackMessage) -> Job:
-        batch = self._pending.get(message.job_id)
-        if batch is None:
-            batch = self._pending[message.job_id] = _ProgressBatch()
-        batch.merge(message)
-        self._start_writers()
-        return await asyncio.shield(batch.written)
-
-    def _start_writers(self) -> None:
-        while len(self._writers) < self._max_writers and self._writable():
-            task = asyncio.create_task(self._write())
-            self._writers.add(task)
-            task.add_done_callback(self._writer_done)
-
-    def _writer_done(self, task: asyncio.Task[None]) -> None:
-        self._writers.discard(task)
-        self._start_writers()
-
-    def _writable(self) -> bool:
-        return any(job_id not in self._in_flight for job_id in self._pending)
-
-    def _take(self) -> dict[uuid.UUID, _ProgressBatch]:
-        taken: dict[uuid.UUID, _ProgressBatch] = {}
-        for job_id in self._pending:
-            if job_id not in self._in_flight:
-                taken[job_id] = self._pending[job_id]
-                if len(taken) == self.MAX_JOBS_PER_WRITE:
-                    break
-        for job_id in taken:
-            del self._pending[job_id]
-        self._in_flight.update(taken)
-        return taken
-
-    async def _write(self) -> None:
-        while self._writable():
-            batches = self._take()
-            try:
-                outcome = await self._store.update_many(
-                    {job_id: batch.change for job_id, batch in batches.items()}
-                )
-            except asyncio.CancelledError:
-                for batch in batches.values():
-                    batch.written.cancel()
-                raise
-            except Exception as exc:  # the store failed: every callback of this write
-                for batch in batches.values():
-                    batch.written.set_exception(exc)
-                continue
-            finally:
-                self._in_flight.difference_update(batches)
-            for job_id, batch in batches.items():
-                written = outcome[job_id]
-                if isinstance(written, Exception):
-                    batch.written.set_exception(written)
-                else:
-                    batch.written.set_result(written)
-                    self._on_written(written)  # one event per job and write
-
-
-def _completion_change(message: CallbackMessage, transcript: Transcript) -> Callable[[Job], None]:
-    def change(job: Job) -> None:
-        _ensure_open(job)
-        if job.status is JobStatus.PENDING:  # the result overtook the dispatch's own write
-            job.report_progress(job.progress)
-        job.complete(speakers=len(transcript.speaker_ids), message=message.message or "Completed")
-
-    return change
-
-
-def _failure_change(message: CallbackMessage) -> Callable[[Job], None]:
-    try:
-        code = ErrorCode(message.error_code or ErrorCode.UNKNOWN_ERROR)
-    except ValueError:
-        code = ErrorCode.UNKNOWN_ERROR
-    text = message.error_message or message.message or "the ML server reported a failure"
-    if code is ErrorCode.UNKNOWN_ERROR and message.error_code not in (None, code.value):
-        text = f"{message.error_code}: {text}"
-
-    def change(job: Job) -> None:
-        _ensure_open(job)
-        job.fail(code, text)
-
-    return change

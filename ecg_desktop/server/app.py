@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ecg_desktop import __version__
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.callback_body import CallbackBody
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.pipeline import PipelineError
@@ -286,29 +287,31 @@ async def _adopt(
 
 async def receive_result(request: web.Request) -> web.Response:
     receiver = _services(request).callbacks
-    if request.content_length is not None and request.content_length > receiver.body_limit:
-        status, answer = receiver.too_large()
-        return web.json_response(answer, status=status)
-    body = await _read_limited(request, receiver.body_limit)
-    if body is None:
-        status, answer = receiver.too_large()
-        return web.json_response(answer, status=status)
-    job_id = _peek_job_id(body)
-    if job_id:
-        request[JOB_ID_KEY] = job_id
-    status, answer = await receiver.receive(body, request.headers)
-    return web.json_response(answer, status=status)
+    body = receiver.open_body(request.headers, request.content_length)
+    if not isinstance(body, CallbackBody):  # refused before reading: too large, unsigned
+        return _callback_answer(body)
+    try:
+        async with receiver.large_body_slot(request.content_length) as busy:
+            if busy is not None:
+                return _callback_answer(busy)
+            async for chunk in request.content.iter_any():
+                if not await body.feed(chunk):
+                    return _callback_answer(receiver.too_large())
+            await body.finish()
+            job_id = _peek_job_id(await body.head())
+            if job_id:
+                request[JOB_ID_KEY] = job_id
+            return _callback_answer(await receiver.receive(body, request.headers))
+    finally:
+        body.discard()
 
 
-async def _read_limited(request: web.Request, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _callback_answer(answer: tuple[int, dict[str, Any]]) -> web.Response:
+    status, payload = answer
+    response = web.json_response(payload, status=status)
+    if "retry_after" in payload:
+        response.headers["Retry-After"] = str(payload["retry_after"])
+    return response
 
 
 _JOB_ID_IN_BODY = re.compile(rb'"job_id"\s*:\s*"([0-9a-fA-F-]{32,36})"')

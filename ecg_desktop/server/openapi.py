@@ -284,7 +284,8 @@ PATHS: dict[str, Any] = {
                 r404=_error("Unknown job"),
                 r413=_error("Body over the limit"),
                 r422=_error("Invalid callback or result"),
-                r503=_error("The job store is unavailable, or a big result was not stored now"),
+                r503=_error("The job store is unavailable, a big result was not stored now, "
+                            "or too many large callbacks arrived at once (see Retry-After)"),
             ),
         }
     },

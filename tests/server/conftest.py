@@ -16,7 +16,8 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callbacks import BigResultHandler, CallbackReceiver
+from ecg_desktop.app.callback_outcomes import BigResultHandler
+from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, ObjectStorage
 from ecg_desktop.config import Settings

@@ -113,7 +113,7 @@ async def test_body_over_the_limit_is_413(make_server: ServerFactory) -> None:
     declared = await server.callback(big)
     chunked = await server.client.post(
         "/api/upload-video/result", data=_chunks(json.dumps(big).encode()),
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json", "X-Signature-256": "sha256=00"})
 
     assert (declared.status, chunked.status) == (413, 413)
     assert await server.snapshot() == before

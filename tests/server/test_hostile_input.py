@@ -173,7 +173,7 @@ async def test_a_client_that_hangs_up_mid_body_is_logged_once_without_a_tracebac
     caplog.set_level(logging.DEBUG)
     try:
         for path in ("/api/upload-video/result", "/api/upload-video/generate-url"):
-            reader, writer = await asyncio.open_connection(host, port)
+            _reader, writer = await asyncio.open_connection(host, port)
             writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
                          + b"X-Signature-256: sha256=00\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 100000\r\n\r\n" + b'{"job_id": "' + b"x" * 1000)

@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import json
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 import pytest
 
 from ecg_desktop.app.callback_worker import ResultWorker
-from ecg_desktop.app.callbacks import LARGE_BODY, loads_keeping_result_text
+from ecg_desktop.app.callbacks import LARGE_BODY
+from ecg_desktop.app.json_spans import loads_keeping_result_text
 from ecg_desktop.app.ports import JobStore, OffersJobWriter
 from ecg_desktop.domain import JobChanged, JobStatus
 
@@ -48,8 +48,8 @@ def _completed(job_id: uuid.UUID | str, result: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def worker(job_store: JobStore) -> AsyncIterator[ResultWorker]:
-    made = ResultWorker.for_store(job_store)
+async def worker(job_store: JobStore, tmp_path: Path) -> AsyncIterator[ResultWorker]:
+    made = ResultWorker.for_store(job_store, tmp_path / "spill")
     assert made is not None
     try:
         yield made
@@ -105,7 +105,8 @@ async def test_the_worker_keeps_the_rules_and_their_order(
     not_json = json.dumps(_completed(job.job_id, result)).encode()[:-1]
 
     assert (await server.callback(None, raw=not_json)).status == 400
-    assert (await server.callback(None, raw=not_json, secret="forged")).status == 400
+    # The signature is checked before the body is parsed.
+    assert (await server.callback(None, raw=not_json, secret="forged")).status == 401
     forged = await server.callback(_completed(job.job_id, result), secret="forged",
                                    headers={"User-Agent": "node"})
     assert forged.status == 401 and "correct_endpoint" in await forged.json()
@@ -128,8 +129,8 @@ async def test_the_worker_keeps_the_rules_and_their_order(
     assert await again.json() == {"status": "duplicate"}
     assert (await server.store.get(job.job_id)).status is JobStatus.COMPLETED
     metric = server.metrics.value
-    assert metric("callbacks_total", result="rejected", reason="not_json") == 2
-    assert metric("callbacks_total", result="rejected", reason="signature_invalid") == 1
+    assert metric("callbacks_total", result="rejected", reason="not_json") == 1
+    assert metric("callbacks_total", result="rejected", reason="signature_invalid") == 2
     assert metric("callbacks_total", result="rejected", reason="invalid_result") == 1
     assert metric("callbacks_total", result="duplicate", reason="webhook_id_seen") == 1
 
@@ -169,19 +170,16 @@ def crash_while_writing(marker: str) -> None:
 
 async def test_a_worker_that_dies_midway_answers_503_writes_nothing_and_the_retry_succeeds(
     make_server: ServerFactory, job_store: JobStore, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    spill = tmp_path / "spill"  # where the bodies handed to the worker are written
-    spill.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spill))
     marker = tmp_path / "crash-once"
     marker.touch()
     assert isinstance(job_store, OffersJobWriter)
     factory = job_store.blocking_writer_factory()
-    worker = ResultWorker(factory, extra_initializer=functools.partial(
-        crash_while_writing, str(marker)))
+    worker = ResultWorker(factory, spill_dir=tmp_path / "spill",
+                          extra_initializer=functools.partial(crash_while_writing, str(marker)))
     try:
         server = await make_server(result_worker=worker)
+        spill = server.settings.data_dir / "spill"  # where big bodies are written as they come
         job = await server.add_job()
         await server.callback(callback_body(job.job_id, progress=40))
         before = await server.snapshot()
