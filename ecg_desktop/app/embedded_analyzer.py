@@ -33,6 +33,15 @@ READY_PREFIX = "ANALYZER_LISTENING "
 RestartHandler = Callable[[str], Awaitable[None]]
 
 
+def model_environment(settings: Settings) -> dict[str, str]:
+    """What tells the analyzer which Whisper model new jobs use and where downloaded models
+    are (a change restarts the analyzer: ``whisper_model`` is not a live setting)."""
+    return {
+        "ECG_ANALYZER_WHISPER_MODEL": settings.whisper_model,
+        "ECG_MODELS_DIR": str(settings.models_dir),
+    }
+
+
 class AnalyzerStartError(RuntimeError):
     """The analyzer child did not come up; the message carries the end of its log."""
 
@@ -117,9 +126,7 @@ class EmbeddedAnalyzer:
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        # The model new jobs use (a change restarts the analyzer: not a live setting)
-        env["ECG_ANALYZER_WHISPER_MODEL"] = self._settings.whisper_model
-        env["ECG_MODELS_DIR"] = str(self._settings.models_dir)
+        env.update(model_environment(self._settings))
         env.update(self._extra_env)
         env["ECG_ANALYZER_PARENT_PID"] = str(os.getpid())
         env.pop("SECRET_KEY", None)

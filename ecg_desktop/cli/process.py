@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ecg_desktop.cli import fail
+from ecg_desktop.cli import CANNOT_DO, fail
 from ecg_desktop.config import ConfigError, Settings
 from ecg_desktop.domain import (
     Event,
@@ -77,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
         transcript = _read_text(args.transcript) if args.transcript else None
     except (ConfigError, OSError) as exc:
         return fail(str(exc), "process")
+    from ecg_desktop.app.languages import language_problem
+
+    if problem := language_problem(settings, settings.default_language):
+        return fail(f"{problem}; nothing was uploaded", "process", code=CANNOT_DO)
     try:
         return asyncio.run(process(settings, args, transcript=transcript))
     except KeyboardInterrupt:

@@ -88,6 +88,13 @@ def status_text(row: ModelRow) -> str:
     return tr("Not installed")
 
 
+def _mark_texts() -> None:  # pragma: no cover - only read by pyside6-lupdate
+    tr("Model")
+    tr("Size")
+    tr("Languages")
+    tr("Status")
+
+
 class QtModelsTable(QAbstractTableModel):
     """Adapts ``model_rows`` for a view; the text is computed, never stored."""
 

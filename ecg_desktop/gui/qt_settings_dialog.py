@@ -35,8 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecg_desktop.app.languages import offered_languages
 from ecg_desktop.app.team import TeamPreset, apply_team_preset
-from ecg_desktop.config import ENV_NAMES, LANGUAGES, ConfigError, Settings
+from ecg_desktop.config import ENV_NAMES, ConfigError, Settings
 
 from .i18n import UI_LANGUAGES, tr
 from .qt_api_tokens import ApiTokensEditor
@@ -220,7 +221,7 @@ class QtSettingsDialog(QDialog):
         page, form = self._form()
         language = QComboBox(self)
         language.setObjectName("default_language")
-        for code in LANGUAGES:
+        for code in offered_languages(self.original):
             language.addItem(code, code)
         self.editors["default_language"] = language
         form.addRow(tr("Default &language of videos:"), language)

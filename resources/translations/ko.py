@@ -308,6 +308,29 @@ KO = {
     "Mean pitch": "평균 음높이",
     "not measured": "측정되지 않음",
     "%s: %d segments, %d words": "%s: 구간 %d개, 단어 %d개",
+    # speech recognition models (Settings -> Speech recognition, qt_models_page)
+    "Speech recognition": "음성 인식",
+    "Model": "모델",
+    "Languages": "언어",
+    "Downloading {done:.0f} of {total:.0f} MB": "다운로드 중 {done:.0f} / {total:.0f} MB",
+    "Bundled": "기본 포함",
+    "Installed": "설치됨",
+    "Not installed": "설치 안 됨",
+    "(new jobs)": "(새 작업)",
+    "{size} MB": "{size} MB",
+    "99 languages": "99개 언어",
+    "&Download": "다운로드(&D)",
+    "&Cancel download": "다운로드 취소(&C)",
+    "&Remove": "삭제(&R)",
+    "New jobs &use:": "새 작업에 사용(&U):",
+    "English (.en) models recognise English only; the others detect the language and recognise 99. Bigger models are more accurate and slower. Models are downloaded from Hugging Face into {folder}; a change of model restarts the analyzer.":
+        "영어(.en) 모델은 영어만 인식하고, 나머지 모델은 언어를 감지해 99개 언어를 인식합니다. 큰 모델일수록 더 정확하지만 느립니다. 모델은 Hugging Face에서 {folder}(으)로 다운로드되며, 모델을 바꾸면 분석기가 다시 시작됩니다.",
+    "{name} (not installed)": "{name} (설치 안 됨)",
+    "{name} removed.": "{name}을(를) 삭제했습니다.",
+    "Downloading {name} from {repo}…": "{repo}에서 {name}을(를) 다운로드하는 중…",
+    "The download of {name} was canceled.": "{name} 다운로드를 취소했습니다.",
+    "{name} was not installed: {error}": "{name}을(를) 설치하지 못했습니다: {error}",
+    "{name} is installed.": "{name}이(가) 설치되었습니다.",
 }
 
 

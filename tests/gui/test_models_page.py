@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from ecg_desktop.analyzer import whisper_models as wm
@@ -158,3 +159,33 @@ def test_a_chosen_model_that_is_not_installed_is_shown_as_such(
     assert dialog.models_page.choice.currentData() == "medium"
     assert "medium" in dialog.models_page.choice.currentText()
     assert cell(dialog.models_page, "medium", 0) == "medium  (new jobs)"
+
+
+def test_the_language_menus_offer_what_the_installed_models_cover(
+    qtbot: QtBot, tmp_settings: Settings, hub: FakeHub
+) -> None:
+    from PySide6.QtCore import QSettings
+
+    from ecg_desktop.gui.qt_main_window import QtMainWindow
+    from ecg_desktop.gui.qt_settings_dialog import QtSettingsDialog
+    from tests.services.hub import whisper_base_files
+
+    def codes(box: QComboBox) -> list[str]:
+        return [box.itemData(i) for i in range(box.count())]
+
+    qsettings = QSettings(str(tmp_settings.data_dir / "gui.ini"), QSettings.Format.IniFormat)
+    window = QtMainWindow(tmp_settings, qsettings=qsettings)
+    qtbot.addWidget(window)
+    dialog = QtSettingsDialog(tmp_settings, env={})
+    qtbot.addWidget(dialog)
+    # English models only (and vosk's Korean, installed on the test machines)
+    assert codes(window.language_box) == ["auto", "ko", "en"]
+    assert codes(dialog.editors["default_language"]) == ["auto", "ko", "en"]  # type: ignore[arg-type]
+
+    if wm.CATALOG["base"].repo_id not in hub.repos:
+        hub.add_repo(wm.CATALOG["base"].repo_id, whisper_base_files())
+    wm.download_model("base", tmp_settings.models_dir, endpoint=hub.url)
+    window.set_batch_language("ja")  # what applying the settings does
+    assert codes(window.language_box) == ["auto", "ko", "en", "ja", "zh"]
+    assert window.batch_language() == "ja"
+    assert window.language_box.currentText() == "Japanese (ja)"
