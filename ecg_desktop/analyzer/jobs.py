@@ -15,7 +15,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 ACTIVE = frozenset({"accepted", "processing"})
-TERMINAL = frozenset({"completed", "failed"})
+TERMINAL = frozenset({"completed", "failed", "canceled"})
 
 
 def _now_iso() -> str:
@@ -37,7 +37,7 @@ class AnalyzerJob:
     created_at: str = field(default_factory=_now_iso)
     updated_at: str = field(default_factory=_now_iso)
     updated_ts: float = field(default_factory=time.time)
-    callback_state: str = "pending"  # pending | delivered | refused | given_up
+    callback_state: str = "pending"  # pending | delivered | refused | given_up | not_needed
     callback_msg_id: str = field(default_factory=lambda: f"msg_{uuid.uuid4().hex}")
 
     def touch(self) -> None:

@@ -203,6 +203,34 @@ async def job_status_with_result(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="application/json")
 
 
+@routes.post("/api/upload-video/cancel/{job_id}")
+async def cancel_job(request: web.Request) -> web.Response:
+    """This analyzer's extension of the protocol (docs/analyzer.md, "Cancel"). The body,
+    ``{"job_id": ...}``, is signed like a dispatch, so only the backend can cancel."""
+    body = await request.read()
+    refused = _check_signature(request.app[CONFIG], body, request.headers)
+    if refused:
+        return web.json_response(
+            {"error_code": ErrorCode.INVALID_REQUEST.value, "detail": f"cancel {refused}"},
+            status=401,
+        )
+    job = _job_or_error(request)
+    if isinstance(job, web.Response):
+        return job
+    try:
+        named = json.loads(body).get("job_id") if body else None
+    except (ValueError, AttributeError):
+        named = None
+    if named != job.job_id:
+        return _invalid([{"loc": ["job_id"], "msg": "must name the job of the path"}])
+    if not request.app[SERVICE].cancel(job.job_id):
+        return web.json_response(
+            {"job_id": job.job_id, "status": job.status, "detail": f"the job is {job.status}"},
+            status=409,
+        )
+    return web.json_response({"job_id": job.job_id, "status": "canceled"})
+
+
 async def _service_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     if not config.webhook_secret:

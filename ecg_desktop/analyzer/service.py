@@ -144,6 +144,7 @@ class AnalyzerService:
         self._slots = asyncio.Semaphore(config.concurrency)
         self._running = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._runs: dict[str, asyncio.Task[Any]] = {}  # each job's run, for cancel
         self._pool = AnalysisPool(config.concurrency)
         self._recent_times: list[float] = []
 
@@ -250,7 +251,8 @@ class AnalyzerService:
             request.job_id, request.fastapi_base_url, request.language, request.filename
         )
         self._jobs[job.job_id] = job
-        self._spawn(self._run(job, request))
+        run = self._runs[job.job_id] = self._spawn(self._run(job, request))
+        run.add_done_callback(lambda _: self._runs.pop(job.job_id, None))
         logger.info(
             "job %s accepted (%s, language %s)",
             job.job_id,
@@ -297,12 +299,32 @@ class AnalyzerService:
             job.status, job.error_code = "failed", ErrorCode.PROCESSING_ERROR.value
             job.error_message = f"{type(exc).__name__}: {exc}"
             job.message = "Analysis failed"
+        except asyncio.CancelledError:
+            if job.status != "canceled":
+                raise  # the analyzer is stopping
         await reporter.close()
         job.touch()
         if job.result is not None:
             await self._save_result(job)
         await self._save(job)
-        await self._deliver_terminal(job)
+        if job.status != "canceled":  # the backend canceled it: it wants no callback
+            await self._deliver_terminal(job)
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop an accepted or running job (docs/analyzer.md, "Cancel"): its download or
+        analysis stops within a second, its slot is free at once, and no callback follows.
+        False when the job is unknown or has ended."""
+        job = self._jobs.get(job_id)
+        if job is None or job.status not in ACTIVE:
+            return False
+        job.status, job.message, job.callback_state = "canceled", "Canceled", "not_needed"
+        job.touch()
+        self._pool.cancel(job_id)
+        run = self._runs.get(job_id)
+        if run is not None:
+            run.cancel()
+        logger.info("job %s canceled", job_id)
+        return True
 
     async def _analyse(
         self, job: AnalyzerJob, request: JobRequest, reporter: ProgressReporter

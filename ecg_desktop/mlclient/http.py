@@ -152,10 +152,13 @@ class HttpMLClient(ReadsSettings):
         }
         payload.update({k: v for k, v in extra.items() if v is not None})
         body = json.dumps(payload, ensure_ascii=False).encode()
+        return body, self._signed_headers(body)
+
+    def _signed_headers(self, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         if self._settings.webhook_secret_key:
             headers[COMPAT_HEADER] = compat_signature(self._settings.webhook_secret_key, body)
-        return body, headers
+        return headers
 
     async def post_dispatch(self, body: bytes, headers: Mapping[str, str]) -> Mapping[str, Any]:
         """One attempt: the server's answer, with ``DISPATCHED_TO`` naming this server.
@@ -263,8 +266,11 @@ class HttpMLClient(ReadsSettings):
         job; ``False`` when it does not know it, finished it already, or has no cancel route
         (the WhisperX server: its later callbacks are answered ``already_canceled``)."""
         url = self._url(CANCEL_PATH.format(job_id=job_id))
+        body = json.dumps({"job_id": str(job_id)}).encode()
         try:
-            response = await self._client.post(url, timeout=STATUS_TIMEOUT_S)
+            response = await self._client.post(
+                url, content=body, headers=self._signed_headers(body), timeout=STATUS_TIMEOUT_S
+            )
         except httpx.TimeoutException as exc:
             raise MLError(ErrorCode.TIMEOUT_ERROR, f"no answer from {url}") from exc
         except httpx.HTTPError as exc:
