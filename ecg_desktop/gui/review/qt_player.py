@@ -2,6 +2,11 @@
 
 It reports the playback position in seconds (``positionChanged``), from the player's own
 notifications and, while playing, a 40 ms timer, so the highlighted word moves smoothly.
+
+Once a file has loaded the player is paused rather than stopped: a paused player shows the
+frame at its position (a stopped one shows black until Play), and each seek shows the new
+frame. A seek asked for while the file still loads is kept and made once it has loaded. A
+file without a picture (an audio recording) gets a plain "Audio only" in place of the video.
 """
 
 from __future__ import annotations
@@ -100,7 +105,11 @@ class PlayerPanel(QWidget):
         )
         self.volume.valueChanged.connect(lambda v: self.audio.setVolume(v / 100))
         self.audio.setVolume(0.8)
-        self.player.positionChanged.connect(lambda ms: self._report(ms / 1000))
+        self._known_duration = 0.0
+        self._shown_position = 0.0
+        self.player.positionChanged.connect(self._on_player_position)
+        self.player.durationChanged.connect(lambda _ms: self._report(self._shown_position))
+        self.player.hasVideoChanged.connect(self._show_picture)
         self.player.playbackStateChanged.connect(self._on_state)
         self.player.mediaStatusChanged.connect(self._on_status)
         self.player.errorOccurred.connect(self._on_error)
@@ -117,25 +126,50 @@ class PlayerPanel(QWidget):
         self.follow.setText(self.tr("Follow"))
         self.follow.setToolTip(self.tr("Keep the word being played in view"))
         if not self._has_error:
-            self.no_video.setText(self.tr("No video for this job"))
+            self._show_picture(self.player.hasVideo() or not self.loaded)
         self._on_state(self.player.playbackState())
 
-    def set_source(self, source: str | None) -> None:
-        """A local path or URL of the video, or ``None`` when there is none."""
+    def set_source(self, source: str | None, duration: float = 0.0) -> None:
+        """A local path or URL of the video (or sound file), or ``None`` when there is none.
+        ``duration``: its length as far as known (shown until the file says)."""
         self.player.stop()
         self._pending_seek = None
         self._has_error = False
-        self.no_video.setText(self.tr("No video for this job"))
+        self._known_duration = duration
+        self._shown_position = 0.0
         if not source:
             self.player.setSource(QUrl())
             self._stack.setCurrentWidget(self.no_video)
+            self.no_video.setText(self.tr("No video for this job"))
             self._enable(False)
+            self._report(0.0)
             return
         path = Path(source)
         url = QUrl.fromLocalFile(str(path)) if path.exists() else QUrl(source)
         self.player.setSource(url)
-        self._stack.setCurrentWidget(self.video)
+        self._show_picture(True)  # until the file says it has none
         self._enable(True)
+        self._report(0.0)
+
+    @property
+    def loaded(self) -> bool:
+        return self.player.mediaStatus() in (
+            QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferingMedia,
+            QMediaPlayer.MediaStatus.BufferedMedia, QMediaPlayer.MediaStatus.EndOfMedia)
+
+    @property
+    def is_audio_only(self) -> bool:
+        """The file has loaded and has no picture."""
+        return self.loaded and not self.player.hasVideo()
+
+    def _show_picture(self, has_video: bool) -> None:
+        if self._has_error or self.player.source().isEmpty():
+            return
+        if has_video:
+            self._stack.setCurrentWidget(self.video)
+        else:
+            self.no_video.setText(self.tr("Audio only"))
+            self._stack.setCurrentWidget(self.no_video)
 
     def _enable(self, enabled: bool) -> None:
         for widget in (self.play_button, self.back_button, self.forward_button, self.speed):
@@ -148,12 +182,12 @@ class PlayerPanel(QWidget):
     def seek(self, seconds: float) -> None:
         if self.player.source().isEmpty():
             return
-        millis = max(round(seconds * 1000), 0)
-        if self.player.mediaStatus() in (QMediaPlayer.MediaStatus.LoadingMedia,
-                                         QMediaPlayer.MediaStatus.NoMedia):
-            self._pending_seek = seconds  # applied once the media has loaded
-        self.player.setPosition(millis)
-        self._report(millis / 1000)
+        seconds = max(seconds, 0.0)
+        if self.loaded:
+            self.player.setPosition(round(seconds * 1000))
+        else:
+            self._pending_seek = seconds  # made once the file has loaded
+        self._report(seconds)
 
     def skip(self, seconds: float) -> None:
         self.seek(max(self.position + seconds, 0.0))
@@ -167,8 +201,14 @@ class PlayerPanel(QWidget):
     def _tick(self) -> None:
         self._report(self.position)
 
+    def _on_player_position(self, millis: int) -> None:
+        if self._pending_seek is None:  # not the old file's position, nor the start
+            self._report(millis / 1000)
+
     def _report(self, seconds: float) -> None:
-        duration = self.player.duration() / 1000
+        self._shown_position = seconds
+        duration = self.player.duration() / 1000 if self.loaded else 0.0
+        duration = duration or self._known_duration
         self.time_label.setText(f"{format_time(seconds)} / {format_time(duration)}")
         self.positionChanged.emit(seconds)
 
@@ -181,9 +221,14 @@ class PlayerPanel(QWidget):
             self._timer.stop()
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
-        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_seek is not None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia:
+            self._show_picture(self.player.hasVideo())
+            if self.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
+                self.player.pause()  # paused, not stopped: the frame at the position shows
             seconds, self._pending_seek = self._pending_seek, None
-            self.player.setPosition(round(seconds * 1000))
+            if seconds is not None:
+                self.player.setPosition(round(seconds * 1000))
+            self._report(self._shown_position if seconds is None else seconds)
         if status == QMediaPlayer.MediaStatus.InvalidMedia:
             self._has_error = True
             self._stack.setCurrentWidget(self.no_video)

@@ -100,6 +100,7 @@ class ReviewPane(QWidget):
         self._own_writes = 0
         self._load_serial = 0
         self._transcript_shown = False
+        self._unfinished: set[uuid.UUID] = set()  # jobs seen on their way
 
         self.model = SegmentTableModel(self)
         self.proxy = SegmentFilterProxy(self)
@@ -235,11 +236,21 @@ class ReviewPane(QWidget):
         self.search.nextRequested.connect(lambda: self.step_hit(1))
         self.search.previousRequested.connect(lambda: self.step_hit(-1))
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo.setWhatsThis(self.tr("Undo the last edit"))  # named in Help → Keyboard shortcuts
         undo.activated.connect(self.undo_stack.undo)
         redo = QShortcut(QKeySequence.StandardKey.Redo, self)
+        redo.setWhatsThis(self.tr("Redo"))
         redo.activated.connect(self.undo_stack.redo)
-        find = QShortcut(QKeySequence.StandardKey.Find, self)
-        find.activated.connect(self.search.field.setFocus)
+        # Ctrl+F is the window's "Find in transcript" action (one owner per key).
+
+    def _note_finishing(self, job: Job) -> None:
+        """A job that completes while the pane shows nothing opens in it."""
+        if not job.status.is_terminal:
+            self._unfinished.add(job.job_id)
+        elif job.job_id in self._unfinished:
+            self._unfinished.discard(job.job_id)
+            if self.job is None and job.status is JobStatus.COMPLETED:
+                self._spawn(self.show_job(job))
 
     def _drop_subscription(self) -> None:
         if self._unsubscribe is not None:
@@ -268,7 +279,7 @@ class ReviewPane(QWidget):
             self._show_without_transcript(job)
             return
         self.show_transcript(transcript, job)
-        self.player.set_source(job.local_path or job.video_url)
+        self.player.set_source(job.local_path or job.video_url, transcript.duration)
 
     def _show_without_transcript(self, job: Job) -> None:
         """Say where ``job`` stands; it is shown once it completes (see ``_on_event``)."""
@@ -540,6 +551,8 @@ class ReviewPane(QWidget):
             self.show_transcript(transcript)
 
     def _on_event(self, event: Event) -> None:
+        if isinstance(event, JobChanged):
+            self._note_finishing(event.job)
         if self.job is None:
             return
         if isinstance(event, JobDeleted) and event.job_id == self.job.job_id:
