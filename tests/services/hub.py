@@ -23,6 +23,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,6 +102,7 @@ class FakeHub:
         self.repos: dict[str, HubRepo] = {}
         self.requests: list[RecordedRequest] = []
         self.bytes_sent = 0
+        self.seconds_per_block = 0.0  # > 0 slows downloads down (for screenshots)
         self._cuts: dict[tuple[str, str], int] = {}
         self._corrupt: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
@@ -249,7 +251,10 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{hub_file.size}")
             self.end_headers()
             if send_body:
-                self._send(repo_id, hub_file, start, end)
+                try:
+                    self._send(repo_id, hub_file, start, end)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up
+                    self.close_connection = True
 
         def _send(self, repo_id: str, hub_file: HubFile, start: int, end: int) -> None:
             cut = hub._take_cut(repo_id, hub_file.name)
@@ -262,6 +267,8 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     block = block[:i] + bytes([block[i] ^ 0xFF]) + block[i + 1 :]
                 self.wfile.write(block)
                 hub._count(len(block))
+                if hub.seconds_per_block:
+                    time.sleep(hub.seconds_per_block)
                 offset += len(block)
             if cut is not None:
                 self.wfile.flush()
