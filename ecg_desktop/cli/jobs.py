@@ -151,6 +151,7 @@ def job_json(job: Job) -> dict[str, Any]:
             "bytes_done": upload.bytes_done,
         },
         "retry_of": str(job.retry_of) if job.retry_of else None,
+        "ml_server": job.ml_server or None,  # the ML server that took it
         **{name: (value.isoformat() if value else None) for name, value in (
             ("created_at", job.created_at), ("updated_at", job.updated_at),
             ("dispatched_at", job.dispatched_at), ("completed_at", job.completed_at),

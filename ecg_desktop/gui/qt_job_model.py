@@ -215,11 +215,15 @@ class QtJobModel(QAbstractTableModel):
     def _tooltip(self, job: Job, column: int) -> str | None:
         if column == Column.FILE:
             return job.local_path or job.file_key or job.filename
-        if column in (Column.STATUS, Column.PROGRESS) and job.status == JobStatus.FAILED:
-            code = job.error_code.value if job.error_code else ""
-            return f"{code}: {job.error_message or ''}".strip(": ")
         if column in (Column.STATUS, Column.PROGRESS):
-            return job.message or None
+            if job.status == JobStatus.FAILED:
+                code = job.error_code.value if job.error_code else ""
+                text = f"{code}: {job.error_message or ''}".strip(": ")
+            else:
+                text = job.message
+            if job.ml_server:  # which of several ML servers took it
+                text += "\n" + tr("ML server: {url}").format(url=job.ml_server)
+            return text.strip() or None
         if column == Column.OWNER and job.host:
             return f"{job.owner or '?'} @ {job.host}"
         return None

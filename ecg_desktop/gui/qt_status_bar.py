@@ -1,11 +1,14 @@
 """``QtStatusBar``: ML server health (a coloured dot, response time, time of the last check;
-click to check now), the callback server's address and signing policy, the storage and the
-job store. It only shows what it is given; the main window runs the checks."""
+click to check now; with several servers, one dot, queue and response time per server), the
+callback server's address and signing policy, the storage and the job store. It only shows
+what it is given; the main window runs the checks."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -37,10 +40,18 @@ def dot_icon(color: QColor, size: int = 12) -> QIcon:
 
 class QtHealthIndicator(QToolButton):
     """The ML server's health. ``state`` is "unknown", "checking", "healthy", "unhealthy"
-    or "unreachable" (kept as a property so tests and screen readers can read it)."""
+    or "unreachable" (kept as a property so tests and screen readers can read it).
+
+    With several servers (a report with ``servers``) the button sums up ("ML servers: 2 of
+    3 healthy") and ``servers_label``, placed beside it by the status bar, shows each one:
+    its dot, its queue and its response time."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
+        self.servers_label = QLabel(parent)
+        self.servers_label.setObjectName("mlServers")
+        self.servers_label.setTextFormat(Qt.TextFormat.RichText)
+        self.servers_label.hide()
         self.setObjectName("healthIndicator")
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.setAutoRaise(True)
@@ -72,8 +83,13 @@ class QtHealthIndicator(QToolButton):
             "unhealthy": tr("unhealthy"),
             "unreachable": tr("unreachable"),
         }
-        text = tr("ML server: {state}").format(state=names.get(self.state, self.state))
-        if self.report is not None and self.report.response_time_ms is not None:
+        servers = self.report.servers if self.report is not None else ()
+        if len(servers) > 1:
+            text = tr("ML servers: {healthy} of {count} healthy").format(
+                healthy=sum(1 for r in servers if r.healthy), count=len(servers))
+        else:
+            text = tr("ML server: {state}").format(state=names.get(self.state, self.state))
+        if len(servers) <= 1 and self.report is not None and self.report.response_time_ms:
             text += f" · {self.report.response_time_ms:.0f} ms"
         if self.checked_at is not None:
             text += " · " + tr("checked {time}").format(
@@ -85,6 +101,41 @@ class QtHealthIndicator(QToolButton):
         self.setToolTip(tr("ML server {url}\nClick to check now and see the full answer.")
                         .format(url=url))
         self.setAccessibleName(text)
+        self._show_servers(servers if len(servers) > 1 else ())
+
+    def _show_servers(self, servers: tuple[HealthReport, ...]) -> None:
+        label = self.servers_label
+        label.setVisible(bool(servers))
+        if not servers:
+            return
+        label.setText("&nbsp;&nbsp;".join(_server_html(r) for r in servers))
+        label.setToolTip("\n".join(
+            f"{r.url}: {r.status}" + (f" ({r.reason})" if r.reason else "") for r in servers))
+        label.setAccessibleName(" · ".join(_server_text(r) for r in servers))
+
+
+def _server_name(report: HealthReport) -> str:
+    """host:port, which tells the servers of one team apart."""
+    parts = urlsplit(report.url)
+    return parts.netloc or report.url
+
+
+def _server_text(report: HealthReport) -> str:
+    if not report.healthy:
+        state = tr("unreachable") if report.status == "unreachable" else tr("unhealthy")
+        return f"{_server_name(report)} {state}"
+    text = _server_name(report)
+    if report.queue_length is not None:
+        text += " · " + tr("queue {n}").format(n=report.queue_length)
+    if report.response_time_ms is not None:
+        text += f" · {report.response_time_ms:.0f} ms"
+    return text
+
+
+def _server_html(report: HealthReport) -> str:
+    state = report.status if report.status in HEALTH_COLORS else "unknown"
+    color = HEALTH_COLORS[state].name()
+    return f'<span style="color:{color}">●</span>&nbsp;{escape(_server_text(report))}'
 
 
 class QtStatusBar(QStatusBar):
@@ -100,6 +151,7 @@ class QtStatusBar(QStatusBar):
         for label in (self.callback_label, self.storage_label, self.store_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.addPermanentWidget(self.health)
+        self.addPermanentWidget(self.health.servers_label)
         self.addPermanentWidget(self.callback_label)
         self.addPermanentWidget(self.storage_label)
         self.addPermanentWidget(self.store_label, 1)
