@@ -175,8 +175,12 @@ def test_a_canceled_download_is_not_installed_and_a_retry_finishes(
     assert not wm.is_installed("base.en", models_dir)
     with pytest.raises(ModelNotInstalled):
         wm.find_model("base.en", models_dir)
+    before = len(hub.requests)
     assert wm.download_model(ENGLISH, models_dir, endpoint=hub.url) == models_dir / "base.en"
     assert wm.is_installed("base.en", models_dir)
+    # the files finished before the cancel are kept; the one cut short starts again
+    fetched = {r.path.rsplit("/", 1)[1] for r in hub.requests[before:] if r.method == "GET"}
+    assert "config.json" not in fetched and "model.bin" in fetched
 
 
 def test_an_installed_model_is_not_downloaded_again(hub: FakeHub, models_dir: Path) -> None:
