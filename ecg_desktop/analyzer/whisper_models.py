@@ -23,7 +23,7 @@ import shutil
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -320,14 +320,19 @@ class _RemoteFile:
 
 
 class _ByteCount:
-    """Adds every file's bytes into one total for the caller's ``progress``.
+    """The ``tqdm_class`` given to huggingface_hub: adds the bytes written into one total for
+    the caller's ``progress`` (subclassed per download with its ``tracker``).
 
-    huggingface_hub creates one of these per file (as its ``tqdm_class``), with the file's
-    ``total`` and the ``initial`` bytes already there, and calls ``update(n)``; a negative
-    ``n`` takes back bytes of a resumed request the server answered from the start."""
+    huggingface_hub makes one per file and calls ``update(n)`` for bytes written (a negative
+    ``n`` takes back bytes of a resumed request the server answered from the start). Having
+    ``update_transfer`` makes its Xet downloads report through this one object too; network
+    bytes are not counted twice, and the rate postfixes are not shown."""
 
-    def __init__(self, tracker: _DownloadTracker, **_: Any) -> None:
-        self._tracker = tracker
+    tracker: _DownloadTracker
+
+    def __init__(self, *_: Any, total: int | None = None, **__: Any) -> None:
+        self.total = total
+        self.n = 0
 
     def __enter__(self) -> _ByteCount:
         return self
@@ -336,7 +341,19 @@ class _ByteCount:
         pass
 
     def update(self, n: float | None = 1) -> None:
-        self._tracker.add(int(n or 0))
+        self.n += int(n or 0)
+        self.tracker.add(int(n or 0))
+
+    def update_transfer(self, n: float | None = 1) -> None:
+        pass
+
+    def set_postfix_str(self, *_: Any, **__: Any) -> None:
+        pass
+
+    set_transfer_postfix_str = set_postfix_str
+
+    def refresh(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -358,6 +375,13 @@ class _DownloadTracker:
             done = min(self.done, self.total)
         if self._progress is not None:
             self._progress(done, self.total)
+
+    def counter(self) -> type[_ByteCount]:
+        return type("_TrackedByteCount", (_ByteCount,), {"tracker": self})
+
+    def file_finished(self, done_before: int, size: int) -> None:
+        """Count a file as complete, also one kept from an earlier attempt (no bytes came)."""
+        self.add(done_before + size - self.done)
 
 
 def _git_blob_sha1(path: Path) -> str:
@@ -453,15 +477,17 @@ def _fetch_and_check(
         files = _remote_files(repo, info.repo_id)
         tracker = _DownloadTracker(sum(f.size for f in files), progress, cancel)
         for remote in files:
-            hf_hub_download(  # type: ignore[call-overload]
+            done_before = tracker.done
+            hf_hub_download(
                 info.repo_id,
                 remote.name,
                 revision=repo.sha,
                 local_dir=staging,
                 cache_dir=staging / ".cache" / "hub",
                 endpoint=endpoint,
-                tqdm_class=partial(_ByteCount, tracker),
+                tqdm_class=tracker.counter(),
             )
+            tracker.file_finished(done_before, remote.size)
     except ModelError:
         raise
     except Exception as exc:  # the hub client's errors (HTTP, connection, disk) at the boundary

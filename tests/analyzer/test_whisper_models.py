@@ -176,8 +176,13 @@ def test_a_canceled_download_is_not_installed_and_a_retry_finishes(
     with pytest.raises(ModelNotInstalled):
         wm.find_model("base.en", models_dir)
     before = len(hub.requests)
-    assert wm.download_model(ENGLISH, models_dir, endpoint=hub.url) == models_dir / "base.en"
+    seen: list[tuple[int, int]] = []
+    path = wm.download_model(
+        ENGLISH, models_dir, endpoint=hub.url, progress=lambda d, t: seen.append((d, t))
+    )
+    assert path == models_dir / "base.en"
     assert wm.is_installed("base.en", models_dir)
+    assert seen[-1][0] == seen[-1][1]  # the kept files count towards the total too
     # the files finished before the cancel are kept; the one cut short starts again
     fetched = {r.path.rsplit("/", 1)[1] for r in hub.requests[before:] if r.method == "GET"}
     assert "config.json" not in fetched and "model.bin" in fetched
@@ -309,3 +314,26 @@ def test_cli_refuses_unknown_names_and_bundled_removal(
     assert "bundled with the app" in capsys.readouterr().err
     assert run_cli("remove", "small") == 1
     assert "not installed" in capsys.readouterr().err
+
+
+def test_xet_downloads_report_progress_once_per_byte() -> None:
+    """Repositories on the real hub are on Xet storage: huggingface_hub then reports the bytes
+    written and the bytes received through the same progress class; only the first count."""
+    import logging
+    from types import SimpleNamespace
+
+    from huggingface_hub.utils._xet_progress_reporting import XetDownloadProgressReporter
+
+    seen: list[int] = []
+    tracker = wm._DownloadTracker(1000, lambda done, total: seen.append(done), None)
+    with XetDownloadProgressReporter(
+        reconstruction_desc="model.bin", total=1000, log_level=logging.WARNING,
+        tqdm_class=tracker.counter(),
+    ) as reporter:
+        for written in (300, 700, 1000):
+            reporter.update_progress(SimpleNamespace(
+                total_bytes_completed=written, total_transfer_bytes_completed=written + 50,
+                total_bytes_completion_rate=None, total_transfer_bytes_completion_rate=None,
+                total_bytes=1000,
+            ))
+    assert seen == [300, 700, 1000]
