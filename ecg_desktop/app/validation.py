@@ -1,23 +1,27 @@
-"""Checks a local file before anything is uploaded: it exists, is not empty, is a video that
-PyAV can open, and has an audio track to analyse. Each refusal says what is wrong in words a
-user understands (``InvalidInputFile``); nothing is uploaded or stored for a refused file.
+"""Checks a local file before anything is uploaded: it exists, is not empty, is a video or an
+audio recording that PyAV can open, and has an audio track to analyse. Each refusal says what
+is wrong in words a user understands (``InvalidInputFile``); nothing is uploaded or stored for
+a refused file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
-from ecg_desktop.domain.filekeys import VIDEO_EXTENSIONS, looks_like_video
+from ecg_desktop.domain.filekeys import MEDIA_EXTENSIONS, content_type_for, looks_like_media
 
-# FFmpeg demuxers of video containers. Random or damaged bytes are sometimes "recognised" as
-# a raw stream (lyrics, H.263, game audio): those are refused as unreadable.
-VIDEO_CONTAINERS = frozenset(
+# FFmpeg demuxers of video and audio containers. Random or damaged bytes are sometimes
+# "recognised" as a raw stream (lyrics, H.263, game audio): those are refused as unreadable.
+MEDIA_CONTAINERS = frozenset(
     {
+        "wav",
+        "mp3",
+        "aac",
+        "flac",
         "mov",
         "mp4",
         "m4a",
@@ -75,15 +79,15 @@ def probe_video(path: Path) -> VideoInfo:
     stat = path.stat()
     if stat.st_size == 0:
         raise InvalidInputFile(path, "the file is empty")
-    if not looks_like_video(path.name):
-        known = ", ".join(sorted(VIDEO_EXTENSIONS))
-        raise InvalidInputFile(path, f"not a video file (expected one of: {known})")
+    if not looks_like_media(path.name):
+        known = ", ".join(sorted(MEDIA_EXTENSIONS))
+        raise InvalidInputFile(path, f"not a video or audio file (expected one of: {known})")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise InvalidInputFile(path, f"not a readable video ({_reason(exc)})") from None
     with container:
-        if not set(container.format.name.split(",")) & VIDEO_CONTAINERS:
+        if not set(container.format.name.split(",")) & MEDIA_CONTAINERS:
             raise InvalidInputFile(
                 path, f"not a readable video (the data looks like {container.format.long_name})"
             )
@@ -104,7 +108,7 @@ def probe_video(path: Path) -> VideoInfo:
         path=path,
         size_bytes=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
-        content_type=content_type_of(path),
+        content_type=content_type_for(path.name),
         duration_s=duration,
         has_video=has_video,
         audio_codec=codec,
@@ -130,13 +134,6 @@ def _decode_first_audio_frame(path: Path, container: av.container.InputContainer
             path, f"the audio track cannot be decoded ({_reason(exc)})"
         ) from None
     raise InvalidInputFile(path, "the audio track is empty, so there is nothing to transcribe")
-
-
-def content_type_of(path: Path) -> str:
-    guessed, _ = mimetypes.guess_type(path.name)
-    if guessed and guessed.startswith("video/"):
-        return guessed
-    return "video/mp4" if path.suffix.lower() in (".mp4", ".m4v") else "application/octet-stream"
 
 
 def _duration_s(container: av.container.InputContainer) -> float | None:

@@ -1,7 +1,9 @@
-"""Object keys of uploaded videos: ``videos/{user}/{YYYYmmdd_HHMMSS}_{8 hex}_{safe name}``."""
+"""Object keys of uploaded recordings: ``videos/{user}/{YYYYmmdd_HHMMSS}_{8 hex}_{safe name}``,
+and the one list of the file types the app accepts (videos and audio-only recordings)."""
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import secrets
 import unicodedata
@@ -12,6 +14,19 @@ VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp",
      ".ts", ".mts", ".ogv"}
 )
+# Audio-only recordings, each with the content type it is stored and uploaded under.
+AUDIO_CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+}
+AUDIO_EXTENSIONS = frozenset(AUDIO_CONTENT_TYPES)
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS
+_OCTET_STREAM = "application/octet-stream"
 
 
 def safe_filename(name: str) -> str:
@@ -39,13 +54,36 @@ def is_safe_key(key: str) -> bool:
     return all(part not in ("", ".", "..") for part in key.split("/"))
 
 
-def looks_like_video(filename: str, content_type: str | None = None) -> bool:
-    if content_type:
-        return content_type.startswith("video/") or (content_type == "application/octet-stream" \
-            and _has_video_extension(filename))
-    return _has_video_extension(filename)
+def looks_like_media(filename: str, content_type: str | None = None) -> bool:
+    """A file the app accepts: a video or an audio-only recording, by its content type when
+    one is given (a generic one defers to the extension), else by its extension."""
+    if content_type and content_type != _OCTET_STREAM:
+        return content_type.startswith(("video/", "audio/"))
+    return _extension(filename) in MEDIA_EXTENSIONS
 
 
-def _has_video_extension(filename: str) -> bool:
+# The name callers used before audio files were accepted; the same test.
+looks_like_video = looks_like_media
+
+
+def is_audio_only(filename: str, content_type: str | None = None) -> bool:
+    """A recording without pictures (shown with an audio player, not a black video)."""
+    if content_type and content_type != _OCTET_STREAM:
+        return content_type.startswith("audio/")
+    return _extension(filename) in AUDIO_EXTENSIONS
+
+
+def content_type_for(filename: str) -> str:
+    """The content type a file is uploaded and stored under, from its extension."""
+    extension = _extension(filename)
+    if extension in AUDIO_CONTENT_TYPES:
+        return AUDIO_CONTENT_TYPES[extension]
+    guessed, _ = mimetypes.guess_type(f"file{extension}")
+    if guessed and guessed.startswith("video/"):
+        return guessed
+    return "video/mp4" if extension in (".mp4", ".m4v") else _OCTET_STREAM
+
+
+def _extension(filename: str) -> str:
     dot = filename.rfind(".")
-    return dot >= 0 and filename[dot:].lower() in VIDEO_EXTENSIONS
+    return filename[dot:].lower() if dot >= 0 else ""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.analyzer.harness import (
 )
 from tests.analyzer.sounds import tones, write_audio
 from tests.analyzer.test_two_speakers import TURNS
+from tests.analyzer.wer import normalized, word_error_rate
 from tests.media import SpeechTruth, make_silent_video, make_speech_video
 
 ONSET_S = 0.02
@@ -72,23 +72,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp("whisper")
     (folder / "media").mkdir()
     yield asyncio.run(_scenario(folder))
-
-
-def normalized(text: str) -> list[str]:
-    return re.sub(r"[^a-z' ]", " ", text.lower()).split()
-
-
-def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
-    """(substitutions + deletions + insertions) / reference words, by edit distance."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp))
-            )
-        previous = current
-    return previous[-1] / len(reference)
 
 
 def test_word_error_rate_against_the_script_is_at_most_a_tenth(run: Run) -> None:

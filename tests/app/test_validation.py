@@ -31,7 +31,7 @@ def test_a_real_video_with_sound_passes_with_its_duration(tmp_path: Path) -> Non
         (lambda d: _empty(d / "empty.mp4"), "is empty"),
         (lambda d: make_corrupt_file(d / "noise.mp4"), "not a readable video"),
         (lambda d: make_video_without_audio(d / "mute.mp4"), "no audio track"),
-        (lambda d: make_silent_video(d / "notes.txt"), "not a video file"),
+        (lambda d: make_silent_video(d / "notes.txt"), "not a video or audio file"),
         (lambda d: d, "not a file"),
     ],
     ids=["missing", "empty", "corrupt", "no-audio", "wrong-extension", "directory"],

