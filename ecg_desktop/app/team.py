@@ -275,15 +275,12 @@ def missing_credentials(settings: Settings) -> list[str]:
     return problems
 
 
-PRIVATE_JOB_FIELDS = ("local_path",)
-
-
 def shown_to(job: Job, viewer: str) -> Job:
     """``job`` as ``viewer`` may see it: another member's job without the paths of their
     computer (the store keeps them for the owner's recovery)."""
     if not job.owner or job.owner == viewer:
         return job
-    return dataclasses.replace(job, **dict.fromkeys(PRIVATE_JOB_FIELDS))
+    return dataclasses.replace(job, local_path=None)
 
 
 def viewer() -> str:

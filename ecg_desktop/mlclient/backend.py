@@ -210,7 +210,8 @@ def _refusal(url: str, response: httpx.Response) -> MLError:
         return MLError(ErrorCode.INVALID_REQUEST, message, http_status=status)
     body = _json(response)
     code = body.get("error_code") if isinstance(body, Mapping) else None
-    error_code = code if code in ErrorCode.__members__ else ErrorCode.ML_SERVER_ERROR
+    error_code = ErrorCode(str(code)) if code in ErrorCode.__members__ else (
+        ErrorCode.ML_SERVER_ERROR)
     return MLError(error_code, f"the team backend answered HTTP {status} to {url}: {detail}",
                    http_status=status)
 

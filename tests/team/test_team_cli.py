@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import stat
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,6 @@ import pytest
 from ecg_desktop.app.team import TeamPreset, apply_team_preset
 from ecg_desktop.cli import main
 from ecg_desktop.config import ConfigError, config_file, load_settings
-
-from .conftest import CoreFactory
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -77,31 +74,6 @@ def test_a_dry_run_prints_the_settings_and_writes_nothing(
     assert code == 0
     assert 's3_bucket_name = "b"' in capsys.readouterr().out
     assert not config_file().exists()
-
-
-async def test_status_checks_database_live_updates_bucket_and_backend(
-    make_core: CoreFactory,
-    postgres_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    backend = await make_core(backend=True)
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
-    monkeypatch.setenv("FASTAPI_BASE_URL", backend.callback_base_url())
-    monkeypatch.setenv("S3_BUCKET_NAME", "team-videos")
-
-    code = await asyncio.to_thread(main, ["team", "status"])
-
-    out = capfd.readouterr().out
-    assert code == 0, out
-    assert "FAIL" not in out and "listening" in out and "PostgreSQL" in out
-
-    monkeypatch.setenv("FASTAPI_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.delenv("S3_BUCKET_NAME")
-    code = await asyncio.to_thread(main, ["team", "status"])
-    out = capfd.readouterr().out
-    assert code == 1
-    assert out.count("FAIL") == 2
 
 
 def test_status_on_sqlite_says_the_store_is_not_shared(
