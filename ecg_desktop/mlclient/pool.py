@@ -197,14 +197,18 @@ class MLServerPool(ReadsSettings):
         )
         refusals: list[tuple[PoolMember, Retryable]] = []
         for member in self._in_order():
+            member.sent_since_check += 1  # counted now, so dispatches meanwhile spread out
             try:
                 answer = await member.client.post_dispatch(body, headers)
             except Retryable as refused:
                 logger.warning("job %s: %s did not take it: %s", job_id, member.url, refused.error)
+                member.sent_since_check = max(0, member.sent_since_check - 1)
                 self._note_refusal(member, refused)
                 refusals.append((member, refused))
                 continue
-            member.sent_since_check += 1
+            except MLError:
+                member.sent_since_check = max(0, member.sent_since_check - 1)
+                raise
             logger.info("job %s dispatched to %s", job_id, member.url)
             return answer
         raise self._busy(refusals)
