@@ -7,7 +7,6 @@ progress run through ``huggingface_hub`` for real and the downloaded model is lo
 
 from __future__ import annotations
 
-import os
 import stat
 import threading
 from collections.abc import Iterator
@@ -230,16 +229,6 @@ def test_languages_follow_the_installed_models(hub: FakeHub, models_dir: Path) -
     )
     _, info = model.transcribe(spoken("Good morning, how are you today?"))
     assert info.language == "en"
-
-
-def test_the_embedded_analyzer_is_given_the_chosen_model(tmp_settings: Settings) -> None:
-    from ecg_desktop.app.embedded_analyzer import EmbeddedAnalyzer
-
-    settings = tmp_settings.with_changes(whisper_model="base")
-    env = EmbeddedAnalyzer(settings)._environment()
-    assert env["ECG_ANALYZER_WHISPER_MODEL"] == "base"
-    assert env["ECG_MODELS_DIR"] == str(settings.models_dir)
-    assert os.path.isabs(env["ECG_MODELS_DIR"])
 
 
 def test_distil_models_are_english_only() -> None:
