@@ -79,6 +79,8 @@ def model_rows(
 def status_text(row: ModelRow) -> str:
     if row.progress is not None:
         done, total = row.progress
+        if done >= total:  # every byte is in; the files are being checked
+            return tr("Checking the download…")
         return tr("Downloading {done:.0f} of {total:.0f} MB").format(
             done=done / 1e6, total=total / 1e6)
     if row.installed is not None:

@@ -313,6 +313,7 @@ KO = {
     "Model": "모델",
     "Languages": "언어",
     "Downloading {done:.0f} of {total:.0f} MB": "다운로드 중 {done:.0f} / {total:.0f} MB",
+    "Checking the download…": "다운로드한 파일 확인 중…",
     "Bundled": "기본 포함",
     "Installed": "설치됨",
     "Not installed": "설치 안 됨",

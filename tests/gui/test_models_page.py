@@ -67,12 +67,14 @@ def test_download_shows_progress_without_blocking_and_installs(
     page: QtModelsPage, qtbot: QtBot, run: Runner
 ) -> None:
     shown: list[float] = []
+    texts: list[str] = []
 
     def record(top_left: QModelIndex, bottom_right: QModelIndex) -> None:
         value = page.table.index(page.table.row_of(ENGLISH), QtModelsTable.STATUS).data(
             PROGRESS_ROLE)
         if value:
             shown.append(value[0])
+            texts.append(value[1])
 
     page.table.dataChanged.connect(record)
     ticks: list[int] = []
@@ -87,6 +89,7 @@ def test_download_shows_progress_without_blocking_and_installs(
         run.until(lambda: ENGLISH not in page.tasks, timeout=60)
     timer.stop()
     assert shown and shown[-1] == pytest.approx(100.0)
+    assert texts[0].startswith("Downloading ") and texts[-1] == "Checking the download…"
     assert shown == sorted(shown) and len(set(shown)) >= 3
     assert len(ticks) >= 5  # the event loop kept running while the model came in
     assert cell(page, ENGLISH, QtModelsTable.STATUS) == "Installed"
