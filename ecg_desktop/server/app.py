@@ -30,6 +30,7 @@ from ecg_desktop.config.settings import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
 from ecg_desktop.domain.filekeys import is_safe_key, looks_like_video, make_file_key
 
+from .connections import read_body_chunks
 from .middleware import (
     CALLER_KEY,
     JOB_ID_KEY,
@@ -153,8 +154,14 @@ def _services(request: web.Request) -> Services:
 
 
 async def _json_object(request: web.Request) -> Mapping[str, Any]:
+    chunks, size = [], 0
+    async for chunk in read_body_chunks(request.content):
+        size += len(chunk)
+        if size > API_BODY_LIMIT:
+            raise web.HTTPRequestEntityTooLarge(max_size=API_BODY_LIMIT, actual_size=size)
+        chunks.append(chunk)
     try:  # from bytes: json picks the UTF encoding itself (no charset from a header)
-        body = json.loads(await request.read())
+        body = json.loads(b"".join(chunks))
     except (ValueError, RecursionError):  # RecursionError: nested deeper than json can go
         raise web.HTTPBadRequest(reason="the body must be JSON") from None
     if not isinstance(body, Mapping):
@@ -294,7 +301,7 @@ async def receive_result(request: web.Request) -> web.Response:
         async with receiver.large_body_slot(request.content_length) as busy:
             if busy is not None:
                 return _callback_answer(busy)
-            async for chunk in request.content.iter_any():
+            async for chunk in read_body_chunks(request.content):
                 if not await body.feed(chunk):
                     return _callback_answer(receiver.too_large())
             await body.finish()

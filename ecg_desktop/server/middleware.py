@@ -22,6 +22,8 @@ from ecg_desktop.app.ports import MLError, StorageError
 from ecg_desktop.config.tokens import split_token
 from ecg_desktop.domain import IllegalTransition, InvalidResult, JobNotFound
 
+from .connections import BodyTooSlow
+
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("ecg_desktop.server.access")
 
@@ -112,6 +114,10 @@ async def error_mapper(request: web.Request, handler: Handler) -> web.StreamResp
         return error_json(502, f"object storage failed: {exc}")
     except MLError as exc:
         return error_json(502, f"ML server failed: {exc}")
+    except BodyTooSlow as exc:
+        response = error_json(408, f"request body too slow: {exc}")
+        response.force_close()
+        return response
     except ConnectionError:
         # The client hung up mid-body. Nobody reads this answer (aiohttp drops it quietly);
         # it gives the access line its status, the only record of the hang-up.

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import socket
 
 from aiohttp import web
+
+from .connections import (
+    HEADER_TIMEOUT_S,
+    ConnectionCap,
+    connection_cap,
+    raise_open_file_limit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +36,42 @@ class PortInUseError(OSError):
         return self.message
 
 
-class EmbeddedServer:
-    """``await start(host, port)`` (port 0 picks a free one), ``base_url``, ``await stop()``."""
+class _CappedSite(web.TCPSite):
+    """A TCP site whose connections go through ``ConnectionCap``."""
 
-    def __init__(self, app: web.Application, *, shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S):
+    def __init__(self, runner: web.AppRunner, host: str, port: int, cap: ConnectionCap) -> None:
+        super().__init__(runner, host, port, reuse_address=True)
+        self._cap = cap
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            self._cap.factory(server), self._host, self._port, backlog=self._backlog,
+            reuse_address=self._reuse_address,
+        )
+
+
+class EmbeddedServer:
+    """``await start(host, port)`` (port 0 picks a free one), ``base_url``, ``await stop()``.
+
+    Connections are bounded (``connections``): a header timeout, body timeouts in the
+    handlers, and a cap on open connections from the open-file limit, raised to the hard
+    limit at start.
+    """
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S,
+        max_connections: int | None = None,
+    ):
         self._app = app
+        self._max_connections = max_connections
+        self.cap = ConnectionCap(max_connections or connection_cap(0))
+        app.middlewares.insert(0, self.cap.track_busy)
         self._runner: web.AppRunner | None = None
         self._shutdown_timeout_s = shutdown_timeout_s
         self._host = ""
@@ -66,13 +105,16 @@ class EmbeddedServer:
     async def start(self, host: str, port: int) -> None:
         if self._runner is not None:
             raise RuntimeError("the server is already running")
+        self.cap.cap = self._max_connections or connection_cap(raise_open_file_limit())
         # aiohttp's own access log is replaced by the middleware's (no query strings in it).
+        # Its keep-alive timeout runs from the connection (or the last answer) until a
+        # request's headers are complete: the header timeout.
         runner = web.AppRunner(
             self._app, access_log=None, shutdown_timeout=self._shutdown_timeout_s,
-            handle_signals=False,
+            handle_signals=False, keepalive_timeout=HEADER_TIMEOUT_S,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = _CappedSite(runner, host, port, self.cap)
         try:
             await site.start()
         except OSError as exc:
@@ -83,7 +125,8 @@ class EmbeddedServer:
         self._runner = runner
         self._host = host
         self._port = bound_port(runner) or port
-        logger.info("backend listening on %s", self.base_url)
+        logger.info("backend listening on %s (at most %d connections)", self.base_url,
+                    self.cap.cap)
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (up to the timeout), run cleanups."""

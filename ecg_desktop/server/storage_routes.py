@@ -39,6 +39,8 @@ from ecg_desktop.storage.localfs import (
     disk_error,
 )
 
+from .connections import read_body_chunks
+
 logger = logging.getLogger(__name__)
 
 FILESTORE = web.AppKey("ecg_local_filestore", LocalFileStore)
@@ -145,7 +147,8 @@ async def _receive(request: web.Request, writer: RangeWriter) -> StoredObject | 
     batch: list[bytes] = []
     batched = 0
     try:
-        while data := await request.content.readany():
+        # No minimum rate: an upload may be slow, and it resumes from what arrived.
+        async for data in read_body_chunks(request.content, min_rate=0):
             batch.append(data)
             batched += len(data)
             if batched >= _WRITE_BATCH:
