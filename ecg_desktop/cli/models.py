@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
         if args.models_action == "remove":
             wm.remove_model(args.name, settings.models_dir)
             print(f"removed {args.name}")
+            if settings.whisper_model == args.name:
+                print(f"note: new jobs use {args.name}, which is no longer installed; choose "
+                      f"another with: ecg-desktop models use {wm.DEFAULT_MODEL}", file=sys.stderr)
             return 0
         return _use(args.name, settings.models_dir)
     except (ConfigError, wm.UnknownModel) as exc:

@@ -323,6 +323,8 @@ class QtModelsPage(QWidget):
             self.message.setText(str(exc))
             return
         self.message.setText(tr("{name} removed.").format(name=name))
+        if self.choice.currentData() == name:  # new jobs would fail for want of it
+            self.set_chosen(wm.DEFAULT_MODEL)
         self.refresh()
         self.models_changed.emit()
 

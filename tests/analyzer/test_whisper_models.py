@@ -290,7 +290,7 @@ def test_cli_lists_downloads_uses_and_removes(
 
     assert run_cli("remove", "base.en") == 0
     assert not (cli_env / "base.en").exists()
-    capsys.readouterr()
+    assert "ecg-desktop models use tiny.en" in capsys.readouterr().err
     assert "new jobs use this (not installed" in listed(capsys)["base.en"]
 
 

@@ -98,10 +98,13 @@ def test_download_shows_progress_without_blocking_and_installs(
     assert page.message.text() == f"{ENGLISH} is installed."
     assert page.remove_button.isEnabled()
 
+    page.set_chosen(ENGLISH)
     qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
     assert cell(page, ENGLISH, QtModelsTable.STATUS) == "Not installed"
     assert not wm.is_installed(ENGLISH, page.models_dir)
+    # new jobs go back to the bundled model rather than fail for want of the removed one
     assert choices(page) == ["tiny.en"]
+    assert page.choice.currentData() == "tiny.en"
 
 
 def test_a_damaged_download_shows_why_and_installs_nothing(
