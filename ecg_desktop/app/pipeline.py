@@ -420,15 +420,23 @@ class JobPipeline(ReadsSettings):
         except StorageError as exc:
             logger.warning("job %s: aborting the upload failed: %s", job_id, exc)
 
-    async def retry(self, job_id: uuid.UUID) -> Job:
+    async def retry(
+        self,
+        job_id: uuid.UUID,
+        *,
+        language: str | None = None,
+        options: DispatchOptions | None = None,
+    ) -> Job:
         """A new job that redoes a failed or canceled one from the step that failed.
 
         The stored object is reused when it is still there (no second upload); an unfinished
-        multipart upload is resumed, except after a cancel, which aborted it.
+        multipart upload is resumed, except after a cancel, which aborted it. ``language``
+        and ``options`` ("Analyse again with...") replace the old attempt's; with them a
+        completed job may be analysed again too.
         """
         old = await self._store.get(job_id)
         try:
-            new = old.retry()
+            new = old.retry(completed_too=language is not None or options is not None)
         except IllegalTransition as exc:
             raise PipelineError(str(exc)) from None
         attempt, running = await self._next_retry_slot(old)
@@ -438,6 +446,10 @@ class JobPipeline(ReadsSettings):
         # This installation does the work of the retry (its upload, its recovery).
         new = dataclasses.replace(new, job_id=retry_job_id(old, attempt), host=self.host,
                                   installation=self.installation)
+        if language is not None:
+            new = dataclasses.replace(new, language=language)
+        if options is not None:
+            new = dataclasses.replace(new, options=options)
         if old.status is JobStatus.CANCELED and new.stage is not Stage.UPLOADED:
             new = dataclasses.replace(new, upload=None, file_key=None)
         if (

@@ -102,6 +102,13 @@ class Settings:
     user_name: str = ""
     default_language: str = "auto"
     ui_language: str = ""  # empty: follow the system locale
+    # What an analyst sets: speakers of new jobs (0: detect), subtitles, where exports go
+    min_speakers: int = 0
+    max_speakers: int = 0
+    subtitle_line_length: int = 42  # characters per subtitle line
+    subtitle_lines: int = 2  # lines per cue
+    subtitle_max_duration: float = 7.0  # seconds; a longer segment is split into cues
+    export_folder: str = ""  # empty: the video's folder
     data_dir: Path = field(default_factory=data_dir)
 
     @property
@@ -149,6 +156,9 @@ class Settings:
             "max_parallel_uploads": "ECG_MAX_PARALLEL_UPLOADS",
             "max_parallel_dispatches": "ECG_MAX_PARALLEL_DISPATCHES",
             "callback_watchdog_s": "ECG_CALLBACK_WATCHDOG",
+            "subtitle_line_length": "ECG_SUBTITLE_LINE_LENGTH",
+            "subtitle_lines": "ECG_SUBTITLE_LINES",
+            "subtitle_max_duration": "ECG_SUBTITLE_MAX_DURATION",
         }
         for attr, variable in positive.items():
             if getattr(self, attr) <= 0:
@@ -159,6 +169,12 @@ class Settings:
             raise ConfigError("ECG_BIND_PORT", f"{self.bind_port} is not a port number")
         if self.upload_part_size < 5 * 1024 * 1024:
             raise ConfigError("ECG_UPLOAD_PART_SIZE", "S3 parts must be at least 5 MiB")
+        for attr, variable in (("min_speakers", "ECG_MIN_SPEAKERS"),
+                               ("max_speakers", "ECG_MAX_SPEAKERS")):
+            if getattr(self, attr) < 0:
+                raise ConfigError(variable, "cannot be negative (0: detect the number)")
+        if 0 < self.max_speakers < self.min_speakers:
+            raise ConfigError("ECG_MAX_SPEAKERS", "cannot be below ECG_MIN_SPEAKERS")
         if self.default_language not in LANGUAGES and len(self.default_language) != 2:
             raise ConfigError("ECG_DEFAULT_LANGUAGE", f"unknown language {self.default_language!r}")
 
@@ -212,6 +228,12 @@ ENV_NAMES: dict[str, str] = {
     "user_name": "ECG_USER",
     "default_language": "ECG_DEFAULT_LANGUAGE",
     "ui_language": "ECG_UI_LANGUAGE",
+    "min_speakers": "ECG_MIN_SPEAKERS",
+    "max_speakers": "ECG_MAX_SPEAKERS",
+    "subtitle_line_length": "ECG_SUBTITLE_LINE_LENGTH",
+    "subtitle_lines": "ECG_SUBTITLE_LINES",
+    "subtitle_max_duration": "ECG_SUBTITLE_MAX_DURATION",
+    "export_folder": "ECG_EXPORT_FOLDER",
     "data_dir": "ECG_DATA_DIR",
 }
 SECRET_FIELDS = frozenset(

@@ -86,12 +86,13 @@ class DispatchOptions:
     transcript: str | None = None  # a known script: forced alignment instead of recognition
     min_speakers: int | None = None
     max_speakers: int | None = None
+    model: str | None = None  # a Whisper model name; None: the ML server's default
 
     def request_fields(self) -> dict[str, str | int]:
         """The fields to add to the ML request (the ones that are set)."""
         return {
             name: value
-            for name in ("transcript", "min_speakers", "max_speakers")
+            for name in ("transcript", "min_speakers", "max_speakers", "model")
             if (value := getattr(self, name)) is not None
         }
 
@@ -221,14 +222,17 @@ class Job:
         self.completed_at = utcnow()
         self._touch()
 
-    def retry(self) -> Job:
-        """A new job that redoes this failed or canceled one from the step that failed.
+    def retry(self, *, completed_too: bool = False) -> Job:
+        """A new job that redoes this failed or canceled one from the step that failed
+        (``completed_too``: or a completed one, analysed again with other settings).
 
         Terminal states never change, so a retry is a new job (with a new id, so a late
         callback for the old attempt cannot touch it). It keeps the stored object, so a
         job whose upload finished is dispatched again without uploading.
         """
-        if self.status not in (JobStatus.FAILED, JobStatus.CANCELED):
+        retryable = (JobStatus.FAILED, JobStatus.CANCELED) + (
+            (JobStatus.COMPLETED,) if completed_too else ())
+        if self.status not in retryable:
             raise IllegalTransition(
                 f"job {self.job_id} is {self.status}; only failed or canceled jobs retry"
             )

@@ -16,21 +16,35 @@ from ecg_desktop.domain.filekeys import looks_like_video
 MAX_FOLDER_FILES = 10_000  # a dropped home folder must not hang the window
 
 
+# Plain words for each refusal (the GUI translates them); the technical reason, when there is
+# one (FFmpeg's text, the extension), goes in ``Refused.detail`` for the details section.
 REASONS = {
     "missing": "file not found",
     "not_file": "not a regular file",
-    "not_video": "not a video file ({detail})",
-    "unreadable": "not readable (permission denied)",
-    "empty": "empty file (0 bytes)",
+    "not_video": "not a video or sound file",
+    "unreadable": "cannot be read (permission denied)",
+    "empty": "empty file",
+    "no_audio": "no sound track",
+    "damaged": "damaged or incomplete file",
     "too_many": "more than {detail} videos; add a smaller folder",
     "no_videos": "folder holds no video files",
 }
+# What the pipeline's check of a file (``app.validation.InvalidInputFile.problem``) says,
+# mapped to a refusal kind; anything else it refuses is a file FFmpeg cannot read.
+_PROBLEM_KINDS = (
+    ("does not exist", "missing"),
+    ("not a file", "not_file"),
+    ("is empty", "empty"),
+    ("not a video file", "not_video"),
+    ("no audio track", "no_audio"),
+    ("audio track is empty", "no_audio"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Refused:
     """A path that will not become a job. ``kind`` is a key of ``REASONS`` (the GUI
-    translates it); ``detail`` fills its ``{detail}``."""
+    translates it); ``detail`` is the technical reason (or fills ``{detail}``)."""
 
     path: Path
     kind: str
@@ -39,6 +53,23 @@ class Refused:
     @property
     def reason(self) -> str:
         return REASONS[self.kind].format(detail=self.detail)
+
+
+def refusal_of(path: Path, problem: str) -> Refused:
+    """The refusal for a file the pipeline's check refused with ``problem``."""
+    kind = next((k for words, k in _PROBLEM_KINDS if words in problem), "damaged")
+    return Refused(path, kind, problem)
+
+
+def unique_refusals(refused: Iterable[Refused]) -> list[Refused]:
+    """Each path once (the first reason found for it), in the order given."""
+    seen: set[Path] = set()
+    unique = []
+    for item in refused:
+        if item.path not in seen:
+            seen.add(item.path)
+            unique.append(item)
+    return unique
 
 
 @dataclass(slots=True)
@@ -94,11 +125,11 @@ def check_file(path: Path) -> Refused | None:
     if not path.is_file():
         return Refused(path, "not_file")
     if not looks_like_video(path.name):
-        return Refused(path, "not_video", path.suffix.lower() or "no extension")
+        return Refused(path, "not_video", f"{path.suffix.lower() or 'no'} extension")
     if not os.access(path, os.R_OK):
         return Refused(path, "unreadable")
     if path.stat().st_size == 0:
-        return Refused(path, "empty")
+        return Refused(path, "empty", "0 bytes")
     return None
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
@@ -32,6 +32,9 @@ from .i18n import Translations, tr
 from .qt_main_window import QtMainWindow
 from .resources import icon_path
 from .services import DesktopServices, StartProblem
+
+if TYPE_CHECKING:
+    from .qt_settings_dialog import QtSettingsDialog
 from .theme import apply_theme, follow_system
 
 logger = logging.getLogger(__name__)
@@ -53,16 +56,9 @@ def load_file_settings() -> tuple[Settings, ConfigError | None]:
 
 def load_full_settings() -> Settings:
     """Settings including the secrets from the keyring (runs in a worker thread)."""
-    try:
-        from ecg_desktop.config.secrets import (  # type: ignore[attr-defined,unused-ignore]
-            load_settings_with_secrets,
-        )
-    except ImportError:
-        from ecg_desktop.config import load_settings
+    from ecg_desktop.config.secrets import load_settings_with_secrets
 
-        return load_settings()
-    settings: Settings = load_settings_with_secrets()
-    return settings
+    return load_settings_with_secrets()
 
 
 def make_application(argv: Sequence[str] | None = None) -> QApplication:
@@ -108,7 +104,7 @@ class DesktopApp(QObject):
             self.window.show_problem(
                 tr("A setting is invalid and the defaults are used: {error}").format(
                     error=config_problem), tr("Settings…"))
-        self.settings_dialog: Any = None
+        self.settings_dialog: QtSettingsDialog | None = None
 
     def _on_close(self, event: QCloseEvent) -> None:
         self._window_close(event)
@@ -175,17 +171,12 @@ class DesktopApp(QObject):
         return tr("The services could not start: {error}").format(error=problem.message)
 
     def _attach_review_pane(self) -> None:
-        if self.window.review_pane is not None:
+        core = self.services.core
+        if self.window.review_pane is not None or core is None:
             return
-        try:
-            from ecg_desktop.gui.review import ReviewPane  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            logger.info("the review pane is not available; showing a placeholder")
-            return
-        try:
-            self.window.attach_review_pane(ReviewPane(self.services.core))
-        except Exception:
-            logger.exception("the review pane could not be built")
+        from ecg_desktop.gui.review import ReviewPane  # heavy: after the window is shown
+
+        self.window.attach_review_pane(ReviewPane(core))
 
     async def apply_settings(self, settings: Settings) -> StartProblem | None:
         """New settings from the dialog: the UI language at once, the services restarted
@@ -202,7 +193,7 @@ class DesktopApp(QObject):
         if settings.ui_language != old.ui_language:
             self.translations.apply(settings.ui_language)
         self.window.settings = settings
-        self.window._set_batch_language(settings.default_language)
+        self.window.set_batch_language(settings.default_language)
         core = self.services.core
         if core is None or not core.apply_live_settings(old, settings):
             self.window.detach_core()
@@ -219,7 +210,7 @@ class DesktopApp(QObject):
 
         dialog = QtSettingsDialog(self.settings, self.window)
         dialog.test_database = _test_database
-        dialog.applied.connect(lambda s: self.window._spawn(self.apply_settings(s)))
+        dialog.applied.connect(lambda s: self.window.tasks.spawn(self.apply_settings(s)))
         self.settings_dialog = dialog
         dialog.open()
 
@@ -239,7 +230,7 @@ def persist_settings(settings: Settings, old: Settings) -> None:
                if getattr(settings, name) != getattr(old, name)]
     if not changed:
         return
-    from ecg_desktop.config.secrets import store_secret  # type: ignore[attr-defined,unused-ignore]
+    from ecg_desktop.config.secrets import store_secret
 
     for name in changed:
         store_secret(name, getattr(settings, name))
@@ -333,7 +324,7 @@ def _self_check(verbose: bool) -> int:
         await desktop.window.wait_idle()
         lap("start")
         outcome["callback"] = desktop.services.callback_url
-        outcome["health"] = await desktop.window._check_health()
+        outcome["health"] = await desktop.window.health.check_once()
         lap("health check")
         outcome["translation"] = desktop.translations.apply("ko") == "ko" and \
             desktop.translations.loaded

@@ -22,6 +22,13 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("", text)
 
 
+def trn(text: str, n: int) -> str:
+    """``text`` with ``%n`` replaced by ``n``, in the plural form the UI language uses for
+    ``n`` (Qt's numerus forms: "%n file(s)" reads "1 file", "2 files", "파일 2개"). English
+    plurals come from ``ecg_desktop_en.qm``, which holds only these forms."""
+    return QCoreApplication.translate("", text, None, n)
+
+
 def resolve_language(choice: str) -> str:
     """``choice`` ("", "en", "ko") as the language actually used."""
     if choice in ("en", "ko"):
@@ -45,21 +52,26 @@ class Translations:
             app.removeTranslator(translator)
         self._installed.clear()
         self.language = resolve_language(choice)
-        if self.language == "en":
-            return self.language
         ours = QTranslator()
         if ours.load(f"ecg_desktop_{self.language}", str(translations_dir())):
             self._installed.append(ours)
         else:
             logger.warning("no %s translation in %s", self.language, translations_dir())
+        if self.language == "en":  # the source texts, with their plural forms
+            self._install(app)
+            return self.language
         qt_base = QTranslator()
         qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
         if qt_base.load(f"qtbase_{self.language}", qt_dir):
             self._installed.append(qt_base)
+        self._install(app)
+        return self.language
+
+    def _install(self, app: QCoreApplication) -> None:
         for translator in self._installed:
             app.installTranslator(translator)
-        return self.language
 
     @property
     def loaded(self) -> bool:
-        return bool(self._installed)
+        """Whether a translation of the texts (not only of their plurals) is installed."""
+        return self.language != "en" and bool(self._installed)

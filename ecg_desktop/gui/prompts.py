@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ecg_desktop.domain import Job
 
-from .adding import REASONS, Refused
-from .i18n import tr
+from .adding import REASONS, Refused, unique_refusals
+from .i18n import tr, trn
+
+SHOWN_NAMES = 15  # the rest of a long list is in the details
 
 
 def reason_text(refused: Refused) -> str:
@@ -22,11 +26,27 @@ def reason_text(refused: Refused) -> str:
 def _mark_reasons() -> None:  # pragma: no cover - only read by pyside6-lupdate
     tr("file not found")
     tr("not a regular file")
-    tr("not a video file ({detail})")
-    tr("not readable (permission denied)")
-    tr("empty file (0 bytes)")
+    tr("not a video or sound file")
+    tr("cannot be read (permission denied)")
+    tr("empty file")
+    tr("no sound track")
+    tr("damaged or incomplete file")
     tr("more than {detail} videos; add a smaller folder")
     tr("folder holds no video files")
+
+
+def refusal_summary(refused: Sequence[Refused]) -> tuple[str, str, str]:
+    """The one message for everything refused in a batch: a headline, one line per file in
+    plain words (each file once), and the technical reasons for the details section."""
+    refused = unique_refusals(refused)
+    headline = trn("%n file could not be added:", len(refused))
+    lines = [f"• {r.path.name or r.path} — {reason_text(r)}" for r in refused[:SHOWN_NAMES]]
+    if len(refused) > SHOWN_NAMES:
+        lines.append(trn("… and %n more (see the details)", len(refused) - SHOWN_NAMES))
+    details = "\n".join(f"{r.path}\n    {reason_text(r)}" + (
+        f": {r.detail}" if r.detail and "{detail}" not in REASONS[r.kind] else "")
+        for r in refused)
+    return headline, "\n".join(lines), details
 
 
 class Prompts:
@@ -34,14 +54,25 @@ class Prompts:
         self.parent = parent
 
     def show_refused(self, refused: Sequence[Refused]) -> None:
-        lines = "\n".join(f"• {r.path.name or r.path}: {reason_text(r)}" for r in refused)
-        box = QMessageBox(QMessageBox.Icon.Warning, tr("Some files were not added"),
-                          tr("{n} file(s) cannot be analysed:").format(n=len(refused)),
+        headline, lines, details = refusal_summary(refused)
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("Some files were not added"), headline,
                           QMessageBox.StandardButton.Ok, self.parent)
-        box.setInformativeText(lines if len(refused) <= 15 else
-                               "\n".join(lines.splitlines()[:15]) + "\n…")
-        box.setDetailedText("\n".join(f"{r.path}: {reason_text(r)}" for r in refused))
+        box.setInformativeText(lines)
+        box.setDetailedText(details)
         box.exec()
+
+    def show_exported(self, written: Sequence[Path]) -> None:
+        """Where an export went, with a button that opens its folder."""
+        folder = written[0].parent
+        names = "\n".join(f"• {p.name}" for p in written[:SHOWN_NAMES])
+        box = QMessageBox(QMessageBox.Icon.Information, tr("Export finished"),
+                          trn("%n file written to {folder}", len(written)).format(folder=folder),
+                          QMessageBox.StandardButton.Ok, self.parent)
+        box.setInformativeText(names)
+        show = box.addButton(tr("Show in &folder"), QMessageBox.ButtonRole.ActionRole)
+        box.exec()
+        if box.clickedButton() is show:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def confirm_duplicates(self, paths: Sequence[Path]) -> bool:
         names = "\n".join(f"• {p.name}" for p in paths[:15])
@@ -57,8 +88,8 @@ class Prompts:
         names = "\n".join(f"• {j.filename}" for j in jobs[:15])
         answer = QMessageBox.question(
             self.parent, tr("Delete jobs"),
-            tr("Delete {n} job(s), their results and their uploaded videos from storage?\n{names}"
-               "\n\nThe files on this computer are kept.").format(n=len(jobs), names=names),
+            trn("Delete %n job(s), their results and their uploaded videos from storage?",
+                len(jobs)) + "\n" + names + "\n\n" + tr("The files on this computer are kept."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -69,9 +100,9 @@ class Prompts:
         names = "\n".join(f"• {j.filename} ({j.owner})" for j in jobs[:15])
         answer = QMessageBox.warning(
             self.parent, tr("Delete other people's jobs"),
-            tr("{n} of these job(s) were added by someone else; deleting removes them for "
-               "the whole team:\n{names}\n\nDelete them anyway?").format(n=len(jobs),
-                                                                          names=names),
+            trn("%n of these job(s) were added by someone else; deleting removes them for "
+                "the whole team:", len(jobs)) + "\n" + names + "\n\n"
+            + tr("Delete them anyway?"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )

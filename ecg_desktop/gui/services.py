@@ -9,13 +9,76 @@ team backend, so a taken port is only noted (``port_not_needed``), not a problem
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
+from ecg_desktop.app.ports import HealthReport, JobStore
 from ecg_desktop.config import Settings
+from ecg_desktop.domain import DispatchOptions, Event, Job
+
+if TYPE_CHECKING:
+    from ecg_desktop.bootstrap import Core
 
 logger = logging.getLogger(__name__)
+
+
+# -- what the window needs of the core ---------------------------------------------------
+# Protocols, so mypy checks the seam: bootstrap's ``Core`` is handed to the window as a
+# ``WindowCore`` (``DesktopServices.core``), and a renamed method fails type-checking.
+
+
+class EventSource(Protocol):
+    def subscribe(self, handler: Callable[[Event], None]) -> Callable[[], None]: ...
+
+
+class JobActions(Protocol):
+    """The use cases the window calls (``app.pipeline.JobPipeline``)."""
+
+    async def submit_file(self, path: str | Path, language: str | None = None, *,
+                          transcript: str | None = None, owner: str = "",
+                          min_speakers: int | None = None,
+                          max_speakers: int | None = None) -> Job: ...
+
+    async def retry(self, job_id: uuid.UUID, *, language: str | None = None,
+                    options: DispatchOptions | None = None) -> Job: ...
+
+    async def cancel(self, job_id: uuid.UUID) -> Job: ...
+
+    async def delete(self, job_id: uuid.UUID, *, delete_object: bool = False) -> None: ...
+
+
+class HealthReports(Protocol):
+    """The ML server's health as ``app.health.HealthMonitor`` reports it."""
+
+    @property
+    def last_report(self) -> HealthReport | None: ...
+
+    def subscribe(self, handler: Callable[[HealthReport], None]) -> Callable[[], None]: ...
+
+    async def check_now(self) -> HealthReport: ...
+
+
+class WindowCore(Protocol):
+    """What the main window (and the review pane) use of ``bootstrap.Core``."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> JobStore: ...
+
+    @property
+    def bus(self) -> EventSource: ...
+
+    @property
+    def pipeline(self) -> JobActions: ...
+
+    @property
+    def health(self) -> HealthReports: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +102,14 @@ def callbacks_go_to_team_backend(settings: Settings) -> bool:
 class DesktopServices:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.core: Any = None
+        self.core: Core | None = None
         self.problem: StartProblem | None = None
         self.port_not_needed: StartProblem | None = None  # taken, but team mode needs none
 
     @property
     def callback_url(self) -> str:
         """Where the embedded server listens ("" while it does not)."""
-        return str(getattr(self.core, "server_url", None) or "") if self.core else ""
+        return (self.core.server_url or "") if self.core is not None else ""
 
     async def start(self) -> StartProblem | None:
         """Build the core (which starts the reference analyzer when no ML server is set),
@@ -67,8 +130,9 @@ class DesktopServices:
             self.problem = StartProblem("core", str(exc) or type(exc).__name__)
             return self.problem
         host, port = self.settings.bind_host, self.settings.bind_port
+        core = self.core
         try:
-            await self.core.start_server(host, port)
+            await core.start_server(host, port)
         except PortInUseError:
             taken = StartProblem("port_in_use", "", host, port)
             if callbacks_go_to_team_backend(self.settings):
@@ -80,7 +144,7 @@ class DesktopServices:
             logger.exception("the embedded server could not start")
             self.problem = StartProblem("server", str(exc), host, port)
         try:
-            await self.core.start_services()
+            await core.start_services()
         except Exception as exc:
             logger.exception("the background services could not start")
             self.problem = self.problem or StartProblem("core", str(exc) or type(exc).__name__)

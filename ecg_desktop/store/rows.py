@@ -82,6 +82,7 @@ def _options_of(text: str | None) -> DispatchOptions:
         transcript=fields.get("transcript"),
         min_speakers=fields.get("min_speakers"),
         max_speakers=fields.get("max_speakers"),
+        model=fields.get("model"),
     )
 
 

@@ -86,9 +86,15 @@ class AnsweringPrompts(Prompts):
         self.confirm_deletes = True
         self.save_path = ""
         self.save_filters: list[str] = []
+        self.refusal_summaries = 0  # how many times refusals were shown
+        self.exported: list[list[Path]] = []
 
     def show_refused(self, refused: Sequence[Refused]) -> None:
         self.refused += refused
+        self.refusal_summaries += 1
+
+    def show_exported(self, written: Sequence[Path]) -> None:
+        self.exported.append(list(written))
 
     def confirm_duplicates(self, paths: Sequence[Path]) -> bool:
         self.duplicates += paths

@@ -24,8 +24,8 @@ def test_videos_are_kept_and_other_files_refused_with_a_reason(tmp_path: Path) -
     assert result.videos == [video]
     reasons = {r.path.name: r.reason for r in result.refused}
     assert reasons == {
-        "notes.txt": "not a video file (.txt)",
-        "empty.mov": "empty file (0 bytes)",
+        "notes.txt": "not a video or sound file",
+        "empty.mov": "empty file",
         "gone.mkv": "file not found",
     }
 

@@ -46,7 +46,9 @@ def test_unsigned_callbacks_show_their_warning(qtbot: QtBot) -> None:
     dialog = QtSettingsDialog(Settings(), env={})
     qtbot.addWidget(dialog)
     dialog.show()
-    dialog.tabs.setCurrentIndex(1)  # "Callback server"
+    tabs = dialog.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count())
+                              if tabs.tabText(i) == "Callback server"))
     assert not dialog.unsigned_warning.isVisible()
     dialog.editors["allow_unsigned_callbacks"].setChecked(True)  # type: ignore[union-attr]
     assert dialog.unsigned_warning.isVisible()
@@ -95,15 +97,15 @@ def test_the_korean_translation_loads_and_switches_while_running(
     try:
         assert translations.apply("ko") == "ko" and translations.loaded
         run(asyncio.sleep(0.05))  # Qt delivers LanguageChange through the event loop
-        assert window.file_menu.title() == "파일(&F)"
-        assert window.add_action.text() == "동영상 추가(&A)…"
+        assert window.menus["&File"].title() == "파일(&F)"
+        assert window.actions_by_name["add"].text() == "동영상 추가(&A)…"
         assert window.model.headerData(Column.FILE, _horizontal()) == "파일"
         assert window.status.health.text().startswith("ML 서버")
         assert window.status.storage_label.text().startswith("저장소: 이 컴퓨터, ")
     finally:
         translations.apply("en")
         run(asyncio.sleep(0.05))
-    assert window.file_menu.title() == "&File"
+    assert window.menus["&File"].title() == "&File"
     assert window.status.storage_label.text().startswith("Storage: this computer, ")
     assert window.model.headerData(Column.FILE, _horizontal()) == "File"
 

@@ -22,8 +22,7 @@ from tests.media import make_silent_video
 def test_every_action_has_a_key_and_a_menu(qtbot: QtBot, qsettings: QSettings) -> None:
     window = QtMainWindow(Settings(), qsettings=qsettings)
     qtbot.addWidget(window)
-    in_menus = {a for menu in (window.file_menu, window.job_menu, window.view_menu,
-                               window.tools_menu, window.help_menu) for a in menu.actions()}
+    in_menus = {a for menu in window.menus.values() for a in menu.actions()}
     actions = [a for a in window.findChildren(QAction)
                if a.objectName() and not a.objectName().startswith("_q_")]  # Qt's own
     assert len(actions) >= 16
@@ -32,7 +31,7 @@ def test_every_action_has_a_key_and_a_menu(qtbot: QtBot, qsettings: QSettings) -
         assert action in in_menus, action.objectName()
     keys = [a.shortcut().toString() for a in actions]
     assert len(keys) == len(set(keys)), "two actions share a key"
-    for menu in (window.file_menu, window.job_menu, window.tools_menu):
+    for menu in window.menus.values():
         assert "&" in menu.title()
 
 
@@ -83,7 +82,8 @@ def test_pasted_paths_are_added_and_non_videos_refused(
     notes.write_bytes(b"%PDF-1.4")
     QGuiApplication.clipboard().setText(f"{video}\n{notes}\n")
 
-    window.paste_action.trigger()
+    window.actions_by_name["paste"].trigger()
 
     assert [path for path, _language in window.pending] == [video]  # waits for the services
-    assert [(r.path, r.reason) for r in prompts.refused] == [(notes, "not a video file (.pdf)")]
+    assert [(r.path, r.reason, r.detail) for r in prompts.refused] == [
+        (notes, "not a video or sound file", ".pdf extension")]

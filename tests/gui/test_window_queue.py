@@ -57,7 +57,8 @@ def test_dropped_videos_become_jobs_that_run_to_completion(
     drop(window, [*videos, notes])
     run.until(lambda: window.model.rowCount() == 2)
 
-    assert [(r.path, r.reason) for r in prompts.refused] == [(notes, "not a video file (.txt)")]
+    run.until(lambda: bool(prompts.refused))  # told once the batch is queued
+    assert [(r.path, r.reason) for r in prompts.refused] == [(notes, "not a video or sound file")]
     run.until(lambda: statuses(window) == ["completed", "completed"], timeout=60)
     names = sorted(job.filename for job in window.model.jobs())
     assert names == ["clip1.mp4", "clip2.mp4"]
@@ -227,8 +228,7 @@ def test_clicking_a_completed_job_shows_its_transcript(
     window.add_paths([make_silent_video(tmp_path / "talk.mp4", duration_s=1.0)])
     run.until(lambda: statuses(window) == ["completed"], timeout=60)
     run.until(lambda: window.review_pane is not None)
-    pane = window.review_pane  # (a local, or mypy takes review_pane.job as None from here on)
-    assert pane.job is None
+    # (a job finishing while nothing is selected may already show: issue 13 item 4)
 
     rect = window.queue.visualRect(window.queue.model().index(0, 0))
     QTest.mouseClick(window.queue.viewport(), Qt.MouseButton.LeftButton,
