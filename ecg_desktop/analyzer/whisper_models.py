@@ -409,6 +409,13 @@ def _check_file(path: Path, remote: _RemoteFile) -> str:
     return sha256
 
 
+def _is_model_file(name: str) -> bool:
+    """One of the files faster-whisper needs, at the top of the repository (a listed name
+    with a folder in it, ``vocabulary.x/../../elsewhere``, is never written)."""
+    flat = "/" not in name and "\\" not in name and name not in (".", "..")
+    return flat and any(fnmatch.fnmatch(name, p) for p in MODEL_FILE_PATTERNS)
+
+
 def _remote_files(info: Any, repo_id: str) -> list[_RemoteFile]:
     wanted = [
         _RemoteFile(
@@ -418,7 +425,7 @@ def _remote_files(info: Any, repo_id: str) -> list[_RemoteFile]:
             s.blob_id,
         )
         for s in info.siblings or ()
-        if any(fnmatch.fnmatch(s.rfilename, p) for p in MODEL_FILE_PATTERNS)
+        if _is_model_file(s.rfilename)
     ]
     missing = set(REQUIRED_FILES) - {f.name for f in wanted}
     if missing:

@@ -326,3 +326,16 @@ def test_xet_downloads_report_progress_once_per_byte() -> None:
                 total_bytes=1000,
             ))
     assert seen == [300, 700, 1000]
+
+
+def test_a_listed_name_with_a_folder_in_it_is_never_written(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    files = tiny_en_files()
+    files["vocabulary.txt/../../../escaped.txt"] = files["config.json"]
+    hub.add_repo("ecg-test/odd-names", files)
+    models_dir = tmp_path / "deep" / "er" / "models"
+    path = wm.download_model(replace(ENGLISH, repo_id="ecg-test/odd-names"), models_dir,
+                             endpoint=hub.url)
+    assert sorted(p.name for p in path.iterdir()) == sorted([*tiny_en_files(), wm.MARKER])
+    assert not list(tmp_path.rglob("escaped.txt"))
