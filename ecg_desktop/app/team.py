@@ -354,11 +354,6 @@ def _preset_warnings(settings: Settings) -> list[str]:
             "the database password is in the URL and so in the settings file (made readable "
             "by you only); a ~/.pgpass entry keeps it out of it"
         )
-    if not settings.model_server_url:
-        warnings.append(
-            "no ML server address (MODEL_SERVER_URL): this desktop runs the bundled analyzer, "
-            "whose callbacks the team backend accepts only if both have the same webhook secret"
-        )
     if not settings.user_name:
         warnings.append("no user name: jobs are recorded under the login name")
     return warnings

@@ -38,14 +38,17 @@ def register(subparsers: Any) -> None:
     preset.add_argument("--callback-url", required=True,
                         help="the team backend's address as the ML server reaches it "
                         "(FASTAPI_BASE_URL), e.g. http://ecg-backend.lan:8000")
-    preset.add_argument("--ml-server-url", default="", help="the ML server (MODEL_SERVER_URL)")
+    preset.add_argument("--ml-server-url", default="",
+                        help="the ML server (MODEL_SERVER_URL); a team desktop does not need "
+                        "it: the backend dispatches")
     preset.add_argument("--user", default="", help="your name on jobs and in storage keys")
     preset.add_argument("--s3-endpoint-url", default="",
                         help="an S3-compatible store's address (empty: AWS)")
     preset.add_argument("--region", default="", help="the bucket's region")
     preset.add_argument("--access-key-id", default="",
                         help="the S3 access key id (the secret key goes in the keyring: "
-                        "settings dialog, or AWS_SECRET_ACCESS_KEY)")
+                        "`ecg-desktop secrets set aws_secret_access_key`, the settings "
+                        "dialog, or AWS_SECRET_ACCESS_KEY)")
     preset.add_argument("--config", type=Path, default=None,
                         help="settings file to write (default: this user's settings.toml)")
     preset.add_argument("--dry-run", action="store_true", help="print the file, write nothing")
@@ -94,7 +97,9 @@ def _preset(args: argparse.Namespace) -> int:
     if "@" in joined.database_url:
         path.chmod(0o600)  # the URL may carry a password
     print(f"team settings written to {path}")
-    print("check them with: ecg-desktop team status")
+    print("next: ecg-desktop secrets set aws_secret_access_key   (the S3 secret key)")
+    print("      ecg-desktop secrets set team_token              (your token for the backend)")
+    print("then: ecg-desktop team status")
     return 0
 
 
