@@ -28,12 +28,9 @@ from PySide6.QtGui import (
     QIcon,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QSplitter,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -51,7 +48,8 @@ from .qt_file_intake import FileIntake, paths_from_mime
 from .qt_health_controller import HealthController
 from .qt_job_actions import JobActionsController
 from .qt_job_feed import JobFeed
-from .qt_job_model import STATUS_GROUPS, QtJobModel, marked
+from .qt_job_model import STATUS_GROUPS, QtJobModel
+from .qt_queue_toolbar import QtQueueToolbar
 from .qt_queue_view import QtQueueView
 from .qt_status_bar import QtStatusBar
 from .qt_tray import QtTray
@@ -62,20 +60,6 @@ from .tasks import Tasks
 
 if TYPE_CHECKING:
     from .review import ReviewPane
-
-LANGUAGE_NAMES = {
-    "auto": "Detect automatically", "ko": "Korean", "en": "English", "ja": "Japanese",
-    "zh": "Chinese",
-}
-
-
-def _mark_languages() -> None:  # pragma: no cover - only read by pyside6-lupdate
-    tr("Detect automatically")
-    tr("Korean")
-    tr("English")
-    tr("Japanese")
-    tr("Chinese")
-
 
 class QtEventBridge(QObject):
     """Turns bus events (plain callbacks) into a Qt signal, so a publisher on another
@@ -181,41 +165,13 @@ class QtMainWindow(QMainWindow):
         }
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar(self)
-        bar.setObjectName("mainToolbar")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        bar.addAction(self.actions_by_name["add"])
-        self.language_label = QLabel(self)
-        self.language_box = QComboBox(self)
-        self.language_box.setObjectName("languageBox")
-        for code in offered_languages(self.settings):
-            self.language_box.addItem(code, code)
-        self.language_label.setBuddy(self.language_box)
+        self.toolbar = QtQueueToolbar(self.actions_by_name["add"], self)
+        self.addToolBar(self.toolbar)
+        self.language_box = self.toolbar.language_box
+        self.status_filter = self.toolbar.status_filter
+        self.owner_filter = self.toolbar.owner_filter
+        self.search = self.toolbar.search
         self.set_batch_language(self.settings.default_language)
-        bar.addSeparator()
-        bar.addWidget(self.language_label)
-        bar.addWidget(self.language_box)
-        spacer = QWidget(self)
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy())
-        bar.addWidget(spacer)
-        self.status_filter = QComboBox(self)
-        self.status_filter.setObjectName("statusFilter")
-        for name in STATUS_GROUPS:
-            self.status_filter.addItem(name, name)
-        self.search = QLineEdit(self)
-        self.search.setObjectName("search")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(220)
-        self.owner_filter = QComboBox(self)  # team mode: my jobs or everyone's
-        self.owner_filter.setObjectName("ownerFilter")
-        self.owner_filter.addItem("", "everyone")
-        self.owner_filter.addItem("", "mine")
-        for widget in (self.owner_filter, self.status_filter, self.search):
-            bar.addWidget(widget)
-        self.addToolBar(bar)
-        self.toolbar = bar
 
     def _connect(self) -> None:
         self.queue.activated_job.connect(self.open_job)
@@ -246,17 +202,7 @@ class QtMainWindow(QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(tr("ECG Desktop"))
         retranslate_actions(self.actions_by_name, self.menus)
-        self.language_label.setText(tr("  &Language of new videos: "))
-        for i in range(self.language_box.count()):
-            code = self.language_box.itemData(i)
-            self.language_box.setItemText(i, f"{tr(LANGUAGE_NAMES[code])} ({code})")
-        for i in range(self.status_filter.count()):
-            self.status_filter.setItemText(i, marked(self.status_filter.itemData(i)))
-        self.status_filter.setToolTip(tr("Show jobs by status"))
-        self.owner_filter.setItemText(0, tr("Everyone's jobs"))
-        self.owner_filter.setItemText(1, tr("My jobs"))
-        self.owner_filter.setToolTip(tr("Show the jobs you added, or everyone's"))
-        self.search.setPlaceholderText(tr("Filter by file name or job id (Ctrl+L)"))
+        self.toolbar.retranslate()
         self.empty_hint.setText(tr(
             "Drop videos or folders here\nor press Add videos… (Ctrl+O)\n\n"
             "Each video is uploaded, analysed and turned into a transcript\n"
@@ -342,14 +288,7 @@ class QtMainWindow(QMainWindow):
 
     def set_batch_language(self, code: str) -> None:
         """Select ``code``, after re-reading which languages the installed models offer."""
-        offered = offered_languages(self.settings)
-        if [self.language_box.itemData(i) for i in range(self.language_box.count())] != [
-                *offered]:
-            self.language_box.clear()
-            for item in offered:
-                self.language_box.addItem(f"{tr(LANGUAGE_NAMES[item])} ({item})", item)
-        index = self.language_box.findData(code)
-        self.language_box.setCurrentIndex(max(index, 0))
+        self.toolbar.set_language(code, offered_languages(self.settings))
 
     def add_paths(self, paths: Iterable[Path], language: str | None = None) -> list[Path]:
         """Videos to add (see ``FileIntake.add_paths``)."""
