@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ecg_desktop.analyzer import whisper_models as wm
+from ecg_desktop.analyzer.whisper_download import download_model
 from ecg_desktop.config import ENV_NAMES, ConfigError, load_settings, save_settings
 
 from . import CANNOT_DO, fail
@@ -119,7 +120,7 @@ def _download(name: str, models_dir: Path) -> int:
     print(f"downloading {name} ({info.size_mb} MB) from {info.repo_id}", file=sys.stderr)
     progress = _ProgressLine(name, sys.stderr)
     try:
-        path = wm.download_model(name, models_dir, progress=progress)
+        path = download_model(name, models_dir, progress=progress)
     except KeyboardInterrupt:
         progress.finish()
         print("interrupted; the model is not installed", file=sys.stderr)

@@ -6,7 +6,7 @@ as a progress bar by the job list's ``QtProgressDelegate`` while a model downloa
 ``QtModelsPage`` holds the view, the Download/Cancel/Remove buttons and the ``choice`` combo
 that the settings dialog treats as the ``whisper_model`` setting (saved with OK/Apply).
 
-A download runs ``whisper_models.download_model`` on a daemon thread (a quit mid-download must
+A download runs ``whisper_download.download_model`` on a daemon thread (a quit mid-download must
 not wait for gigabytes; the partial download is never used) and reports to the asyncio loop
 (qasync's, in the app) with ``call_soon_threadsafe``, so the window never blocks.
 """
@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecg_desktop.analyzer import whisper_models as wm
+from ecg_desktop.analyzer.whisper_download import download_model
 
 from .i18n import tr
 from .qt_job_model import PROGRESS_ROLE
@@ -336,7 +337,7 @@ class QtModelsPage(QWidget):
             loop.call_soon_threadsafe(self._show_progress, name, done, total)
 
         try:
-            await _in_daemon_thread(loop, lambda: wm.download_model(
+            await _in_daemon_thread(loop, lambda: download_model(
                 name, self.models_dir, progress=report, cancel=cancel, endpoint=self.endpoint))
         except wm.DownloadCanceled:
             self.message.setText(tr("The download of {name} was canceled.").format(name=name))

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecg_desktop.analyzer import whisper_download
 from ecg_desktop.analyzer import whisper_models as wm
+from ecg_desktop.analyzer.whisper_download import download_model
 from ecg_desktop.analyzer.whisper_models import (
     CATALOG,
     DownloadCanceled,
@@ -101,7 +103,7 @@ def test_a_downloaded_model_loads_in_faster_whisper_and_transcribes(
     hub: FakeHub, models_dir: Path
 ) -> None:
     seen: list[tuple[int, int]] = []
-    path = wm.download_model(
+    path = download_model(
         ENGLISH, models_dir, endpoint=hub.url, progress=lambda d, t: seen.append((d, t))
     )
     assert path == models_dir / "base.en"
@@ -133,7 +135,7 @@ def test_a_dropped_connection_resumes_with_a_range_request(
     hub.cut_next_download(TINY_REPO, "model.bin", 25_000_000)
     before = len(hub.requests)
     sent_before = hub.bytes_sent
-    wm.download_model(ENGLISH, models_dir, endpoint=hub.url)
+    download_model(ENGLISH, models_dir, endpoint=hub.url)
     gets = [r for r in hub.requests[before:] if r.method == "GET" and r.path.endswith("model.bin")]
     assert len(gets) == 2
     assert gets[0].range is None
@@ -151,7 +153,7 @@ def test_a_checksum_mismatch_is_refused_and_installs_nothing(
 ) -> None:
     corrupt = replace(ENGLISH, repo_id=CORRUPT_REPO)
     with pytest.raises(ModelChecksumError, match=r"model\.bin: sha256"):
-        wm.download_model(corrupt, models_dir, endpoint=hub.url)
+        download_model(corrupt, models_dir, endpoint=hub.url)
     assert not (models_dir / "base.en").exists()
     assert not (models_dir / wm.STAGING / "base.en").exists()
     assert [m.info.name for m in wm.installed_models(models_dir)] == ["tiny.en"]
@@ -169,14 +171,14 @@ def test_a_canceled_download_is_not_installed_and_a_retry_finishes(
             cancel.set()
 
     with pytest.raises(DownloadCanceled):
-        wm.download_model(ENGLISH, models_dir, endpoint=hub.url, progress=stop_midway,
+        download_model(ENGLISH, models_dir, endpoint=hub.url, progress=stop_midway,
                           cancel=cancel)
     assert not wm.is_installed("base.en", models_dir)
     with pytest.raises(ModelNotInstalled):
         wm.find_model("base.en", models_dir)
     before = len(hub.requests)
     seen: list[tuple[int, int]] = []
-    path = wm.download_model(
+    path = download_model(
         ENGLISH, models_dir, endpoint=hub.url, progress=lambda d, t: seen.append((d, t))
     )
     assert path == models_dir / "base.en"
@@ -188,20 +190,20 @@ def test_a_canceled_download_is_not_installed_and_a_retry_finishes(
 
 
 def test_an_installed_model_is_not_downloaded_again(hub: FakeHub, models_dir: Path) -> None:
-    wm.download_model(ENGLISH, models_dir, endpoint=hub.url)
+    download_model(ENGLISH, models_dir, endpoint=hub.url)
     before = len(hub.requests)
-    wm.download_model(ENGLISH, models_dir, endpoint=hub.url)
+    download_model(ENGLISH, models_dir, endpoint=hub.url)
     assert len(hub.requests) == before
 
 
 def test_an_unreachable_hub_is_a_clear_error(models_dir: Path) -> None:
     with pytest.raises(ModelDownloadError, match=f"cannot download {TINY_REPO}"):
-        wm.download_model(ENGLISH, models_dir, endpoint="http://127.0.0.1:9")
+        download_model(ENGLISH, models_dir, endpoint="http://127.0.0.1:9")
     assert not wm.is_installed("base.en", models_dir)
 
 
 def test_remove_deletes_a_downloaded_model(hub: FakeHub, models_dir: Path) -> None:
-    path = wm.download_model(ENGLISH, models_dir, endpoint=hub.url)
+    path = download_model(ENGLISH, models_dir, endpoint=hub.url)
     wm.remove_model("base.en", models_dir)
     assert not path.exists()
     assert not wm.is_installed("base.en", models_dir)
@@ -216,7 +218,7 @@ def test_languages_follow_the_installed_models(hub: FakeHub, models_dir: Path) -
     assert "en" in english_only and "ja" not in english_only and "zh" not in english_only
     # the vosk Korean model is installed on the test machines (the `korean` extra)
     assert "ko" in english_only
-    wm.download_model(MULTILINGUAL, models_dir, endpoint=hub.url)
+    download_model(MULTILINGUAL, models_dir, endpoint=hub.url)
     assert wm.is_multilingual("base")
     everything = wm.covered_languages(models_dir)
     assert {"en", "ja", "zh", "ko", "de", "fr"} <= everything
@@ -314,7 +316,7 @@ def test_xet_downloads_report_progress_once_per_byte() -> None:
     from huggingface_hub.utils._xet_progress_reporting import XetDownloadProgressReporter
 
     seen: list[int] = []
-    tracker = wm._DownloadTracker(1000, lambda done, total: seen.append(done), None)
+    tracker = whisper_download._DownloadTracker(1000, lambda done, total: seen.append(done), None)
     with XetDownloadProgressReporter(
         reconstruction_desc="model.bin", total=1000, log_level=logging.WARNING,
         tqdm_class=tracker.counter(),
@@ -335,7 +337,7 @@ def test_a_listed_name_with_a_folder_in_it_is_never_written(
     files["vocabulary.txt/../../../escaped.txt"] = files["config.json"]
     hub.add_repo("ecg-test/odd-names", files)
     models_dir = tmp_path / "deep" / "er" / "models"
-    path = wm.download_model(replace(ENGLISH, repo_id="ecg-test/odd-names"), models_dir,
+    path = download_model(replace(ENGLISH, repo_id="ecg-test/odd-names"), models_dir,
                              endpoint=hub.url)
     assert sorted(p.name for p in path.iterdir()) == sorted([*tiny_en_files(), wm.MARKER])
     assert not list(tmp_path.rglob("escaped.txt"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ecg_desktop.analyzer import whisper_models as wm
+from ecg_desktop.analyzer.whisper_download import download_model
 from ecg_desktop.app.languages import language_problem, offered_languages
 from ecg_desktop.config import LANGUAGES, Settings
 from tests.media import make_silent_video
@@ -35,7 +36,7 @@ def test_english_models_offer_english_and_korean_through_vosk(tmp_settings: Sett
 def test_a_multilingual_model_offers_every_language(
     tmp_settings: Settings, hub: FakeHub
 ) -> None:
-    wm.download_model("base", tmp_settings.models_dir, endpoint=hub.url)
+    download_model("base", tmp_settings.models_dir, endpoint=hub.url)
     assert offered_languages(tmp_settings) == LANGUAGES
     assert language_problem(tmp_settings, "ja") is None
     assert language_problem(tmp_settings, "zh") is None

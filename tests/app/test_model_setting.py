@@ -7,6 +7,7 @@ import asyncio
 import httpx
 
 from ecg_desktop.analyzer import whisper_models as wm
+from ecg_desktop.analyzer.whisper_download import download_model
 from ecg_desktop.app.embedded_analyzer import EmbeddedAnalyzer
 from ecg_desktop.config import Settings
 from tests.app.conftest import CoreFactory
@@ -31,7 +32,7 @@ async def test_the_embedded_analyzer_runs_the_chosen_downloaded_model(
         # the hub stand-in serves tiny.en's files as base.en's repository
         hub.add_repo(wm.CATALOG["base.en"].repo_id, tiny_en_files())
         await asyncio.to_thread(
-            wm.download_model, "base.en", tmp_settings.models_dir, endpoint=hub.url
+            download_model, "base.en", tmp_settings.models_dir, endpoint=hub.url
         )
     analyzer = EmbeddedAnalyzer(tmp_settings.with_changes(whisper_model="base.en"))
     await analyzer.start()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from ecg_desktop.analyzer import whisper_models as wm
+from ecg_desktop.analyzer.whisper_download import download_model
 from ecg_desktop.config import Settings
 from ecg_desktop.gui.qt_job_model import PROGRESS_ROLE
 from ecg_desktop.gui.qt_models_page import QtModelsPage, QtModelsTable
@@ -141,7 +142,7 @@ def test_the_settings_dialog_saves_the_model_new_jobs_use(
 ) -> None:
     from ecg_desktop.gui.qt_settings_dialog import QtSettingsDialog
 
-    wm.download_model(ENGLISH, tmp_settings.models_dir, endpoint=hub.url)
+    download_model(ENGLISH, tmp_settings.models_dir, endpoint=hub.url)
     dialog = QtSettingsDialog(tmp_settings, env={})
     qtbot.addWidget(dialog)
     page = dialog.models_page
@@ -190,7 +191,7 @@ def test_the_language_menus_offer_what_the_installed_models_cover(
 
     if wm.CATALOG["base"].repo_id not in hub.repos:
         hub.add_repo(wm.CATALOG["base"].repo_id, whisper_base_files())
-    wm.download_model("base", tmp_settings.models_dir, endpoint=hub.url)
+    download_model("base", tmp_settings.models_dir, endpoint=hub.url)
     window.set_batch_language("ja")  # what applying the settings does
     assert codes(window.language_box) == ["auto", "ko", "en", "ja", "zh"]
     assert window.batch_language() == "ja"
