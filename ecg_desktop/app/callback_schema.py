@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,6 +12,10 @@ from typing import Any
 from ecg_desktop.domain import InvalidResult
 
 CALLBACK_STATUSES = ("processing", "completed", "failed")
+# A lone surrogate is valid JSON ("\\udc80") but no database can store it. In a body it is
+# either such an escape or (json decodes bytes with "surrogatepass") its raw UTF-8-like form.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 STATUS_ENDPOINT = "GET /api/upload-video/status/{job_id}"
 
 
@@ -125,3 +130,45 @@ def header_value(headers: Mapping[str, str], name: str) -> str:
 def invalid_result_errors(invalid: InvalidResult) -> list[dict[str, Any]]:
     """A result's validation errors, located under ``body.result`` as a 422 reports them."""
     return [{**e, "loc": ["body", "result", *e["loc"]]} for e in invalid.errors[:50]]
+
+
+def may_hold_surrogates(body: bytes) -> bool:
+    """Whether decoding ``body`` may give lone surrogates (a quick scan of the bytes: false
+    for nearly every body, so ``without_surrogates`` need not walk it)."""
+    return _MAYBE_SURROGATE.search(body) is not None
+
+
+def without_surrogates(payload: Any) -> tuple[Any, bool]:
+    """``payload`` with every lone surrogate in its strings (keys too) replaced by U+FFFD,
+    and whether there was one. Walked with a stack: JSON can nest deeper than recursion."""
+    changed = False
+
+    def clean(text: str) -> str:
+        nonlocal changed
+        cleaned = _SURROGATE.sub("\ufffd", text)
+        changed = changed or cleaned != text
+        return cleaned
+
+    def cleaned_value(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean(value)
+        if isinstance(value, dict):
+            copy: dict[str, Any] = {}
+            pending.append((value, copy))
+            return copy
+        if isinstance(value, list):
+            items: list[Any] = []
+            pending.append((value, items))
+            return items
+        return value
+
+    pending: list[tuple[Any, Any]] = []
+    root = cleaned_value(payload)
+    while pending:
+        source, target = pending.pop()
+        if isinstance(source, dict):
+            for key, value in source.items():
+                target[clean(key)] = cleaned_value(value)
+        else:
+            target.extend(cleaned_value(value) for value in source)
+    return root, changed

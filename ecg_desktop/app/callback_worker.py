@@ -51,7 +51,9 @@ from ecg_desktop.app.callback_schema import (
     CallbackMessage,
     invalid_result_errors,
     looks_like_front_end,
+    may_hold_surrogates,
     validate_message,
+    without_surrogates,
 )
 from ecg_desktop.app.json_spans import loads_keeping_result_text
 from ecg_desktop.app.ports import JobStore, JobWriter, OffersJobWriter, ResultRecord
@@ -190,6 +192,9 @@ def _handle(call: BigCallback) -> WorkerOutcome:
         payload, result_text = loads_keeping_result_text(body)
     except (ValueError, RecursionError):
         return Rejected(400, "not_json", "the body is not valid JSON")
+    if may_hold_surrogates(body):
+        payload, cleaned = without_surrogates(payload)
+        result_text = None if cleaned else result_text  # store the cleaned result instead
     message, errors = validate_message(payload)
     if message is None:
         front_end = looks_like_front_end(call.headers, payload)

@@ -64,7 +64,9 @@ from ecg_desktop.app.callback_schema import (
     CallbackMessage,
     invalid_result_errors,
     looks_like_front_end,
+    may_hold_surrogates,
     validate_message,
+    without_surrogates,
 )
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
@@ -261,6 +263,8 @@ class CallbackReceiver(ReadsSettings):
             )
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return self._reject(400, "not_json", "the body is not valid JSON")
+        if may_hold_surrogates(body):  # text no database can store: cleaned, not a 500
+            payload, _ = without_surrogates(payload)
         return await self._apply(payload, looks_like_front_end(headers, payload))
 
     async def _apply(self, payload: Any, front_end: bool) -> Answer:

@@ -40,7 +40,8 @@ class ProgressWriter:
     written by the next one, in one transaction (``JobStore.update_many``). A job is in at
     most one write at a time, so its callbacks are applied in the order they arrived. Each
     callback is answered once the write that includes it has committed: nothing is
-    acknowledged before it is durable.
+    acknowledged before it is durable. A write that fails for a group is done again job by
+    job, so one job's bad row fails only its own callbacks.
     """
 
     MAX_JOBS_PER_WRITE = 500
@@ -92,23 +93,47 @@ class ProgressWriter:
         while self._writable():
             batches = self._take()
             try:
-                outcome = await self._store.update_many(
-                    {job_id: batch.change for job_id, batch in batches.items()}
-                )
+                outcome = await self._write_batches(batches)
             except asyncio.CancelledError:
                 for batch in batches.values():
                     batch.written.cancel()
                 raise
-            except Exception as exc:  # the store failed: every callback of this write
-                for batch in batches.values():
-                    batch.written.set_exception(exc)
-                continue
             finally:
                 self._in_flight.difference_update(batches)
-            for job_id, batch in batches.items():
-                written = outcome[job_id]
-                if isinstance(written, Exception):
-                    batch.written.set_exception(written)
-                else:
-                    batch.written.set_result(written)
-                    self._on_written(written)  # one event per job and write
+            self._settle(batches, outcome)
+
+    async def _write_batches(
+        self, batches: dict[uuid.UUID, ProgressBatch]
+    ) -> dict[uuid.UUID, Job | Exception]:
+        try:
+            return await self._store.update_many(
+                {job_id: batch.change for job_id, batch in batches.items()}
+            )
+        except Exception as exc:
+            if len(batches) == 1:  # the store failed for this one job
+                return dict.fromkeys(batches, exc)
+            # One job's text (or row) can fail the whole transaction: write each job on its
+            # own, so that only the guilty callback fails.
+            return await self._one_by_one(batches)
+
+    async def _one_by_one(
+        self, batches: dict[uuid.UUID, ProgressBatch]
+    ) -> dict[uuid.UUID, Job | Exception]:
+        outcome: dict[uuid.UUID, Job | Exception] = {}
+        for job_id, batch in batches.items():
+            try:
+                outcome.update(await self._store.update_many({job_id: batch.change}))
+            except Exception as exc:
+                outcome[job_id] = exc
+        return outcome
+
+    def _settle(
+        self, batches: dict[uuid.UUID, ProgressBatch], outcome: dict[uuid.UUID, Job | Exception]
+    ) -> None:
+        for job_id, batch in batches.items():
+            written = outcome[job_id]
+            if isinstance(written, Exception):
+                batch.written.set_exception(written)
+            else:
+                batch.written.set_result(written)
+                self._on_written(written)  # one event per job and write
