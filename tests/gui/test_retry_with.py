@@ -23,7 +23,7 @@ def _dialog_for(window: Any, job_id: Any) -> QtRetryDialog:
     action = window.actions_by_name["retryWith"]
     assert action.isEnabled()
     action.trigger()
-    dialog = window.jobs.retry_dialog
+    dialog: QtRetryDialog | None = window.jobs.retry_dialog
     assert dialog is not None and dialog.isVisible() and dialog.job.job_id == job_id
     return dialog
 
