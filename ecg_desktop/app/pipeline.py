@@ -130,6 +130,7 @@ class JobPipeline(ReadsSettings):
         self._dispatch_slots = asyncio.Semaphore(settings.max_parallel_dispatches)
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task[Any]] = set()
+        self._stopped: set[uuid.UUID] = set()  # canceled jobs whose ML server was asked to stop
         self._locks = JobLocks(settings.data_dir / "running")
         bus.subscribe(self._on_event)
 
@@ -372,6 +373,7 @@ class JobPipeline(ReadsSettings):
             return await self._store.get(job_id)
         self._metrics.inc("jobs_total", outcome="canceled", error_code="")
         if job.stage in (Stage.DISPATCHING, Stage.ANALYZING):
+            self._stopped.add(job_id)
             self._spawn(self.stop_on_server(job_id, job.ml_server))
         return job
 
@@ -390,9 +392,19 @@ class JobPipeline(ReadsSettings):
         return stopped
 
     def _on_event(self, event: object) -> None:
-        """A job canceled elsewhere (another desktop, seen through team sync) stops here."""
+        """A job canceled elsewhere (another desktop, seen through team sync) stops here; and
+        when this installation dispatched it (a team backend sending a desktop's job on), its
+        ML server is asked to stop: the desktop cannot ask it."""
         if not isinstance(event, JobChanged) or event.job.status is not JobStatus.CANCELED:
             return
+        job = event.job
+        if (
+            job.installation == self.installation
+            and job.stage in (Stage.DISPATCHING, Stage.ANALYZING)
+            and job.job_id not in self._stopped
+        ):
+            self._stopped.add(job.job_id)
+            self._spawn(self.stop_on_server(job.job_id, job.ml_server))
         task = self._tasks.get(event.job.job_id)
         if task is None or task.done() or task is asyncio.current_task():
             return

@@ -152,3 +152,34 @@ async def test_a_refusal_by_the_ml_server_fails_the_job_with_the_servers_reason(
     assert "422" in (failed.error_message or "")
     await asyncio.sleep(0.2)
     assert (await desktop.store.get(job.job_id)).status is JobStatus.FAILED
+
+
+async def test_a_cancel_on_the_desktop_reaches_the_ml_server_through_the_backend(
+    make_core: CoreFactory, shared_storage: Any, peer: ProtocolPeer, video: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    peer.behaviour = "silent"
+    backend = await network_backend(make_core, shared_storage)
+    desktop = await make_core(user="ana", fastapi_base_url=backend.callback_base_url(),
+                              storage=shared_storage(), team_token="token-of-ana")
+    asked: list[tuple[str, Any]] = []
+
+    async def cancel_on(server: str, job_id: Any) -> bool:
+        asked.append((server, job_id))
+        return True
+
+    monkeypatch.setattr(backend.ml_client, "cancel_on", cancel_on)
+    job = await desktop.pipeline.submit_file(video)
+    for _ in range(500):
+        if (await desktop.store.get(job.job_id)).stage is Stage.ANALYZING:
+            break
+        await asyncio.sleep(0.02)
+
+    canceled = await desktop.pipeline.cancel(job.job_id)
+
+    assert canceled.status is JobStatus.CANCELED
+    for _ in range(250):
+        if asked:
+            break
+        await asyncio.sleep(0.02)
+    assert asked == [(peer.url, job.job_id)]
