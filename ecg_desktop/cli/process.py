@@ -152,7 +152,11 @@ async def process(
             await core.start_server(host="127.0.0.1", port=0)
         if core.team is not None:  # the backend's writes arrive as live updates
             await core.team.start()
-            await core.team.wait_connected()
+            try:
+                await core.team.wait_connected()
+            except TimeoutError:
+                logger.warning("no live updates from the team's database yet; its jobs are "
+                               "read again every few seconds until they come")
         unsubscribe = core.bus.subscribe(display.on_event)
         for file_run in runs:
             try:
@@ -194,7 +198,10 @@ async def _await_job(core: Any, file_run: FileRun) -> None:
     assert file_run.job is not None
     job_id: uuid.UUID = file_run.job.job_id
     watchdog_s = core.settings.callback_watchdog_s
-    poll_s = LIVE_POLL_S if core.team is not None else None
+    from ecg_desktop.app.team import CONNECTED
+
+    live = core.team is not None and core.team.state == CONNECTED
+    poll_s = LIVE_POLL_S if live else None
     while True:
         try:
             file_run.job = await core.pipeline.wait_for(job_id, timeout_s=watchdog_s,
