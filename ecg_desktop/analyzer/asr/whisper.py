@@ -133,6 +133,10 @@ class WhisperRecognizer:
             word_timestamps=True,
             vad_filter=True,
             condition_on_previous_text=False,  # as WhisperX: no repetition loops
+            # The VAD has already kept only speech. Whisper's own no-speech test would drop
+            # a 30 s window of real speech whose text repeats (every decoding "too
+            # repetitive", the last one unsure, so the window is taken for silence).
+            no_speech_threshold=None,
         )
         words: list[RecognizedWord] = []
         for segment in segments:  # a generator: decoding happens as we iterate
