@@ -183,3 +183,19 @@ async def test_a_cancel_on_the_desktop_reaches_the_ml_server_through_the_backend
             break
         await asyncio.sleep(0.02)
     assert asked == [(peer.url, job.job_id)]
+
+
+async def test_a_backend_that_cannot_be_reached_fails_the_job_after_the_retries(
+    make_core: CoreFactory, shared_storage: Any, peer: ProtocolPeer, video: Path
+) -> None:
+    desktop = await make_core(user="ana", fastapi_base_url="http://127.0.0.1:9",
+                              storage=shared_storage(), team_token="token-of-ana")
+    seen = BusRecorder(desktop)
+
+    job = await desktop.pipeline.submit_file(video)
+    _, failed = await seen.first(job.job_id, JobStatus.FAILED, timeout_s=30)
+
+    assert failed.error_code is ErrorCode.CONNECTION_ERROR
+    assert "team backend" in (failed.error_message or "")
+    assert "after 3 attempts" in (failed.error_message or "")
+    assert peer.jobs == {}
