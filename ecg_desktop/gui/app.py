@@ -248,7 +248,7 @@ async def _test_database(url: str) -> str:
         except Exception:
             return tr("Connected to {where}; its tables are created on first use.").format(
                 where=store.describe())
-        return tr("Connected to {where}: {n} job(s).").format(where=store.describe(), n=count)
+        return tr("Connected to {where}: %n job(s).", "", count).format(where=store.describe())
     finally:
         await store.close()
 

@@ -17,16 +17,20 @@ logger = logging.getLogger(__name__)
 UI_LANGUAGES = {"": "System", "en": "English", "ko": "한국어"}
 
 
-def tr(text: str) -> str:
-    """``text`` in the UI language (a call pyside6-lupdate files under the context "")."""
-    return QCoreApplication.translate("", text)
+def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    """``text`` in the UI language (a call pyside6-lupdate files under the context "").
+
+    With ``n`` (write ``tr("%n file(s)", "", n)``, the form lupdate reads as a plural) ``%n``
+    becomes ``n``, in the plural form the UI language uses for it (Qt's numerus forms: "1
+    file", "2 files", "파일 2개"). English plurals come from ``ecg_desktop_en.qm``, which holds
+    only these forms."""
+    return QCoreApplication.translate("", text, disambiguation or None, n)
 
 
 def trn(text: str, n: int) -> str:
-    """``text`` with ``%n`` replaced by ``n``, in the plural form the UI language uses for
-    ``n`` (Qt's numerus forms: "%n file(s)" reads "1 file", "2 files", "파일 2개"). English
-    plurals come from ``ecg_desktop_en.qm``, which holds only these forms."""
-    return QCoreApplication.translate("", text, None, n)
+    """``tr(text, "", n)``; pyside6-lupdate does not read this name, so new code writes
+    ``tr(text, "", n)``."""
+    return tr(text, "", n)
 
 
 def resolve_language(choice: str) -> str:

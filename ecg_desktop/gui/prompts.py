@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from ecg_desktop.domain import Job
 
 from .adding import REASONS, Refused, unique_refusals
-from .i18n import tr, trn
+from .i18n import tr
 
 SHOWN_NAMES = 15  # the rest of a long list is in the details
 
@@ -39,10 +39,10 @@ def refusal_summary(refused: Sequence[Refused]) -> tuple[str, str, str]:
     """The one message for everything refused in a batch: a headline, one line per file in
     plain words (each file once), and the technical reasons for the details section."""
     refused = unique_refusals(refused)
-    headline = trn("%n file could not be added:", len(refused))
+    headline = tr("%n file(s) could not be added:", "", len(refused))
     lines = [f"• {r.path.name or r.path} — {reason_text(r)}" for r in refused[:SHOWN_NAMES]]
     if len(refused) > SHOWN_NAMES:
-        lines.append(trn("… and %n more (see the details)", len(refused) - SHOWN_NAMES))
+        lines.append(tr("… and %n more (see the details)", "", len(refused) - SHOWN_NAMES))
     details = "\n".join(f"{r.path}\n    {reason_text(r)}" + (
         f": {r.detail}" if r.detail and "{detail}" not in REASONS[r.kind] else "")
         for r in refused)
@@ -66,7 +66,8 @@ class Prompts:
         folder = written[0].parent
         names = "\n".join(f"• {p.name}" for p in written[:SHOWN_NAMES])
         box = QMessageBox(QMessageBox.Icon.Information, tr("Export finished"),
-                          trn("%n file written to {folder}", len(written)).format(folder=folder),
+                          tr("%n file(s) written to {folder}", "", len(written)).format(
+                              folder=folder),
                           QMessageBox.StandardButton.Ok, self.parent)
         box.setInformativeText(names)
         show = box.addButton(tr("Show in &folder"), QMessageBox.ButtonRole.ActionRole)
@@ -88,8 +89,8 @@ class Prompts:
         names = "\n".join(f"• {j.filename}" for j in jobs[:15])
         answer = QMessageBox.question(
             self.parent, tr("Delete jobs"),
-            trn("Delete %n job(s), their results and their uploaded videos from storage?",
-                len(jobs)) + "\n" + names + "\n\n" + tr("The files on this computer are kept."),
+            tr("Delete %n job(s), their results and their uploaded videos from storage?", "",
+               len(jobs)) + "\n" + names + "\n\n" + tr("The files on this computer are kept."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -100,8 +101,8 @@ class Prompts:
         names = "\n".join(f"• {j.filename} ({j.owner})" for j in jobs[:15])
         answer = QMessageBox.warning(
             self.parent, tr("Delete other people's jobs"),
-            trn("%n of these job(s) were added by someone else; deleting removes them for "
-                "the whole team:", len(jobs)) + "\n" + names + "\n\n"
+            tr("%n of these job(s) were added by someone else; deleting removes them for "
+               "the whole team:", "", len(jobs)) + "\n" + names + "\n\n"
             + tr("Delete them anyway?"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,

@@ -21,7 +21,7 @@ from ecg_desktop.app.validation import InvalidInputFile
 from ecg_desktop.config import Settings
 
 from .adding import Refused, paths_from_text, refusal_of, sort_paths
-from .i18n import tr, trn
+from .i18n import tr
 from .prompts import Prompts
 from .qt_job_model import QtJobModel
 from .services import WindowCore
@@ -62,8 +62,8 @@ class FileIntake:
                 self._prompts().show_refused(batch.refused)
             if videos:
                 self.pending += [(path, language) for path in videos]
-                self._status.showMessage(trn(
-                    "%n video(s) will start when the services are ready", len(videos)), 5000)
+                self._status.showMessage(tr(
+                    "%n video(s) will start when the services are ready", "", len(videos)), 5000)
             return videos
         self._tasks.spawn(self.submit(core, videos, language, batch.refused))
         return videos

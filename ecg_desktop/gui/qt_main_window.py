@@ -41,7 +41,7 @@ from ecg_desktop.config import Settings
 from ecg_desktop.domain import Event, Job, JobStatus
 from ecg_desktop.domain.events import TeamConnectionChanged
 
-from .i18n import tr, trn
+from .i18n import tr
 from .prompts import Prompts
 from .qt_export_controller import ExportController
 from .qt_file_intake import FileIntake, paths_from_mime
@@ -379,7 +379,7 @@ class QtMainWindow(QMainWindow):
         jobs = self.queue.selected_jobs()
         if jobs:
             QGuiApplication.clipboard().setText("\n".join(str(j.job_id) for j in jobs))
-            self.status.showMessage(trn("Copied %n job id(s)", len(jobs)), 3000)
+            self.status.showMessage(tr("Copied %n job id(s)", "", len(jobs)), 3000)
 
     def show_file(self) -> None:
         job = self.queue.current_job()

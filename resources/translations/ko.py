@@ -332,11 +332,117 @@ KO = {
     "The download of {name} was canceled.": "{name} 다운로드를 취소했습니다.",
     "{name} was not installed: {error}": "{name}을(를) 설치하지 못했습니다: {error}",
     "{name} is installed.": "{name}이(가) 설치되었습니다.",
+    # window (issue 13): refusals, exports, plurals, shortcuts, analyse again
+    "Connected to {where}: %n job(s).": "{where}에 연결했습니다: 작업 %n개.",
+    "not a video or sound file": "동영상이나 소리 파일이 아님",
+    "cannot be read (permission denied)": "읽을 수 없음(권한 없음)",
+    "empty file": "빈 파일",
+    "no sound track": "소리 트랙 없음",
+    "damaged or incomplete file": "손상되었거나 완전하지 않은 파일",
+    "%n file(s) could not be added:": "파일 %n개를 추가하지 못했습니다:",
+    "… and %n more (see the details)": "… 그리고 %n개 더(자세한 내용 참고)",
+    "Export finished": "내보내기 완료",
+    "%n file(s) written to {folder}": "파일 %n개를 {folder}에 저장했습니다",
+    "Show in &folder": "폴더에서 보기(&F)",
+    "Delete %n job(s), their results and their uploaded videos from storage?":
+        "작업 %n개와 그 결과, 저장소에 올린 동영상을 삭제할까요?",
+    "The files on this computer are kept.": "이 컴퓨터의 파일은 그대로 남습니다.",
+    "%n of these job(s) were added by someone else; deleting removes them for the whole team:":
+        "이 중 작업 %n개는 다른 사람이 추가했습니다. 삭제하면 팀 전체에서 사라집니다:",
+    "Delete them anyway?": "그래도 삭제할까요?",
+    "Analyse &again with…": "다른 설정으로 다시 분석(&A)…",
+    "&Find in transcript": "전사 결과에서 찾기(&F)",
+    "Filter &jobs": "작업 걸러 보기(&J)",
+    "&Keyboard shortcuts": "단축키(&K)",
+    "Filter by file name or job id (Ctrl+L)": "파일 이름이나 작업 ID로 걸러 보기 (Ctrl+L)",
+    "Copied %n job id(s)": "작업 ID %n개를 복사했습니다",
+    "%n video(s) will start when the services are ready": "서비스가 준비되면 동영상 %n개가 시작됩니다",
+    "Videos and sound (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv *.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus);;All files (*)":
+        "동영상과 소리 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv *.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus);;모든 파일 (*)",
+    "Could not analyse again": "다시 분석하지 못했습니다",
+    "Exactly": "정확히",
+    "Between": "범위",
+    "Analyse again": "다시 분석",
+    "&Language:": "언어(&L):",
+    "The ML server's default": "ML 서버 기본값",
+    "Models installed on this computer (Tools → Settings → Models); the bundled analyzer uses them":
+        "이 컴퓨터에 설치된 모델(도구 → 설정 → 모델). 내장 분석기가 사용합니다",
+    "&Model:": "모델(&M):",
+    "&Speakers:": "화자 수(&S):",
+    "Optional: paste what is said, and the words are aligned to this text instead of being recognised":
+        "선택 사항: 말한 내용을 붙여 넣으면 인식하는 대신 이 글에 단어를 맞춥니다",
+    "Known &transcript:": "알고 있는 대본(&T):",
+    "Analyse &again": "다시 분석(&A)",
+    "{file} is analysed again as a new job; this one stays as it is.":
+        "{file}을(를) 새 작업으로 다시 분석합니다. 지금 작업은 그대로 남습니다.",
+    "and": "~",
+    "Keyboard shortcuts": "단축키",
+    "Action": "동작",
+    "Key": "키",
+    "%n speaker(s)": "화자 %n명",
+    "%n segment(s)": "구간 %n개",
+    # status bar (several ML servers)
+    "ML server: {url}": "ML 서버: {url}",
+    "ML servers: {healthy} of {count} healthy": "ML 서버: {count}개 중 {healthy}개 정상",
+    "queue {n}": "대기 {n}",
+    # review pane: editing
+    "Audio only": "소리만 있음",
+    "%s merged into %s": "%s을(를) %s(으)로 합침",
+    "Segment text": "구간 글",
+    "Split segment": "구간 나누기",
+    "Join segments": "구간 합치기",
+    "Speaker of a word": "단어의 화자",
+    "Segment times": "구간 시간",
+    "Word times": "단어 시간",
+    "Not changed: %s": "바뀌지 않음: %s",
+    "The transcript changed elsewhere: the edits made before cannot be undone.":
+        "다른 곳에서 전사 결과가 바뀌었습니다: 그 전의 수정은 되돌릴 수 없습니다.",
+    "Edit segment text…": "구간 글 고치기…",
+    "Split before this word": "이 단어 앞에서 나누기",
+    "Join with the next segment": "다음 구간과 합치기",
+    "Segment times…": "구간 시간…",
+    "Word times…": "단어 시간…",
+    "Speaker of this word": "이 단어의 화자",
+    "Edit segment text": "구간 글 고치기",
+    "Words that still match keep their times; new ones share the time of those they replace.":
+        "그대로인 단어는 시간을 유지하고, 새 단어는 바뀐 단어들의 시간을 나눠 씁니다.",
+    "Times of “%s”": "“%s”의 시간",
+    "Undo the last edit": "마지막 수정 되돌리기",
+    "Start:": "시작:",
+    "End:": "끝:",
+    "Type times as 01:15.500 or 75.5 (seconds).": "시간은 01:15.500 또는 75.5(초)처럼 입력하세요.",
+    "The end must come after the start.": "끝은 시작보다 뒤여야 합니다.",
+    "Redo %s": "다시 실행: %s",
+    "Undo %s": "되돌리기: %s",
 }
 
 
-def fill(ts_path: Path) -> list[str]:
-    """Write the Korean texts into ``ts_path``; returns the source texts still missing."""
+# English plural forms: ``ecg_desktop_en.ts`` holds only the texts with ``%n`` (the rest of
+# the English interface is the source text itself). Korean has one form, so KO gives a string.
+EN_PLURALS: dict[str, tuple[str, str]] = {
+    "%n file(s) could not be added:": ("%n file could not be added:", "%n files could not be added:"),
+    "… and %n more (see the details)": ("… and %n more (see the details)", "… and %n more (see the details)"),
+    "%n file(s) written to {folder}": ("%n file written to {folder}", "%n files written to {folder}"),
+    "Delete %n job(s), their results and their uploaded videos from storage?":
+        ("Delete this job, its result and its uploaded video from storage?",
+         "Delete %n jobs, their results and their uploaded videos from storage?"),
+    "%n of these job(s) were added by someone else; deleting removes them for the whole team:":
+        ("%n of these jobs was added by someone else; deleting removes it for the whole team:",
+         "%n of these jobs were added by someone else; deleting removes them for the whole team:"),
+    "%n video(s) will start when the services are ready":
+        ("%n video will start when the services are ready", "%n videos will start when the services are ready"),
+    "Copied %n job id(s)": ("Copied %n job id", "Copied %n job ids"),
+    "Connected to {where}: %n job(s).": ("Connected to {where}: %n job.", "Connected to {where}: %n jobs."),
+    "%n speaker(s)": ("%n speaker", "%n speakers"),
+    "%n segment(s)": ("%n segment", "%n segments"),
+    "%n match(es)": ("%n match", "%n matches"),
+    "%n word(s)": ("%n word", "%n words"),
+}
+
+
+def fill(ts_path: Path, table: dict[str, str] | dict[str, tuple[str, str]]) -> list[str]:
+    """Write ``table``'s texts into ``ts_path``; returns the source texts still missing. A
+    plural text (``numerus="yes"``) gets one ``numerusform`` per form of the language."""
     tree = ET.parse(ts_path)
     missing = []
     for message in tree.iter("message"):
@@ -346,18 +452,27 @@ def fill(ts_path: Path) -> list[str]:
             translation = ET.SubElement(message, "translation")
         if translation.get("type") in ("vanished", "obsolete"):
             continue
-        if source in KO:
-            translation.text = KO[source]
-            translation.attrib.pop("type", None)
-        else:
+        if source not in table:
             missing.append(source)
+            continue
+        value = table[source]
+        translation.attrib.pop("type", None)
+        if message.get("numerus") == "yes":
+            for form in list(translation):
+                translation.remove(form)
+            translation.text = None
+            for text in (value,) if isinstance(value, str) else value:
+                ET.SubElement(translation, "numerusform").text = text
+        else:
+            translation.text = value if isinstance(value, str) else value[-1]
     tree.write(ts_path, encoding="utf-8", xml_declaration=True)
     return missing
 
 
 if __name__ == "__main__":
-    ts = Path(__file__).with_name("ecg_desktop_ko.ts")
-    left = fill(ts)
+    here = Path(__file__).parent
+    left = fill(here / "ecg_desktop_ko.ts", KO)
+    left += fill(here / "ecg_desktop_en.ts", EN_PLURALS)
     for text in left:
         print(f"untranslated: {text!r}", file=sys.stderr)
     sys.exit(1 if left else 0)
