@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import psutil
 
+from ecg_desktop.config.private_files import private_folder
 from ecg_desktop.domain.signatures import SignatureCheck
 
 logger = logging.getLogger(__name__)
@@ -26,14 +27,6 @@ logger = logging.getLogger(__name__)
 LARGE_BODY = 256 * 1024  # above this, a body is spilled and handled off the loop
 SPILL_PREFIX = "ecg-callback-"
 _FLUSH_BYTES = 1024 * 1024  # spilled bodies are written by a thread in pieces of this size
-
-
-def private_folder(folder: Path) -> Path:
-    """``folder``, created if needed, readable by this user only (0700)."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(OSError):  # not ours to change (a shared mount): leave it
-        os.chmod(folder, 0o700)
-    return folder
 
 
 def _new_spill_file(folder: Path) -> tuple[int, Path]:

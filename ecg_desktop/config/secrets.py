@@ -1,4 +1,4 @@
-"""Secrets: the AWS secret key, the webhook secret and the API tokens.
+"""Secrets: the AWS secret key, the webhook secret, the API tokens, the database password.
 
 They live in the OS keyring (service ``ecg-desktop``) where a usable backend exists. Where
 none does (a headless Linux box without a Secret Service), they live in ``secrets.toml`` in
@@ -9,7 +9,6 @@ variables still win over stored secrets. No function here logs a secret's value.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tomllib
@@ -18,11 +17,13 @@ from pathlib import Path
 
 import keyring
 import keyring.errors
+import tomli_w
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
 
 from ecg_desktop.domain.signatures import generate_secret
 
+from .private_files import write_private
 from .settings import (
     APP_NAME,
     ENV_NAMES,
@@ -99,16 +100,7 @@ class SecretStore:
             raise ConfigError(str(self._file), f"cannot read the secrets file: {exc}") from None
 
     def _write_file(self, values: Mapping[str, object]) -> None:
-        self._file.parent.mkdir(parents=True, exist_ok=True)
-        text = "".join(f"{name} = {json.dumps(value)}\n" for name, value in sorted(values.items()))
-        tmp = self._file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
-        try:
-            os.fchmod(fd, _FILE_MODE)  # O_CREAT's mode does not apply to an existing file
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-        tmp.replace(self._file)
+        write_private(self._file, tomli_w.dumps(dict(sorted(values.items()))).encode())
 
 
 def usable_keyring() -> KeyringBackend | None:

@@ -2,7 +2,8 @@
 
 Precedence: environment variables (the seed's names), then the user's config file
 (``settings.toml`` in the platformdirs config folder), then defaults. Secrets are not in the
-file: they live in the OS keyring (see ``secrets.py``). ``repr`` never shows a secret.
+file: they live in the OS keyring (see ``secrets.py``), the database URL's password too
+(``database_password``). ``repr`` never shows a secret.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import platformdirs
+import tomli_w
+
+from ecg_desktop.config.private_files import write_private
 
 APP_NAME = "ecg-desktop"
 LANGUAGES = ("auto", "ko", "en", "ja", "zh")
@@ -238,7 +242,7 @@ ENV_NAMES: dict[str, str] = {
 }
 SECRET_FIELDS = frozenset(
     {"aws_secret_access_key", "aws_session_token", "webhook_secret_key", "api_tokens",
-     "team_token"}
+     "team_token", "database_password"}  # database_password: the URL's, kept apart from it
 )
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
 
@@ -297,33 +301,74 @@ def load_settings(
             values[name] = secrets[name]
     if "webhook_secret_key" not in values and env.get("SECRET_KEY"):
         values["webhook_secret_key"] = env["SECRET_KEY"]
+    from_file = not env.get(ENV_NAMES["database_url"])  # the password saved with the file's URL
+    if from_file and secrets and secrets.get("database_password") and values.get("database_url"):
+        values["database_url"] = with_database_password(values["database_url"],
+                                                        secrets["database_password"])
     settings = Settings(**values)
     settings.validate()
     return settings
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Persist the non-secret settings that differ from the defaults."""
+    """Persist the non-secret settings that differ from the defaults (``tomli_w``; the file
+    is 0600 from its creation, replaced atomically). A password in the database URL never
+    goes into the file: saving the user's own config file keeps it in the secret store
+    (``database_password``); another ``path`` (a preview) just leaves it out."""
+    own_file = path is None or path == config_file()
     path = path or config_file()
     defaults = Settings(data_dir=settings.data_dir)
-    lines = []
+    values: dict[str, Any] = {}
     for f in fields(Settings):
         value = getattr(settings, f.name)
-        if f.name in SECRET_FIELDS or value == getattr(defaults, f.name):
-            continue
-        lines.append(f"{f.name} = {_toml_value(value)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
+        if f.name in SECRET_FIELDS or value is None or value == getattr(defaults, f.name):
+            continue  # TOML has no null: an unset value is the default
+        if f.name == "database_url":
+            value, password = split_database_password(value)
+            if password and own_file:
+                from ecg_desktop.config.secrets import store_secret  # secrets imports this
+
+                store_secret("database_password", password)
+        values[f.name] = _toml_value(value)
+    write_private(path, tomli_w.dumps(values).encode())
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
+def _toml_value(value: Any) -> Any:
     if isinstance(value, tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+        return [_toml_value(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+_PASSWORD_PARAMETER = "password"
+
+
+def split_database_password(url: str) -> tuple[str, str]:
+    """``url`` without its password (in ``user:password@`` or a ``password=`` parameter),
+    and the password ("" when there is none)."""
+    if not url or "://" not in url:
+        return url, ""
+    parts = urlsplit(url)
+    password = unquote(parts.password or "")
+    netloc = parts.netloc
+    if parts.password is not None:
+        credentials, _, host = netloc.rpartition("@")
+        netloc = credentials.partition(":")[0] + "@" + host
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if k != _PASSWORD_PARAMETER]
+    password = password or next((v for k, v in query if k == _PASSWORD_PARAMETER), "")
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(kept))), password
+
+
+def with_database_password(url: str, password: str) -> str:
+    """``url`` carrying ``password`` (kept from ``split_database_password``), unless it
+    already carries one."""
+    if not url or not password or split_database_password(url)[1]:
+        return url
+    parts = urlsplit(url)
+    if parts.username is not None:
+        credentials, _, host = parts.netloc.rpartition("@")
+        return urlunsplit(parts._replace(netloc=f"{credentials}:{quote(password, safe='')}@{host}"))
+    query = [*parse_qsl(parts.query, keep_blank_values=True), (_PASSWORD_PARAMETER, password)]
+    return urlunsplit(parts._replace(query=urlencode(query)))

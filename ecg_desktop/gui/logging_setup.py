@@ -3,10 +3,13 @@ on the handler, so even a careless ``logger.info("%s", settings_dict)`` writes n
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from ecg_desktop.config.private_files import ensure_private_file, private_folder
 
 LOG_NAME = "ecg-desktop.log"
 _SECRET_PATTERNS = [
@@ -34,12 +37,21 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose files are 0600 in a 0700 folder from their creation (the base
+    class creates each new file with the umask's mode, 0644 on most systems)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        ensure_private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def configure_logging(log_dir: Path, *, verbose: bool = False) -> Path:
     """Log to ``log_dir/ecg-desktop.log`` (1 MB x 5 files) and to stderr; returns the path."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / LOG_NAME
+    path = private_folder(log_dir) / LOG_NAME
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+    file_handler = PrivateRotatingFileHandler(path, maxBytes=1_000_000, backupCount=5,
+                                              encoding="utf-8")
     stream_handler = logging.StreamHandler()
     root = logging.getLogger()
     for handler in (file_handler, stream_handler):

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ecg_desktop.config.private_files import private_folder
 from ecg_desktop.domain.filekeys import is_safe_key
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,8 @@ class LocalFileStore:
         self._objects = self.root / "objects"
         self._meta = self.root / "meta"
         self._partial = self.root / "partial"
-        for folder in (self._objects, self._meta, self._partial):
-            folder.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root, self._objects, self._meta, self._partial):
+            private_folder(folder)  # 0700: the videos are the users' data
         # sha256 of an unfinished upload, kept while this process lives so a finished upload
         # need not be read again; after a restart the whole file is hashed once at the end.
         self._hashers: dict[str, tuple[str, int, Any]] = {}
@@ -259,7 +260,9 @@ class LocalFileStore:
             upload_id = secrets.token_hex(8)
             _write_json(info, {"key": key, "upload_id": upload_id, "total": total,
                                "content_type": content_type})
-            handle = data.open("wb")
+            # 0600 from its creation; it is renamed into objects/ when complete.
+            descriptor = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            handle = os.fdopen(descriptor, "wb")  # closed by the RangeWriter
             hasher = hashlib.sha256()
         else:
             current = self.partial(key)

@@ -14,6 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ecg_desktop.config.private_files import ensure_private_file
+
 from .errors import StoreCorrupted, StoreError, StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -92,7 +94,17 @@ def create_engine(url: URL) -> AsyncEngine:
     )
 
 
+def _private_database(url: URL) -> None:
+    # Created 0600 in a 0700 folder before SQLite opens it (SQLite would create it with the
+    # umask's 0644); its -wal and -shm files take the database file's mode.
+    path = sqlite_path(url)
+    if path is not None and url.database != ":memory:" and not str(url.database).startswith(
+            "file:"):
+        ensure_private_file(path)
+
+
 def _sqlite_engine(url: URL) -> AsyncEngine:
+    _private_database(url)
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
     _install_sqlite_hooks(engine.sync_engine)
     return engine
@@ -102,6 +114,7 @@ def create_blocking_engine(url: URL, *, connections: int = 1) -> sa.Engine:
     """A synchronous engine on the same database with the same connection settings (WAL,
     busy timeout, ``BEGIN IMMEDIATE`` for writers), for a worker process with no event loop."""
     if url.drivername.startswith("sqlite"):
+        _private_database(url)
         engine = sa.create_engine(
             url.set(drivername="sqlite"), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
         )
