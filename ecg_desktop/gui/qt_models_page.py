@@ -14,6 +14,7 @@ not wait for gigabytes; the partial download is never used) and reports to the a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -334,7 +335,7 @@ class QtModelsPage(QWidget):
         cancel = self._cancels[name]
 
         def report(done: int, total: int) -> None:  # on the download thread
-            loop.call_soon_threadsafe(self._show_progress, name, done, total)
+            _post(loop, self._show_progress, name, done, total)
 
         try:
             await _in_daemon_thread(loop, lambda: download_model(
@@ -369,6 +370,13 @@ def replace_progress(row: ModelRow, progress: Mapping[str, tuple[int, int]]) -> 
     return ModelRow(row.info, row.installed, progress.get(row.info.name), row.error)
 
 
+def _post(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """``callback(*args)`` on ``loop`` from another thread; nothing once the app has closed
+    its loop (the download thread outlives the window at quit)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, *args)
+
+
 def _in_daemon_thread(loop: asyncio.AbstractEventLoop, work: Callable[[], T]) -> asyncio.Future[T]:
     """``work()`` on a daemon thread, as a future of ``loop``: unlike an executor's threads,
     it does not hold up the app's exit."""
@@ -386,9 +394,9 @@ def _in_daemon_thread(loop: asyncio.AbstractEventLoop, work: Callable[[], T]) ->
         try:
             result = work()
         except BaseException as exc:  # handed to the awaiting coroutine
-            loop.call_soon_threadsafe(settle, None, exc)
+            _post(loop, settle, None, exc)
         else:
-            loop.call_soon_threadsafe(settle, result, None)
+            _post(loop, settle, result, None)
 
     threading.Thread(target=run, name="model-download", daemon=True).start()
     return future
