@@ -60,7 +60,8 @@ def test_the_summary_box_shows_plain_words_and_keeps_details(
     from ecg_desktop.gui.i18n import Translations
     from ecg_desktop.gui.prompts import Prompts
 
-    Translations().apply("en")  # the English plural forms, as the app loads them
+    translations = Translations()  # the English plural forms, as the app loads them
+    translations.apply("en")
     refused = [
         refusal_of(tmp_path / "a.mp4", "not a readable video (Invalid data found when "
                                        "processing input)"),
@@ -69,7 +70,11 @@ def test_the_summary_box_shows_plain_words_and_keeps_details(
         Refused(tmp_path / "a.mp4", "empty", "0 bytes"),  # the same file again
     ]
     shown: list[QMessageBox] = []
-    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box) or 0)
+    def shown_instead(box: QMessageBox) -> int:
+        shown.append(box)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", shown_instead)
     Prompts(None).show_refused(refused)
 
     (box,) = shown
