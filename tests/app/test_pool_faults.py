@@ -268,3 +268,19 @@ async def _stored(make_core: Callable[..., Any], job_id: Any) -> Any:
         return await core.store.get(job_id)
     finally:
         await core.close()
+
+
+async def test_a_list_makes_a_pool_whose_list_changes_apply_at_once(
+    peers: list[PoolPeer], make_core: Callable[..., Any]
+) -> None:
+    one, two = peers
+    core: Core = await make_core([one.url, two.url])
+    try:
+        assert isinstance(core.ml_client, MLServerPool)
+        old = core.settings
+        assert core.apply_live_settings(old, old.with_changes(model_server_url=two.url)) is False
+        assert core.apply_live_settings(old, old.with_changes(
+            model_server_url=f"{two.url} {one.url}"))
+        assert core.ml_client.urls == (two.url, one.url)
+    finally:
+        await core.close()

@@ -47,3 +47,23 @@ def test_one_server_is_one_line_as_before(qtbot: QtBot) -> None:
     bar.health.show_report(server("http://gpu1.team.lan:8001", 2, 30.0), datetime.now(UTC))
     assert not bar.health.servers_label.isVisible()
     assert bar.health.text().startswith("ML server: healthy · 30 ms")
+
+
+def test_the_settings_field_takes_a_list_of_servers(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+
+    from ecg_desktop.config import Settings
+    from ecg_desktop.gui.qt_settings_dialog import QtSettingsDialog
+
+    dialog = QtSettingsDialog(Settings(), env={})
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    url = dialog.editors["model_server_url"]
+    assert isinstance(url, QLineEdit)
+
+    url.setText("http://gpu1.team.lan:8001, ftp://gpu2.team.lan")
+    assert "MODEL_SERVER_URL" in dialog.error_label.text() and not ok.isEnabled()
+    url.setText("http://gpu1.team.lan:8001, http://gpu2.team.lan:8001")
+    assert dialog.error_label.text() == "" and ok.isEnabled()
+    assert dialog.candidate.model_server_urls == (
+        "http://gpu1.team.lan:8001", "http://gpu2.team.lan:8001")
