@@ -150,3 +150,19 @@ def test_guessed_pronunciations_use_the_dictionary_phone_set() -> None:
     assert phones == "Z AA R B L AE K S"
     decoder.add_word("zorblax", phones, True)
     assert decoder.lookup_word("zorblax") == phones
+
+
+def test_pocketsphinx_picked_by_the_user_really_recognises(
+    english_only: BackendPaths, tmp_path: Path
+) -> None:
+    video = make_speech_video(tmp_path / "v.mp4", [("en-us", "Please read the numbers.", 0.0)])
+    picked = BackendPaths(backend="pocketsphinx", models_dir=english_only.models_dir)
+    result = analyse_file(video.path, AnalysisOptions(paths=picked), lambda p, m: None)
+    meta = result["metadata"]
+    assert (meta["backend"], meta["model"], meta["language_detected"]) == (
+        "pocketsphinx",
+        "en-us",
+        "en",
+    )
+    assert "pocketsphinx" in meta["model_version"] and "word_times" not in meta
+    assert [w for s in result["segments"] for w in s["words"]]
