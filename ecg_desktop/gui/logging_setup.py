@@ -5,38 +5,15 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from ecg_desktop.config.private_files import ensure_private_file, private_folder
+from ecg_desktop.config.redaction import RedactingFilter, redact
+
+__all__ = ["LOG_NAME", "RedactingFilter", "configure_logging", "redact"]
 
 LOG_NAME = "ecg-desktop.log"
-_SECRET_PATTERNS = [
-    re.compile(r"(?i)((?:secret|password|token|signature)[\w-]*['\"]?\s*[:=]\s*['\"]?)"
-               r"([^'\"\s,}&]+)"),
-    re.compile(r"(?i)(X-Amz-Signature=|X-Amz-Credential=|sig=|signature=)([^&\s'\"]+)"),
-    re.compile(r"(://[^/:@\s]+:)([^@/\s]+)(@)"),  # a password inside a URL
-    re.compile(r"(?i)(Bearer\s+)(\S+)"),
-]
-
-
-def redact(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + "***" + (m.group(3) if m.re.groups >= 3 else ""),
-                           text)
-    return text
-
-
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A rotating log whose files are 0600 in a 0700 folder from their creation (the base
     class creates each new file with the umask's mode, 0644 on most systems)."""

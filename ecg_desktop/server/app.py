@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -81,8 +82,10 @@ class Services:
         metrics: Metrics,
         callbacks: CallbackReceiver,
         pipeline: JobSubmitter | None,
+        policy: AccessPolicy,
     ) -> None:
         self.core = core
+        self.policy = policy
         self.settings = core.settings
         self.store = core.store
         self.storage = core.storage
@@ -115,7 +118,7 @@ def create_app(
         cors_origins=tuple(settings.cors_origins),
     )
     app = web.Application(middlewares=list(middlewares(policy)), client_max_size=API_BODY_LIMIT)
-    app[SERVICES] = Services(core, metrics, callbacks, pipeline)
+    app[SERVICES] = Services(core, metrics, callbacks, pipeline, policy)
     app.router.add_post("/api/upload-video/generate-url", generate_url)
     app.router.add_post("/api/upload-video/request-process", request_process)
     app.router.add_post("/api/upload-video/result", receive_result)
@@ -389,6 +392,12 @@ async def ml_server_health(request: web.Request) -> web.Response:
     }
     if not report.healthy:
         answer["reason"] = report.reason
+    if report.servers:  # several ML servers (mlclient.pool): each one's state
+        answer["servers"] = [
+            {"url": r.url, "status": r.status, "queue_length": r.queue_length,
+             "response_time_ms": r.response_time_ms, "reason": r.reason}
+            for r in report.servers
+        ]
     return web.json_response(answer, status=200 if report.healthy else 503)
 
 
@@ -405,16 +414,25 @@ async def health(request: web.Request) -> web.Response:
         reason = str(exc) or type(exc).__name__
         logger.warning("health: job store unreachable: %s", reason)
     settings = services.settings
+    store_where, storage_where = services.store.describe(), services.storage.describe()
+    if not _may_see_details(request):  # paths and host names are for the server's users
+        store_where = urlsplit(settings.effective_database_url).scheme.split("+")[0]
+        storage_where = "S3" if settings.uses_s3 else "this computer"
+        reason = reason and "the job store did not answer"
     answer = {
         "status": "ok" if reason is None else "degraded",
-        "store": {"reachable": reason is None, "where": services.store.describe(),
-                  "reason": reason},
-        "storage": {"mode": "s3" if settings.uses_s3 else "local",
-                    "where": services.storage.describe()},
+        "store": {"reachable": reason is None, "where": store_where, "reason": reason},
+        "storage": {"mode": "s3" if settings.uses_s3 else "local", "where": storage_where},
         "unsigned_callbacks_allowed": services.callbacks.allows_unsigned,
         "version": __version__,
     }
     return web.json_response(answer, status=200 if reason is None else 503)
+
+
+def _may_see_details(request: web.Request) -> bool:
+    """On a loopback bind everyone may (the local user); elsewhere a caller with a token."""
+    policy = _services(request).policy
+    return policy.loopback or policy.caller(request.headers.get("Authorization", "")) is not None
 
 
 async def metrics_text(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ecg_desktop.config.private_files import ensure_private_file
+from ecg_desktop.config.redaction import redact_logger
 
 from .errors import StoreCorrupted, StoreError, StoreUnavailable
 
@@ -79,6 +80,13 @@ async def connect_postgres(conninfo: str, **options: Any) -> psycopg.AsyncConnec
         with contextlib.suppress(Exception):
             await (await attempt).close()
         raise
+
+
+# With -v, aiosqlite (and SQLAlchemy, when asked) log each statement's parameters: signed
+# storage links (a job's video_url), messages. Their records are masked whichever handler
+# writes them.
+for _database_logger in ("aiosqlite", "sqlalchemy.engine.Engine"):
+    redact_logger(_database_logger)
 
 
 def create_engine(url: URL) -> AsyncEngine:
