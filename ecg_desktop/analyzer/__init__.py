@@ -1,7 +1,7 @@
 """The reference ML analyzer: ``ecg-desktop ml-server``.
 
 Its own aiohttp server (PROTOCOL.md section 2) that downloads a video, decodes the audio,
-recognises speech (pocketsphinx by default), measures per-word loudness, pitch and spectral
+recognises speech (Whisper tiny.en by default), measures per-word loudness, pitch and spectral
 centroid, finds the speakers, and calls the backend back with signed callbacks.
 Depends on ``ecg_desktop.domain`` only.
 """
