@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.ports import ResultRecord
 from ecg_desktop.domain import Job, Transcript, normalize
+from ecg_desktop.gui.i18n import Translations
 from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.store import SqlJobStore, open_store
 from tests.qt_harness import gui_thread_gc, pytest_runtest_protocol  # noqa: F401
@@ -49,6 +50,15 @@ class Runner:
             self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self.loop.close()
         asyncio.set_event_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def english(qapp: QApplication) -> Iterator[None]:
+    """English as the app installs it: the plural forms ("1 speaker") come from a translator."""
+    translations = Translations()
+    translations.apply("en")
+    yield
+    translations.apply("en")
 
 
 @pytest.fixture

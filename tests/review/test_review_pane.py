@@ -184,7 +184,7 @@ def test_correcting_a_word_is_stored_and_undo_restores_it(run: Runner, store: Sq
     job = run(add_completed(store, analyzer_result(10)))
     _open(run, pane, job)
     original = pane.model.segment(4).words[3].text
-    pane.edit_word(4, 3, "Seoul")
+    pane.edits.edit_word(4, 3, "Seoul")
     run(pane.wait_idle())
     assert pane.model.segment(4).words[3].text == "Seoul"
     assert "Seoul" in pane.model.index(4, Column.TEXT).data()
@@ -211,7 +211,7 @@ def test_changing_a_segments_speaker_and_merging_speakers(run: Runner, store: Sq
     assert pane.speakers.rowCount() == 3
     before = pane.model.segment(0).speaker_id
     other = next(s for s in pane.model.transcript.speaker_ids if s != before)
-    pane.set_segment_speaker(0, other)
+    pane.edits.set_segment_speaker(0, other)
     run(pane.wait_idle())
     assert stored_transcript(run, store, job.job_id).segments[0].speaker_id == other
     assert pane.model.index(0, Column.SPEAKER).data() == other
@@ -220,13 +220,27 @@ def test_changing_a_segments_speaker_and_merging_speakers(run: Runner, store: Sq
     assert stored_transcript(run, store, job.job_id).segments[0].speaker_id == before
 
     source, target = pane.speakers.speaker_ids()[:2]
-    pane.merge_speakers(source, target)
+    pane.edits.rename_speaker(source, "Ana")
+    run(pane.wait_idle())
+    before_merge = stored_transcript(run, store, job.job_id)
+    pane.edits.merge_speakers(source, target)
     run(pane.wait_idle())
     assert source not in pane.speakers.speaker_ids()
     assert pane.speakers.rowCount() == 2
     assert source not in stored_transcript(run, store, job.job_id).speaker_ids
     assert source not in pane.model.transcript.speaker_ids
     assert len(pane.plots.legend_names()) == 2
+
+    # a merge is undone like any edit: the speaker, their segments and name come back
+    assert pane.undo_button.isEnabled() and "Ana" in pane.undo_button.toolTip()
+    pane.undo_stack.undo()
+    run(pane.wait_idle())
+    assert stored_transcript(run, store, job.job_id) == before_merge
+    assert pane.model.transcript == before_merge
+    assert pane.speakers.rowCount() == 3 and "Ana" in pane.plots.legend_names()
+    pane.undo_stack.redo()
+    run(pane.wait_idle())
+    assert source not in stored_transcript(run, store, job.job_id).speaker_ids
 
 
 def test_unchecking_a_speaker_filters_the_pane(run: Runner, store: SqlJobStore,

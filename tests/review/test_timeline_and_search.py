@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecg_desktop.domain import Segment, Transcript, Word, normalize
 from ecg_desktop.gui.review.search import SearchOptions, SegmentTexts
-from ecg_desktop.gui.review.timeline import WordLocation, WordTimeline, format_time
+from ecg_desktop.gui.review.timeline import (
+    WordLocation,
+    WordTimeline,
+    format_exact,
+    format_time,
+    parse_time,
+)
 
 from .factory import analyzer_result
 
@@ -56,3 +64,23 @@ def test_find_counts_every_occurrence_with_options() -> None:
 def test_format_time() -> None:
     assert format_time(65.25, precise=True) == "01:05.2"
     assert format_time(3723) == "1:02:03"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("75.5", 75.5), ("1:15.5", 75.5), ("01:15,500", 75.5), ("0:01:15.5", 75.5),
+    ("1:02:03.450", 3723.45), (" 4 ", 4.0),
+])
+def test_typed_times_are_read(text: str, seconds: float) -> None:
+    assert parse_time(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1:75", "-3", "1:2:3:4", "1:-2", "nan", "1::2"])
+def test_what_is_not_a_time_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a time"):
+        parse_time(text)
+
+
+def test_an_exact_time_reads_back_as_typed() -> None:
+    for seconds in (0.0, 7.05, 75.5, 3723.45):
+        assert parse_time(format_exact(seconds)) == seconds
+    assert format_exact(75.5) == "01:15.500"

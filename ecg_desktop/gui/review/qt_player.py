@@ -128,6 +128,16 @@ class PlayerPanel(QWidget):
         if not self._has_error:
             self._show_picture(self.player.hasVideo() or not self.loaded)
         self._on_state(self.player.playbackState())
+        self._fix_widths()
+
+    def _fix_widths(self) -> None:
+        """Widths that do not change when playback starts ("Play" becomes "Pause", the time
+        runs): a wider panel would push the splitters around it."""
+        metrics = self.play_button.fontMetrics()
+        widest = max(metrics.horizontalAdvance(t) for t in (self.tr("Play"), self.tr("Pause")))
+        self.play_button.setFixedWidth(widest + 2 * metrics.horizontalAdvance("  "))
+        digits = self.time_label.fontMetrics()
+        self.time_label.setMinimumWidth(digits.horizontalAdvance("0:00:00 / 0:00:00 ") + 4)
 
     def set_source(self, source: str | None, duration: float = 0.0) -> None:
         """A local path or URL of the video (or sound file), or ``None`` when there is none.

@@ -13,19 +13,15 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt
-from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QUndoStack
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QMenu,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -43,16 +39,19 @@ from ecg_desktop.domain import (
     TranscriptChanged,
 )
 
-from .commands import EditWordCommand, RenameSpeakerCommand, SegmentSpeakerCommand
+from ..i18n import tr
 from .palette import Colouring
+from .qt_elided_label import ElidedLabel
 from .qt_legend import ColourLegend
 from .qt_player import PlayerPanel
 from .qt_plots import FeaturePlots
+from .qt_review_edits import ReviewEdits
 from .qt_search import SearchBar
 from .qt_segment_delegate import SegmentDelegate
 from .qt_segment_model import SegmentFilterProxy, SegmentTableModel
 from .qt_speakers import SpeakerPanel, SpeakerTableModel
 from .qt_transcript_view import TranscriptView
+from .qt_undo_button import UndoButton
 from .timeline import format_time
 
 logger = logging.getLogger(__name__)
@@ -61,34 +60,6 @@ logger = logging.getLogger(__name__)
 class ReviewCore(Protocol):
     store: JobStore
     bus: EventBus
-
-
-class ElidedLabel(QLabel):
-    """One line of plain text that never widens its layout: cut with "…" to the width it
-    gets, the whole text then in its tooltip. ``text()`` is the whole text."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._whole = ""
-
-    def setText(self, text: str) -> None:
-        self._whole = text
-        self._fit()
-
-    def text(self) -> str:
-        return self._whole
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        shown = self.fontMetrics().elidedText(self._whole, Qt.TextElideMode.ElideRight,
-                                              max(self.width(), 1))
-        super().setText(shown)
-        self.setToolTip(self._whole if shown != self._whole else "")
 
 
 class ReviewPane(QWidget):
@@ -101,6 +72,7 @@ class ReviewPane(QWidget):
         self._load_serial = 0
         self._transcript_shown = False
         self._unfinished: set[uuid.UUID] = set()  # jobs seen on their way
+        self._last_write: asyncio.Task[Any] | None = None
 
         self.model = SegmentTableModel(self)
         self.proxy = SegmentFilterProxy(self)
@@ -123,6 +95,7 @@ class ReviewPane(QWidget):
         self.plots_stack.addWidget(self.plots)
         self.search = SearchBar(self)
         self.undo_stack = QUndoStack(self)
+        self.edits = ReviewEdits(self)
 
         self.title = ElidedLabel(self)
         self.notice = QLabel(self)
@@ -134,8 +107,8 @@ class ReviewPane(QWidget):
             self.colouring.addItem("", colouring)
         self.legend = ColourLegend(self)
         self.legend.set_scale(None)
-        self.undo_button = QToolButton(self)
-        self.redo_button = QToolButton(self)
+        self.undo_button = UndoButton(self.undo_stack, redo=False, parent=self)
+        self.redo_button = UndoButton(self.undo_stack, redo=True, parent=self)
         self._build_layout()
         self._connect()
         self._unsubscribe: Callable[[], None] | None = core.bus.subscribe(self._on_event)
@@ -150,9 +123,8 @@ class ReviewPane(QWidget):
                  Colouring.PITCH: self.tr("Colour by pitch")}
         for index in range(self.colouring.count()):
             self.colouring.setItemText(index, names[Colouring(self.colouring.itemData(index))])
-        # QUndoStack's actions take their prefix once: make new ones
-        self.undo_button.setDefaultAction(self.undo_stack.createUndoAction(self, self.tr("Undo")))
-        self.redo_button.setDefaultAction(self.undo_stack.createRedoAction(self, self.tr("Redo")))
+        self.undo_button.retranslate()
+        self.redo_button.retranslate()
         self.player.retranslate()
         self.search.retranslate()
         self.speaker_panel.retranslate()
@@ -167,7 +139,7 @@ class ReviewPane(QWidget):
         elif self.model.rowCount():
             self._update_title()
             if not self.model.transcript.features_measured:
-                self._show_notice(self._placeholder_notice())
+                self.show_notice(self._placeholder_notice())
         self.view.viewport().update()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -222,16 +194,16 @@ class ReviewPane(QWidget):
         self.view.wordClicked.connect(self._on_word_clicked)
         self.view.segmentClicked.connect(
             lambda row: self.player.seek(self.model.segment(row).start))
-        self.view.wordMenuRequested.connect(self._show_menu)
+        self.view.wordMenuRequested.connect(self.edits.show_menu)
         self.view.selectionModel().currentChanged.connect(self._on_current_segment)
         self.player.positionChanged.connect(self.on_position)
         self.plots.seekRequested.connect(self.player.seek)
         self.colouring.currentIndexChanged.connect(
             lambda i: self.set_colouring(Colouring(self.colouring.itemData(i))))
-        self.speakers.renameRequested.connect(self.rename_speaker)
+        self.speakers.renameRequested.connect(self.edits.rename_speaker)
         self.speakers.visibilityChanged.connect(
             lambda: self.proxy.set_hidden_speakers(self.speakers.hidden))
-        self.speaker_panel.mergeRequested.connect(self.merge_speakers)
+        self.speaker_panel.mergeRequested.connect(self.edits.merge_speakers)
         self.search.changed.connect(self._on_search_changed)
         self.search.nextRequested.connect(lambda: self.step_hit(1))
         self.search.previousRequested.connect(lambda: self.step_hit(-1))
@@ -271,7 +243,7 @@ class ReviewPane(QWidget):
         except Exception as error:
             logger.exception("cannot load the transcript of job %s", job.job_id)
             if serial == self._load_serial:
-                self._show_notice(self.tr("The transcript cannot be loaded: %s") % error)
+                self.show_notice(self.tr("The transcript cannot be loaded: %s") % error)
             return
         if serial != self._load_serial:
             return  # another job was selected meanwhile
@@ -308,7 +280,7 @@ class ReviewPane(QWidget):
         self.legend.set_scale(self.model.scale)
         self._update_title()
         if not transcript.features_measured:
-            self._show_notice(self._placeholder_notice())
+            self.show_notice(self._placeholder_notice())
         if self.search.query.strip():
             self._on_search_changed()
 
@@ -333,14 +305,12 @@ class ReviewPane(QWidget):
         transcript = self.model.transcript
         name = self.job.filename if self.job is not None and self.job.filename else ""
         language = transcript.metadata.get("language_detected") or ""
-        parts = [name, format_time(transcript.duration),
-                 self.tr("%d speakers") % len(transcript.speaker_ids),
-                 self.tr("%d segments") % len(transcript.segments)]
-        if language:
-            parts.append(str(language))
-        self.title.setText("  ·  ".join(p for p in parts if p))
+        self.title.set_parts([
+            name, format_time(transcript.duration),
+            tr("%n speaker(s)", "", len(transcript.speaker_ids)),
+            tr("%n segment(s)", "", len(transcript.segments)), str(language)])
 
-    def _show_notice(self, text: str) -> None:
+    def show_notice(self, text: str) -> None:
         self.notice.setText(text)
         self.notice.show()
 
@@ -408,112 +378,42 @@ class ReviewPane(QWidget):
         if index.isValid():
             self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
 
-    # -- edits ---------------------------------------------------------------------------
+    # -- after an edit ------------------------------------------------------------------
 
-    def edit_word(self, row: int, word: int, text: str) -> None:
-        text = " ".join(text.split())
-        old = self.model.segment(row).words[word].text
-        if text and text != old:
-            self.undo_stack.push(EditWordCommand(self, row, word, old, text))
-
-    def set_segment_speaker(self, row: int, speaker_id: str) -> None:
-        old = self.model.segment(row).speaker_id
-        if speaker_id and speaker_id != old:
-            self.undo_stack.push(SegmentSpeakerCommand(self, row, old, speaker_id))
-
-    def rename_speaker(self, speaker_id: str, name: str) -> None:
-        old = self.model.transcript.display_name(speaker_id)
-        if name and name != old:
-            self.undo_stack.push(RenameSpeakerCommand(self, speaker_id, old, name))
-
-    def merge_speakers(self, source_id: str, target_id: str) -> None:
-        """Not undoable: the merged speaker's segments can no longer be told apart."""
-        if self.job is None or source_id == target_id:
-            return
-        self.undo_stack.clear()
-        job_id = self.job.job_id
-        self._write(self.editor.merge_speakers(job_id, source_id, target_id), reload=True)
-
-    def apply_word_text(self, row: int, word: int, text: str) -> None:
-        self.model.set_word_text(row, word, text)
-        if self._on_search_changed_needed():
-            self._on_search_changed()
-        if self.job is not None:
-            self._write(self.editor.set_word_text(self.job.job_id, row, word, text))
-
-    def apply_segment_speaker(self, row: int, speaker_id: str) -> None:
-        self.model.set_segment_speaker(row, speaker_id)
-        self._refresh_speakers()
-        self.plots.set_transcript(self.model.transcript)
-        if self.job is not None:
-            self._write(self.editor.set_segment_speaker(self.job.job_id, row, speaker_id))
-
-    def apply_speaker_name(self, speaker_id: str, name: str) -> None:
-        names = dict(self.model.transcript.speaker_names)
-        names[speaker_id] = name
-        self.model.set_speaker_names(names)
-        self._refresh_speakers()
-        self.plots.set_names(self.model.transcript)
-        if self.job is not None:
-            self._write(self.editor.rename_speaker(self.job.job_id, speaker_id, name))
-
-    def _on_search_changed_needed(self) -> bool:
-        return bool(self.search.query.strip())
-
-    def _refresh_speakers(self) -> None:
-        self.speakers.set_transcript(self.model.transcript)
+    def refresh_after_edit(self, *, plots: bool = True) -> None:
+        """Bring the speakers, plots, title and search up to the model's transcript."""
+        transcript = self.model.transcript
+        self.speakers.set_transcript(transcript)
         self.proxy.set_hidden_speakers(self.speakers.hidden)
+        if plots:
+            self.plots.set_transcript(transcript)
+        self._update_title()
+        self.refresh_search()
 
-    def _show_menu(self, row: int, word: int, where: QPoint) -> None:
-        menu = QMenu(self)
-        segment = self.model.segment(row)
-        if 0 <= word < len(segment.words):
-            menu.addAction(self.tr("Correct word…"), lambda: self._ask_word(row, word))
-            menu.addAction(self.tr("Play from this word"),
-                           lambda: self._play_from(segment.words[word].start))
-        else:
-            menu.addAction(self.tr("Play this segment"), lambda: self._play_from(segment.start))
-        speakers = menu.addMenu(self.tr("Speaker of this segment"))
-        for speaker_id in self.model.transcript.speaker_ids:
-            action = speakers.addAction(self.model.transcript.display_name(speaker_id))
-            action.setCheckable(True)
-            action.setChecked(speaker_id == segment.speaker_id)
-            action.triggered.connect(
-                lambda _=False, s=speaker_id: self.set_segment_speaker(row, s))
-        speakers.addSeparator()
-        speakers.addAction(self.tr("New speaker"), lambda: self.set_segment_speaker(
-            row, self._new_speaker_id()))
-        menu.exec(where)
+    def refresh_search(self) -> None:
+        if self.search.query.strip():
+            self._on_search_changed()
 
-    def _new_speaker_id(self) -> str:
-        known = set(self.model.transcript.speaker_ids)
-        number = len(known)
-        while f"SPEAKER_{number:02d}" in known:
-            number += 1
-        return f"SPEAKER_{number:02d}"
-
-    def _ask_word(self, row: int, word: int) -> None:
-        old = self.model.segment(row).words[word].text
-        text, ok = QInputDialog.getText(self, self.tr("Correct word"), self.tr("Word:"), text=old)
-        if ok:
-            self.edit_word(row, word, text)
-
-    def _play_from(self, seconds: float) -> None:
+    def play_from(self, seconds: float) -> None:
         self.player.seek(seconds)
         self.player.player.play()
 
     # -- writes and events ---------------------------------------------------------------
 
-    def _write(self, coroutine: Coroutine[Any, Any, None], *, reload: bool = False) -> None:
+    def write(self, coroutine: Coroutine[Any, Any, None], *, reload: bool = False) -> None:
+        """Store an edit after the ones before it (in the order they were made)."""
         job_id = self.job.job_id if self.job is not None else None
+        previous = self._last_write
 
         async def run() -> None:
             self._own_writes += 1
             try:
+                if previous is not None:
+                    await asyncio.wait([previous])
                 await coroutine
             except Exception as error:
                 logger.exception("an edit could not be stored")
-                self._show_notice(self.tr("The edit could not be saved: %s") % error)
+                self.show_notice(self.tr("The edit could not be saved: %s") % error)
                 reload_needed = True
             else:
                 reload_needed = reload
@@ -522,12 +422,13 @@ class ReviewPane(QWidget):
             if reload_needed and job_id is not None:
                 await self._reload(job_id)
 
-        self._spawn(run())
+        self._last_write = self._spawn(run())
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def wait_idle(self) -> None:
         """Wait until every pending write (and reload) has finished."""

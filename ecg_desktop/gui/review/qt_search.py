@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from .search import SearchOptions
 
@@ -28,7 +36,7 @@ class SearchBar(QWidget):
         self.next = QToolButton(self)
         self.next.setText("▼")
         self.count = QLabel(self)
-        self.count.setMinimumWidth(60)
+        self.count.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.field, self.count, self.previous, self.next, self.case, self.whole,
@@ -55,6 +63,11 @@ class SearchBar(QWidget):
         self.only.setToolTip(self.tr("Show only the segments that match"))
         self.previous.setToolTip(self.tr("Previous match (Shift+Enter)"))
         self.next.setToolTip(self.tr("Next match (Enter)"))
+        # as wide as the widest count it may show, so that none is cut and it never jumps
+        metrics = self.count.fontMetrics()
+        widest = max(metrics.horizontalAdvance(text) for text in (
+            self.tr("No matches"), self.tr("%s of %d") % ("99999", 99999)))
+        self.count.setFixedWidth(widest + 4)
         self.show_count(*self._shown)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

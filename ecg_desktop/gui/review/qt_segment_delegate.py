@@ -66,7 +66,8 @@ class SegmentDelegate(QStyledItemDelegate):
         self._layout_width = -1
         self._word_widths: dict[str, float] = {}
         self.set_font(QFont())
-        model.modelReset.connect(self._layouts.clear)  # rows now mean other segments
+        for moved in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            moved.connect(lambda *_: self._layouts.clear())  # rows now mean other segments
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 )
 
 from ecg_desktop.domain import Segment, Transcript
+from ecg_desktop.domain.editing import SegmentsEdit
 
 from .palette import Colouring, FeatureScale, speaker_colour
 from .search import SearchHit, SearchOptions, SegmentTexts, compile_query
@@ -157,10 +158,35 @@ class SegmentTableModel(QAbstractTableModel):
         segments = list(self.transcript.segments)
         segments[row] = segment
         self.transcript = replace(self.transcript, segments=tuple(segments))
+        self._refresh_row(row, segment)  # the view re-measures its height on dataChanged
+
+    def apply_edit(self, edit: SegmentsEdit) -> None:
+        """Show ``edit`` made (``ValueError`` if it no longer fits): rows changed in place
+        repaint; rows split or joined are removed and inserted, so the view keeps its place."""
+        transcript = edit.apply(self.transcript)
+        first, old, new = edit.first, len(edit.old), len(edit.new)
+        if old == new:
+            self.transcript = transcript
+            for row in range(first, first + new):
+                self._refresh_row(row, transcript.segments[row])
+            return
+        kept = replace(self.transcript, segments=transcript.segments[:first]
+                       + self.transcript.segments[first + old:])
+        self.beginRemoveRows(QModelIndex(), first, first + old - 1)
+        self.transcript, self._texts, self._timeline = kept, None, None
+        del self.revisions[first:first + old]
+        self.current = None
+        self.endRemoveRows()
+        self.beginInsertRows(QModelIndex(), first, first + new - 1)
+        self.transcript = transcript
+        self.revisions[first:first] = [0] * new
+        self.endInsertRows()
+
+    def _refresh_row(self, row: int, segment: Segment) -> None:
         if self._texts is not None:
             self._texts.set(row, segment)
+        self._timeline = None
         self.revisions[row] += 1
-        # the view re-measures this row's height on dataChanged
         self.dataChanged.emit(self.index(row, 0), self.index(row, Column.TEXT))
 
     def set_speaker_names(self, names: dict[str, str]) -> None:

@@ -71,3 +71,28 @@ def format_time(seconds: float, *, precise: bool = False) -> str:
 
 def format_span(start: float, end: float) -> str:
     return f"{format_time(start, precise=True)} – {format_time(end, precise=True)}"
+
+
+def format_exact(seconds: float) -> str:
+    """A time to type over: ``02:03.450`` or ``1:02:03.450`` (milliseconds)."""
+    millis = round(max(seconds, 0.0) * 1000)
+    whole, millis = divmod(millis, 1000)
+    return f"{format_time(whole)}.{millis:03d}"
+
+
+def parse_time(text: str) -> float:
+    """Seconds of a typed time: ``75.5``, ``1:15.5``, ``01:15,500`` or ``0:01:15.5``;
+    ``ValueError`` for anything else."""
+    *units, last = text.strip().replace(",", ".").split(":")
+    try:
+        whole = [int(u) for u in units]
+        seconds = float(last)
+    except ValueError:
+        raise ValueError(f"not a time: {text!r}") from None
+    if len(whole) > 2 or seconds < 0 or any(u < 0 for u in whole) or seconds != seconds \
+            or (whole and seconds >= 60) or (len(whole) == 2 and whole[1] >= 60):
+        raise ValueError(f"not a time: {text!r}")
+    total = 0
+    for unit in whole:
+        total = total * 60 + unit
+    return round(total * 60 + seconds, 3)
