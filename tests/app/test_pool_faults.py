@@ -284,3 +284,28 @@ async def test_a_list_makes_a_pool_whose_list_changes_apply_at_once(
         assert core.ml_client.urls == (two.url, one.url)
     finally:
         await core.close()
+
+
+async def test_serve_takes_a_list_and_reports_each_server(
+    peers: list[PoolPeer], tmp_settings: Any, tmp_path: Path
+) -> None:
+    import os
+
+    import httpx
+
+    from tests.services.serve import start_serve_async
+
+    peers[0].queue = 3
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = dict(os.environ, MODEL_SERVER_URL=f"{peers[0].url}, {dead}", WEBHOOK_SECRET_KEY=SECRET)
+    served = await start_serve_async(env, tmp_path / "serve.log")
+    try:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(served.url + "/api/upload-video/ml-server/health")
+    finally:
+        await served.stop()
+    assert response.status_code == 200  # one of the two answers
+    servers = {s["url"]: s for s in response.json()["servers"]}
+    assert servers[peers[0].url]["status"] == "healthy"
+    assert servers[peers[0].url]["queue_length"] == 3
+    assert servers[dead]["status"] == "unreachable"
