@@ -1,9 +1,10 @@
 """Downloading a Whisper model from its Hugging Face repository, checked, into the models
 folder (see ``whisper_models`` for where models live and when one counts as installed).
 
-``huggingface_hub`` does the transfer (resuming a dropped connection with a Range request,
-Xet storage where the repository has it); this module adds the choice of files, one progress
-figure for all of them, cancellation, the checksums and the move into place.
+``huggingface_hub`` lists the repository and does the transfer (``http_get``, which resumes a
+dropped connection with a Range request); this module adds the choice of files, resuming
+across attempts, one progress figure for all of them, cancellation, the checksums and the
+move into place.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from .whisper_models import (
     private_dir,
 )
 
+COMMIT_STAMP = ".commit"  # in the staging folder: the commit its parts come from
+
 
 @dataclass(frozen=True)
 class _RemoteFile:
@@ -49,19 +52,15 @@ class _RemoteFile:
 
 
 class _ByteCount:
-    """The ``tqdm_class`` given to huggingface_hub: adds the bytes written into one total for
-    the caller's ``progress`` (subclassed per download with its ``tracker``).
-
-    huggingface_hub makes one per file and calls ``update(n)`` for bytes written (a negative
-    ``n`` takes back bytes of a resumed request the server answered from the start). Having
-    ``update_transfer`` makes its Xet downloads report through this one object too; network
-    bytes are not counted twice, and the rate postfixes are not shown."""
+    """The ``tqdm_class`` given to huggingface_hub's ``http_get``: adds the bytes written into
+    one total for the caller's ``progress`` (subclassed per download with its ``tracker``).
+    A negative ``n`` takes back bytes of a resumed request the server answered from the
+    start."""
 
     tracker: _DownloadTracker
 
-    def __init__(self, *_: Any, total: int | None = None, **__: Any) -> None:
-        self.total = total
-        self.n = 0
+    def __init__(self, *_: Any, **__: Any) -> None:
+        pass
 
     def __enter__(self) -> _ByteCount:
         return self
@@ -70,19 +69,7 @@ class _ByteCount:
         pass
 
     def update(self, n: float | None = 1) -> None:
-        self.n += int(n or 0)
         self.tracker.add(int(n or 0))
-
-    def update_transfer(self, n: float | None = 1) -> None:
-        pass
-
-    def set_postfix_str(self, *_: Any, **__: Any) -> None:
-        pass
-
-    set_transfer_postfix_str = set_postfix_str
-
-    def refresh(self) -> None:
-        pass
 
     def close(self) -> None:
         pass
@@ -175,8 +162,8 @@ def download_model(
 ) -> Path:
     """Download ``model`` from its hub repository into ``<models_dir>/<name>``; blocking.
 
-    A dropped connection is resumed by huggingface_hub with a Range request; files already
-    complete from an earlier attempt are kept in the staging folder and checked again. Every
+    A download stopped midway (a dropped connection, a cancel, a quit) goes on from where it
+    stopped, with a Range request, as long as the repository's commit is the same. Every
     file is checked against the hub's listing before the model is moved into place; on a
     mismatch the staging folder is deleted and ``ModelChecksumError`` raised. ``endpoint``
     defaults to ``$HF_ENDPOINT`` (read now, not at import) or the public hub."""
@@ -204,26 +191,18 @@ def _fetch_and_check(
     progress: Progress | None,
     cancel: threading.Event | None,
 ) -> dict[str, Any]:
-    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub import HfApi, hf_hub_url
 
     try:
         repo = HfApi(endpoint=endpoint).model_info(
             info.repo_id, revision=revision, files_metadata=True
         )
         files = _remote_files(repo, info.repo_id)
+        _keep_only_commit(staging, str(repo.sha))
         tracker = _DownloadTracker(sum(f.size for f in files), progress, cancel)
         for remote in files:
-            done_before = tracker.done
-            hf_hub_download(
-                info.repo_id,
-                remote.name,
-                revision=repo.sha,
-                local_dir=staging,
-                cache_dir=staging / ".cache" / "hub",
-                endpoint=endpoint,
-                tqdm_class=tracker.counter(),
-            )
-            tracker.file_finished(done_before, remote.size)
+            url = hf_hub_url(info.repo_id, remote.name, revision=repo.sha, endpoint=endpoint)
+            _fetch_file(url, remote, staging, tracker)
     except ModelError:
         raise
     except Exception as exc:  # the hub client's errors (HTTP, connection, disk) at the boundary
@@ -232,8 +211,42 @@ def _fetch_and_check(
     return {"name": info.name, "repo_id": info.repo_id, "revision": repo.sha, "sha256": sha256}
 
 
+def _keep_only_commit(staging: Path, commit: str) -> None:
+    """Parts kept from an earlier attempt are resumed only for the same commit."""
+    stamp = staging / COMMIT_STAMP
+    if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() != commit:
+        for path in staging.iterdir():
+            path.unlink()
+    stamp.write_text(commit, encoding="utf-8")
+
+
+def _fetch_file(url: str, remote: _RemoteFile, staging: Path, tracker: _DownloadTracker) -> None:
+    """``remote`` into the staging folder: appended to ``<name>.part`` from where an earlier
+    attempt stopped (a Range request), renamed when complete.
+
+    Written on huggingface_hub's ``http_get`` (which retries a dropped connection with a
+    Range request itself) rather than ``hf_hub_download``, which deletes a partial file
+    when it gives up, so a cancel or a quit would start a large model again from zero."""
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+    target = staging / remote.name
+    done_before = tracker.done
+    if not target.is_file():
+        part = staging / f"{remote.name}.part"
+        kept = part.stat().st_size if part.is_file() else 0
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if kept > remote.size else 0)
+        with os.fdopen(os.open(part, flags, 0o600), "ab") as fh:
+            resume = fh.tell()
+            tracker.add(resume)
+            http_get(url, fh, resume_size=resume, headers=build_hf_headers(),
+                     expected_size=remote.size, tqdm_class=tracker.counter())
+        part.replace(target)
+    tracker.file_finished(done_before, remote.size)
+
+
 def _install(staging: Path, target: Path, marker: Mapping[str, Any]) -> Path:
-    shutil.rmtree(staging / ".cache", ignore_errors=True)
+    (staging / COMMIT_STAMP).unlink(missing_ok=True)
     for path in staging.iterdir():
         path.chmod(0o600)
     marker_path = staging / MARKER
