@@ -76,9 +76,10 @@ async def main() -> None:
         videos.mkdir()
         window.add_paths([make_speech_video(videos / f"meeting {n}.mp4", TURNS).path
                           for n in range(3)])
-        while not any(j.stage == Stage.ANALYZING and j.progress >= 15
-                      for j in window.model.jobs()):
+        analysing = [j for j in window.model.jobs() if j.stage == Stage.ANALYZING]
+        while not any(j.progress >= 15 for j in analysing):
             await asyncio.sleep(0.1)
+            analysing = [j for j in window.model.jobs() if j.stage == Stage.ANALYZING]
         window.check_health()
         await asyncio.sleep(3.0)
         window.grab().save(str(HERE / "status-pool.png"))

@@ -42,9 +42,9 @@ class Analyzer:
 
 
 async def start_analyzer(folder: Path) -> Analyzer:
+    await asyncio.to_thread(folder.mkdir, parents=True)
     env = dict(os.environ, WEBHOOK_SECRET_KEY=SECRET, ECG_ANALYZER_BACKEND="pocketsphinx",
                ECG_ANALYZER_CONCURRENCY="1", ECG_ANALYZER_PROGRESS_INTERVAL="0.2")
-    folder.mkdir(parents=True)
     with (folder / "analyzer.log").open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ecg_desktop", "ml-server", "--host", "127.0.0.1",
