@@ -21,10 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -97,7 +103,7 @@ class ResultWorker:
             max_workers=1,
             mp_context=multiprocessing.get_context(self._start_method),
             initializer=_init_worker,
-            initargs=(self._writer_factory, self._extra_initializer),
+            initargs=(self._writer_factory, self._extra_initializer, os.getpid()),
         )
         self._warm_up = self._pool.submit(_ready)  # spawns the process and imports now
 
@@ -159,12 +165,38 @@ class _WorkerProcess:
 
 
 def _init_worker(
-    writer_factory: Callable[[], JobWriter], extra: Callable[[], None] | None
+    writer_factory: Callable[[], JobWriter], extra: Callable[[], None] | None, parent: int
 ) -> None:
+    die_with_parent(parent)
     _WorkerProcess.writer = writer_factory()
     if extra is not None:
         extra()
     gc.freeze()  # the imported modules: later collections need not scan them
+
+
+PARENT_CHECK_S = 1.0
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` does, even by SIGKILL (which runs none of its
+    cleanup): on Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); everywhere a daemon
+    thread also checks the parent every second. Without this a killed app left its worker
+    (and so multiprocessing's resource tracker, which it keeps open) running, re-parented
+    to init."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _ready() -> None:
