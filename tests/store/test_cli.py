@@ -113,9 +113,9 @@ def test_db_upgrade_and_status(database_url: str, capsys: pytest.CaptureFixture[
     assert main(["db", "--database-url", database_url, "status"]) == 0
     assert "revision none" in capsys.readouterr().out
     assert main(["db", "--database-url", database_url, "upgrade"]) == 0
-    assert "upgraded from empty to 0005" in capsys.readouterr().out
+    assert "upgraded from empty to 0006" in capsys.readouterr().out
     assert main(["db", "--database-url", database_url, "upgrade"]) == 0
-    assert "already at revision 0005" in capsys.readouterr().out
+    assert "already at revision 0006" in capsys.readouterr().out
     assert main(["db", "--database-url", database_url, "status"]) == 0
     assert "(newest)" in capsys.readouterr().out
 
