@@ -226,8 +226,9 @@ def persist_settings(settings: Settings, old: Settings) -> None:
     from ecg_desktop.config.settings import SECRET_FIELDS
 
     save_settings(settings)
-    changed = [name for name in sorted(SECRET_FIELDS)
-               if getattr(settings, name) != getattr(old, name)]
+    # (a secret that is no field of its own, as the database password, is saved with its URL)
+    changed = [name for name in sorted(SECRET_FIELDS) if hasattr(settings, name)
+               and getattr(settings, name) != getattr(old, name)]
     if not changed:
         return
     from ecg_desktop.config.secrets import store_secret

@@ -64,6 +64,7 @@ class QtSettingsDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._ml_tab(), tr("ML server"))
         self.tabs.addTab(self._speech_tab(), tr("Speech recognition"))
+        self.tabs.addTab(self._analysis_tab(), tr("Analysis and export"))
         self.tabs.addTab(self._callback_tab(), tr("Callback server"))
         self.tabs.addTab(self._storage_tab(), tr("Storage"))
         self.tabs.addTab(self._store_tab(), tr("Job store"))
@@ -231,8 +232,65 @@ class QtSettingsDialog(QDialog):
             ui.addItem(tr("System") if code == "" else name, code)
         self.editors["ui_language"] = ui
         form.addRow(tr("&Interface language:"), ui)
-        form.addRow(tr("Your &name:"), self._line("user_name", tr("used in storage keys")))
+        form.addRow(tr("Your &name:"), self._line("user_name", tr("empty: your login name")))
+        form.addRow(self._note(tr(
+            "Your name is written on each job you add, so that in a team everyone sees who "
+            "added what and \"My jobs\" shows yours; it is also part of the file names in "
+            "storage. On your own you can leave it empty.")))
         return page
+
+    def _analysis_tab(self) -> QWidget:
+        """What an analyst sets for new jobs and for exports."""
+        page, form = self._form()
+        speakers = QWidget(self)
+        row = QHBoxLayout(speakers)
+        row.setContentsMargins(0, 0, 0, 0)
+        for name, label in (("min_speakers", tr("at least")), ("max_speakers", tr("at most"))):
+            box = self._spin(name, 0, 20, special=tr("any"))
+            row.addWidget(QLabel(label, self))
+            row.addWidget(box)
+        row.addStretch(1)
+        form.addRow(tr("&Speakers in new videos:"), speakers)
+        form.addRow(self._note(tr(
+            "\"any\" lets the analysis count the speakers. Give the same number twice when you "
+            "know exactly how many there are.")))
+        form.addRow(tr("Subtitle &line length:"), self._spin(
+            "subtitle_line_length", 10, 200, suffix=tr(" characters")))
+        form.addRow(tr("Lines per &cue:"), self._spin("subtitle_lines", 1, 5))
+        longest = QDoubleSpinBox(self)
+        longest.setObjectName("subtitle_max_duration")
+        longest.setRange(1, 60)
+        longest.setSuffix(" s")
+        self.editors["subtitle_max_duration"] = longest
+        form.addRow(tr("Longest c&ue:"), longest)
+        folder = QWidget(self)
+        folder_row = QHBoxLayout(folder)
+        folder_row.setContentsMargins(0, 0, 0, 0)
+        folder_row.addWidget(self._line("export_folder", tr("empty: the video's folder")), 1)
+        choose = QPushButton(tr("C&hoose…"), self)
+        choose.clicked.connect(self._choose_export_folder)
+        folder_row.addWidget(choose)
+        form.addRow(tr("&Export folder:"), folder)
+        return page
+
+    def _spin(self, name: str, low: int, high: int, *, special: str = "",
+              suffix: str = "") -> QSpinBox:
+        box = QSpinBox(self)
+        box.setObjectName(name)
+        box.setRange(low, high)
+        box.setSpecialValueText(special)
+        box.setSuffix(suffix)
+        self.editors[name] = box
+        return box
+
+    def _choose_export_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        edit = self.editors["export_folder"]
+        assert isinstance(edit, QLineEdit)
+        chosen = QFileDialog.getExistingDirectory(self, tr("Export folder"), edit.text())
+        if chosen:
+            edit.setText(chosen)
 
     def _team_tab(self) -> QWidget:
         page, form = self._form()

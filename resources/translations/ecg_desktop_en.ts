@@ -3,7 +3,7 @@
 <context>
     <name />
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/app.py" line="251" />
+        <location filename="../../ecg_desktop/gui/app.py" line="252" />
         <source>Connected to {where}: %n job(s).</source>
         <translation><numerusform>Connected to {where}: %n job.</numerusform><numerusform>Connected to {where}: %n jobs.</numerusform></translation>
     </message>

@@ -40,12 +40,12 @@
         <translation>설정을 저장하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/app.py" line="249" />
+        <location filename="../../ecg_desktop/gui/app.py" line="250" />
         <source>Connected to {where}; its tables are created on first use.</source>
         <translation>{where}에 연결했습니다. 테이블은 처음 사용할 때 만들어집니다.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/app.py" line="251" />
+        <location filename="../../ecg_desktop/gui/app.py" line="252" />
         <source>Connected to {where}: %n job(s).</source>
         <translation><numerusform>{where}에 연결했습니다: 작업 %n개.</numerusform></translation>
     </message>
@@ -227,123 +227,128 @@ Add them again?</source>
         <translation>한국어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="88" />
         <source>Checking the download…</source>
         <translation>다운로드한 파일 확인 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="85" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="89" />
         <source>Downloading {done:.0f} of {total:.0f} MB</source>
         <translation>다운로드 중 {done:.0f} / {total:.0f} MB</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="88" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="92" />
         <source>Bundled</source>
         <translation>기본 포함</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="88" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="92" />
         <source>Installed</source>
         <translation>설치됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="91" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="96" />
+        <source>Stopped at {done:.0f} MB: Download goes on from there</source>
+        <translation>{done:.0f} MB에서 멈췄습니다: 내려받기는 거기서 이어집니다</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="98" />
         <source>Not installed</source>
         <translation>설치 안 됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="95" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="102" />
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="96" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="103" />
         <source>Size</source>
         <translation>크기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="97" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="104" />
         <source>Languages</source>
         <translation>언어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="98" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="105" />
         <source>Status</source>
         <translation>상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="166" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="173" />
         <source>(new jobs)</source>
         <translation>(새 작업)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="169" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="176" />
         <source>{size} MB</source>
         <translation>{size} MB</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="171" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="178" />
         <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="24" />
         <source>English</source>
         <translation>영어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="171" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="178" />
         <source>99 languages</source>
         <translation>99개 언어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="204" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="211" />
         <source>&amp;Download</source>
         <translation>다운로드(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="207" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="214" />
         <source>&amp;Cancel download</source>
         <translation>다운로드 취소(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="210" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="217" />
         <source>&amp;Remove</source>
         <translation>삭제(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="225" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="232" />
         <source>New jobs &amp;use:</source>
         <translation>새 작업에 사용(&amp;U):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="227" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="234" />
         <source>English (.en) models recognise English only; the others detect the language and recognise 99. Bigger models are more accurate and slower. Models are downloaded from Hugging Face into {folder}; a change of model restarts the analyzer.</source>
         <translation>영어(.en) 모델은 영어만 인식하고, 나머지 모델은 언어를 감지해 99개 언어를 인식합니다. 큰 모델일수록 더 정확하지만 느립니다. 모델은 Hugging Face에서 {folder}(으)로 다운로드되며, 모델을 바꾸면 분석기가 다시 시작됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="261" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="269" />
         <source>{name} (not installed)</source>
         <translation>{name} (설치 안 됨)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="306" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="314" />
         <source>Downloading {name} from {repo}…</source>
         <translation>{repo}에서 {name}을(를) 다운로드하는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="326" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="334" />
         <source>{name} removed.</source>
         <translation>{name}을(를) 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="343" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="351" />
         <source>The download of {name} was canceled.</source>
         <translation>{name} 다운로드를 취소했습니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="347" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="355" />
         <source>{name} was not installed: {error}</source>
         <translation>{name}을(를) 설치하지 못했습니다: {error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="355" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="363" />
         <source>{name} is installed.</source>
         <translation>{name}이(가) 설치되었습니다.</translation>
     </message>
@@ -711,270 +716,345 @@ Transcripts with speakers, word timings, loudness and pitch.</source>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="67" />
+        <source>Analysis and export</source>
+        <translation>분석과 내보내기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="68" />
         <source>Callback server</source>
         <translation>콜백 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="68" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
         <source>Storage</source>
         <translation>저장소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="69" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
         <source>Job store</source>
         <translation>작업 저장소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="70" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
         <source>General</source>
         <translation>일반</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="71" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="72" />
         <source>Team</source>
         <translation>팀</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="115" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="116" />
         <source>ML server &amp;URL:</source>
         <translation>ML 서버 &amp;URL:</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="116" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="117" />
         <source>empty: the built-in reference analyzer</source>
         <translation>비우면: 내장 기준 분석기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="122" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="123" />
         <source>Request &amp;timeout:</source>
         <translation>요청 제한 시간(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="124" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="125" />
         <source>The ML server receives each video's download URL and calls the callback server back with progress and the result. Leave the URL empty to analyse on this computer.</source>
         <translation>ML 서버는 각 동영상의 다운로드 URL을 받고 진행 상황과 결과를 콜백 서버로 알려 줍니다. 이 컴퓨터에서 분석하려면 URL을 비워 두세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="138" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="139" />
         <source>Callback &amp;base URL:</source>
         <translation>콜백 기본 URL(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="139" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="140" />
         <source>empty: the address below</source>
         <translation>비우면: 아래 주소</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="140" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="141" />
         <source>&amp;Listen on address:</source>
         <translation>대기 주소(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="144" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="145" />
         <source>any free port</source>
         <translation>빈 포트 아무거나</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="146" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="147" />
         <source>Listen on &amp;port:</source>
         <translation>대기 포트(&amp;P):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="148" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="149" />
         <source>Show</source>
         <translation>보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="152" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="153" />
         <source>&amp;Regenerate</source>
         <translation>다시 만들기(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="154" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="155" />
         <source>&amp;Copy</source>
         <translation>복사(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="160" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="161" />
         <source>&amp;Webhook secret:</source>
         <translation>웹훅 비밀 키(&amp;W):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="163" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="164" />
         <source>Accept &amp;unsigned callbacks</source>
         <translation>서명 없는 콜백 허용(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="168" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="169" />
         <source>⚠ Anyone who can reach the callback server could then write results into your jobs. Turn this on only for an ML server that cannot sign (the original WhisperX server never signs), on a trusted network.</source>
         <translation>⚠ 콜백 서버에 접근할 수 있는 누구나 작업 결과를 써 넣을 수 있게 됩니다. 서명할 수 없는 ML 서버(원래 WhisperX 서버는 서명하지 않음)를 믿을 수 있는 네트워크에서 쓸 때만 켜세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="174" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="175" />
         <source>API &amp;tokens:</source>
         <translation>API 토큰(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="178" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="179" />
         <source>Needed only when the server listens on an address other than this computer's (a team backend): every API call must then carry one of these tokens. Give each user their own; revoke one by removing it.</source>
         <translation>서버가 이 컴퓨터가 아닌 주소에서 수신할 때(팀 백엔드)만 필요합니다: 그때는 모든 API 호출에 이 토큰 중 하나가 있어야 합니다. 사용자마다 각자의 토큰을 주고, 토큰을 지우면 폐기됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="185" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="186" />
         <source>S3 &amp;bucket:</source>
         <translation>S3 버킷(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="186" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="187" />
         <source>empty: keep videos on this computer</source>
         <translation>비우면: 동영상을 이 컴퓨터에 보관</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="187" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="188" />
         <source>&amp;Region:</source>
         <translation>리전(&amp;R):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="188" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="189" />
         <source>&amp;Endpoint URL:</source>
         <translation>엔드포인트 URL(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="189" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="190" />
         <source>empty: AWS; or an S3-compatible server</source>
         <translation>비우면: AWS, 또는 S3 호환 서버</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="190" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="191" />
         <source>&amp;Access key id:</source>
         <translation>액세스 키 ID(&amp;A):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="191" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="192" />
         <source>&amp;Secret access key:</source>
         <translation>비밀 액세스 키(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="197" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="198" />
         <source>Download URLs &amp;expire after:</source>
         <translation>다운로드 URL 만료 시간(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="198" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="199" />
         <source>The secret access key is kept in the system keyring, not in the settings file.</source>
         <translation>비밀 액세스 키는 설정 파일이 아니라 시스템 키링에 보관됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="204" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="205" />
         <source>empty: SQLite in the data folder</source>
         <translation>비우면: 데이터 폴더의 SQLite</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="205" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="206" />
         <source>&amp;Database URL:</source>
         <translation>데이터베이스 URL(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="206" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="207" />
         <source>&amp;Test connection</source>
         <translation>연결 시험(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="216" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="217" />
         <source>A shared PostgreSQL database (postgresql+psycopg://user:password@host/db) lets a team see the same jobs.</source>
         <translation>공유 PostgreSQL 데이터베이스(postgresql+psycopg://user:password@host/db)를 쓰면 팀이 같은 작업을 봅니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="227" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="228" />
         <source>Default &amp;language of videos:</source>
         <translation>동영상 기본 언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="231" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="232" />
         <source>System</source>
         <translation>시스템 설정 따름</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="233" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
         <source>&amp;Interface language:</source>
         <translation>화면 언어(&amp;I):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="248" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="235" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="306" />
         <source>Your &amp;name:</source>
         <translation>이름(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="234" />
-        <source>used in storage keys</source>
-        <translation>저장소 키에 쓰입니다</translation>
-    </message>
-    <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="240" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="298" />
         <source>Join a team: every member shares one PostgreSQL database and one S3 bucket, and the ML server calls the team backend back. Ask your team for these values.</source>
         <translation>팀에 참여하기: 모든 구성원이 하나의 PostgreSQL 데이터베이스와 하나의 S3 버킷을 공유하고, ML 서버는 팀 백엔드로 결과를 보냅니다. 이 값들은 팀에 문의하세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="244" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="302" />
         <source>Team &amp;database URL:</source>
         <translation>팀 데이터베이스 URL(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="245" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="303" />
         <source>Team S3 &amp;bucket:</source>
         <translation>팀 S3 버킷(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="247" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="305" />
         <source>&amp;ML server URL:</source>
         <translation>ML 서버 URL(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="247" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="248" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="305" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="306" />
         <source>empty: keep the current one</source>
         <translation>비워 두면 현재 값을 유지합니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="256" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="314" />
         <source>&amp;Join the team</source>
         <translation>팀에 참여(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="277" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="335" />
         <source>Team settings filled in: press OK or Apply to save them.</source>
         <translation>팀 설정을 채웠습니다. 저장하려면 확인 또는 적용을 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="309" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="367" />
         <source>Set by the environment variable {name}</source>
         <translation>환경 변수 {name}로 정해졌습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="273" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="348" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="331" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="406" />
         <source>{error}</source>
         <translation>{error}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="246" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="235" />
+        <source>empty: your login name</source>
+        <translation>비워 두면 로그인 이름</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="237" />
+        <source>Your name is written on each job you add, so that in a team everyone sees who added what and "My jobs" shows yours; it is also part of the file names in storage. On your own you can leave it empty.</source>
+        <translation>추가하는 작업마다 이름이 기록되어, 팀에서는 누가 무엇을 추가했는지 모두가 보고 "내 작업"에 내 작업이 보입니다. 저장소의 파일 이름에도 들어갑니다. 혼자 쓴다면 비워 두어도 됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="248" />
+        <source>at least</source>
+        <translation>최소</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="248" />
+        <source>at most</source>
+        <translation>최대</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="249" />
+        <source>any</source>
+        <translation>자동</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="253" />
+        <source>&amp;Speakers in new videos:</source>
+        <translation>새 동영상의 화자 수(&amp;S):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="255" />
+        <source>"any" lets the analysis count the speakers. Give the same number twice when you know exactly how many there are.</source>
+        <translation>"자동"이면 분석이 화자 수를 셉니다. 정확한 수를 알면 같은 수를 두 번 넣으세요.</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="257" />
+        <source>Subtitle &amp;line length:</source>
+        <translation>자막 줄 길이(&amp;L):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="258" />
+        <source> characters</source>
+        <translation>자</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="259" />
+        <source>Lines per &amp;cue:</source>
+        <translation>자막 하나의 줄 수(&amp;C):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="265" />
+        <source>Longest c&amp;ue:</source>
+        <translation>자막 하나의 최대 길이(&amp;U):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="269" />
+        <source>empty: the video's folder</source>
+        <translation>비워 두면 동영상이 있는 폴더</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="270" />
+        <source>C&amp;hoose…</source>
+        <translation>선택(&amp;H)…</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="273" />
+        <source>&amp;Export folder:</source>
+        <translation>내보내기 폴더(&amp;E):</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="291" />
+        <source>Export folder</source>
+        <translation>내보내기 폴더</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="304" />
         <source>Team back&amp;end URL:</source>
         <translation>팀 백엔드 URL(&amp;E):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="371" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="429" />
         <source>A new webhook secret takes effect when you apply it; give it to your ML server, or its callbacks will be refused.</source>
         <translation>새 웹훅 비밀 키는 적용할 때 효력이 생깁니다. ML 서버에도 알려 주지 않으면 콜백이 거부됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="381" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="439" />
         <source>Connecting…</source>
         <translation>연결 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="90" />
-        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="389" />
+        <location filename="../../ecg_desktop/gui/qt_models_page.py" line="94" />
+        <location filename="../../ecg_desktop/gui/qt_settings_dialog.py" line="447" />
         <source>Failed: {error}</source>
         <translation>실패: {error}</translation>
     </message>
@@ -1239,22 +1319,22 @@ Click to check now and see the full answer.</source>
 <context>
     <name>FeaturePlots</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="99" />
+        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="110" />
         <source>Pitch</source>
         <translation>음높이</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="99" />
+        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="110" />
         <source>Loudness</source>
         <translation>음량</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="102" />
+        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="113" />
         <source>Time</source>
         <translation>시간</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="104" />
+        <location filename="../../ecg_desktop/gui/review/qt_plots.py" line="115" />
         <source>Loudness and pitch: not measured</source>
         <translation>음량과 음높이: 측정되지 않음</translation>
     </message>
@@ -1297,32 +1377,34 @@ Click to check now and see the full answer.</source>
         <translation>재생 중인 단어를 화면에 계속 표시</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="143" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="153" />
         <source>No video for this job</source>
         <translation>이 작업에는 동영상이 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="171" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="181" />
         <source>Audio only</source>
         <translation>소리만 있음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="217" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="137" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="227" />
         <source>Pause</source>
         <translation>일시정지</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="217" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="137" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="227" />
         <source>Play</source>
         <translation>재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="235" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="245" />
         <source>The video cannot be played</source>
         <translation>동영상을 재생할 수 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="240" />
+        <location filename="../../ecg_desktop/gui/review/qt_player.py" line="250" />
         <source>The video cannot be played: %s</source>
         <translation>동영상을 재생할 수 없습니다: %s</translation>
     </message>
@@ -1640,52 +1722,54 @@ Click to check now and see the full answer.</source>
 <context>
     <name>SearchBar</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="50" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="58" />
         <source>Find in transcript</source>
         <translation>전사 결과에서 찾기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="51" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="59" />
         <source>Aa</source>
         <translation>Aa</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="52" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="60" />
         <source>Match case</source>
         <translation>대소문자 구분</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="53" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="61" />
         <source>Whole words</source>
         <translation>단어 단위</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="54" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="62" />
         <source>Filter</source>
         <translation>걸러 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="55" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="63" />
         <source>Show only the segments that match</source>
         <translation>일치하는 구간만 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="56" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="64" />
         <source>Previous match (Shift+Enter)</source>
         <translation>이전 항목 (Shift+Enter)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="57" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="65" />
         <source>Next match (Enter)</source>
         <translation>다음 항목 (Enter)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="82" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="69" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="95" />
         <source>No matches</source>
         <translation>일치 없음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="85" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="69" />
+        <location filename="../../ecg_desktop/gui/review/qt_search.py" line="98" />
         <source>%s of %d</source>
         <translation>%s / %d</translation>
     </message>

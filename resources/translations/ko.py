@@ -315,6 +315,7 @@ KO = {
     "Downloading {done:.0f} of {total:.0f} MB": "다운로드 중 {done:.0f} / {total:.0f} MB",
     "Checking the download…": "다운로드한 파일 확인 중…",
     "Bundled": "기본 포함",
+    "Stopped at {done:.0f} MB: Download goes on from there": "{done:.0f} MB에서 멈춤: 다운로드하면 이어서 받습니다",
     "Installed": "설치됨",
     "Not installed": "설치 안 됨",
     "(new jobs)": "(새 작업)",
@@ -414,6 +415,26 @@ KO = {
     "The end must come after the start.": "끝은 시작보다 뒤여야 합니다.",
     "Redo %s": "다시 실행: %s",
     "Undo %s": "되돌리기: %s",
+    # settings: analysis and export
+    "Analysis and export": "분석과 내보내기",
+    "empty: your login name": "비워 두면 로그인 이름",
+    'Your name is written on each job you add, so that in a team everyone sees who added what and "My jobs" shows yours; it is also part of the file names in storage. On your own you can leave it empty.':
+        '추가하는 작업마다 이름이 기록되어, 팀에서는 누가 무엇을 추가했는지 모두가 보고 "내 작업"에 내 작업이 보입니다. 저장소의 파일 이름에도 들어갑니다. 혼자 쓴다면 비워 두어도 됩니다.',
+    "at least": "최소",
+    "at most": "최대",
+    "any": "자동",
+    "&Speakers in new videos:": "새 동영상의 화자 수(&S):",
+    '"any" lets the analysis count the speakers. Give the same number twice when you know exactly how many there are.':
+        '"자동"이면 분석이 화자 수를 셉니다. 정확한 수를 알면 같은 수를 두 번 넣으세요.',
+    "Subtitle &line length:": "자막 줄 길이(&L):",
+    " characters": "자",
+    "Lines per &cue:": "자막 하나의 줄 수(&C):",
+    "Longest c&ue:": "자막 하나의 최대 길이(&U):",
+    "empty: the video's folder": "비워 두면 동영상이 있는 폴더",
+    "C&hoose…": "선택(&H)…",
+    "&Export folder:": "내보내기 폴더(&E):",
+    "Export folder": "내보내기 폴더",
+    "Stopped at {done:.0f} MB: Download goes on from there": "{done:.0f} MB에서 멈췄습니다: 내려받기는 거기서 이어집니다",
 }
 
 

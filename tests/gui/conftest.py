@@ -86,6 +86,7 @@ class AnsweringPrompts(Prompts):
         self.confirm_deletes = True
         self.save_path = ""
         self.save_filters: list[str] = []
+        self.suggested = ""  # the path the save dialog proposed
         self.refusal_summaries = 0  # how many times refusals were shown
         self.exported: list[list[Path]] = []
 
@@ -105,6 +106,7 @@ class AnsweringPrompts(Prompts):
 
     def ask_save_path(self, title: str, suggested: str, filters: Sequence[str]) -> tuple[str, str]:
         self.save_filters = list(filters)
+        self.suggested = suggested
         return self.save_path, filters[0]
 
     def show_error(self, title: str, text: str) -> None:
