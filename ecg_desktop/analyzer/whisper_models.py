@@ -242,6 +242,18 @@ def is_installed(name: str, models_dir: Path | None = None) -> bool:
     return any(m.info.name == name for m in installed_models(models_dir))
 
 
+def partial_downloads(models_dir: Path | None = None) -> dict[str, int]:
+    """Bytes kept by stopped downloads, by model name: the next download goes on from them."""
+    staging = (models_dir or default_models_dir()) / STAGING
+    kept = {
+        folder.name: sum(p.stat().st_size for p in folder.iterdir()
+                         if p.is_file() and not p.name.startswith("."))
+        for folder in (staging.iterdir() if staging.is_dir() else ())
+        if folder.is_dir() and folder.name in CATALOG
+    }
+    return {name: size for name, size in kept.items() if size}
+
+
 @cache
 def whisper_languages() -> tuple[str, ...]:
     """Every language code Whisper knows (faster-whisper's tokenizer list)."""

@@ -70,10 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
 def print_catalog(models_dir: Path, chosen: str, out: TextIO) -> None:
     installed = {m.info.name: m for m in wm.installed_models(models_dir)}
+    kept = wm.partial_downloads(models_dir)
     rows = [("MODEL", "SIZE", "LANGUAGES", "INSTALLED", "")]
     for info in wm.CATALOG.values():
         found = installed.get(info.name)
         state = "no" if found is None else "bundled" if found.bundled else "yes"
+        if found is None and info.name in kept:
+            state = f"no ({kept[info.name] / 1e6:.0f} MB kept)"
         mark = "new jobs use this" if info.name == chosen else ""
         if mark and found is None:
             mark += " (not installed: download it)"

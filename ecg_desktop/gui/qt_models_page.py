@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +60,7 @@ class ModelRow:
     installed: wm.InstalledModel | None
     progress: tuple[int, int] | None = None  # bytes done, total: downloading
     error: str = ""  # the last download's failure
+    kept: int = 0  # bytes of a stopped download, which the next one goes on from
 
     @property
     def downloading(self) -> bool:
@@ -70,10 +71,12 @@ def model_rows(
     installed: list[wm.InstalledModel],
     progress: Mapping[str, tuple[int, int]],
     errors: Mapping[str, str],
+    kept: Mapping[str, int],
 ) -> list[ModelRow]:
     found = {m.info.name: m for m in installed}
     return [
-        ModelRow(info, found.get(info.name), progress.get(info.name), errors.get(info.name, ""))
+        ModelRow(info, found.get(info.name), progress.get(info.name),
+                 errors.get(info.name, ""), kept.get(info.name, 0))
         for info in wm.CATALOG.values()
     ]
 
@@ -89,6 +92,9 @@ def status_text(row: ModelRow) -> str:
         return tr("Bundled") if row.installed.bundled else tr("Installed")
     if row.error:
         return tr("Failed: {error}").format(error=row.error)
+    if row.kept:
+        return tr("Stopped at {done:.0f} MB: Download goes on from there").format(
+            done=row.kept / 1e6)
     return tr("Not installed")
 
 
@@ -246,7 +252,8 @@ class QtModelsPage(QWidget):
     def refresh(self) -> None:
         """Re-read what is installed; keep the chosen model and the selection."""
         installed = wm.installed_models(self.models_dir)
-        self.table.set_rows(model_rows(installed, self._progress, self._errors))
+        self.table.set_rows(model_rows(
+            installed, self._progress, self._errors, wm.partial_downloads(self.models_dir)))
         chosen = self.choice.currentData() or wm.DEFAULT_MODEL
         self.choice.blockSignals(True)
         self.choice.clear()
@@ -367,7 +374,7 @@ class QtModelsPage(QWidget):
 def replace_progress(row: ModelRow, progress: Mapping[str, tuple[int, int]]) -> ModelRow:
     if row.progress == progress.get(row.info.name):
         return row
-    return ModelRow(row.info, row.installed, progress.get(row.info.name), row.error)
+    return replace(row, progress=progress.get(row.info.name))
 
 
 def _post(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:

@@ -7,6 +7,7 @@ progress run through ``huggingface_hub`` for real and the downloaded model is lo
 
 from __future__ import annotations
 
+import io
 import stat
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from ecg_desktop.analyzer.whisper_models import (
     ModelNotInstalled,
     UnknownModel,
 )
+from ecg_desktop.cli.models import print_catalog
 from ecg_desktop.config import Settings, load_settings
 from tests.media import synthesize
 from tests.services.hub import FakeHub, tiny_en_files, whisper_base_files
@@ -177,6 +179,13 @@ def test_a_canceled_download_is_not_installed_and_a_retry_resumes_it(
         wm.find_model("base.en", models_dir)
     part = models_dir / wm.STAGING / "base.en" / "model.bin.part"
     assert part.stat().st_size > 0 and stat.S_IMODE(part.stat().st_mode) == 0o600
+    kept = wm.partial_downloads(models_dir)["base.en"]
+    assert kept == part.stat().st_size + (models_dir / wm.STAGING / "base.en" /
+                                          "config.json").stat().st_size
+    listing = io.StringIO()
+    print_catalog(models_dir, "tiny.en", listing)
+    [row] = [line for line in listing.getvalue().splitlines() if line.startswith("base.en ")]
+    assert f"no ({kept / 1e6:.0f} MB kept)" in row
     before = len(hub.requests)
     seen: list[tuple[int, int]] = []
     path = download_model(
@@ -193,6 +202,7 @@ def test_a_canceled_download_is_not_installed_and_a_retry_resumes_it(
     assert model_bin.range is not None
     assert int(model_bin.range.removeprefix("bytes=").rstrip("-")) > 0
     assert seen[0][0] > 0  # the kept bytes count from the start
+    assert wm.partial_downloads(models_dir) == {}
 
 
 def test_an_installed_model_is_not_downloaded_again(hub: FakeHub, models_dir: Path) -> None:

@@ -133,8 +133,9 @@ def test_cancel_stops_a_download_and_installs_nothing(
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     run.until(lambda: ENGLISH not in page.tasks, timeout=60)
     assert "canceled" in page.message.text()
-    assert cell(page, ENGLISH, QtModelsTable.STATUS) == "Not installed"
+    assert cell(page, ENGLISH, QtModelsTable.STATUS).startswith("Stopped at ")
     assert not wm.is_installed(ENGLISH, page.models_dir)
+    assert page.download_button.isEnabled()  # and a new download goes on from there
 
 
 def test_the_settings_dialog_saves_the_model_new_jobs_use(
