@@ -50,6 +50,9 @@ Closer = Callable[[], Awaitable[None]]
 LIVE_SETTINGS = frozenset({
     "ui_language", "default_language", "user_name", "model_server_url", "ml_api_timeout",
     "allow_unsigned_callbacks", "callback_body_limit", "callback_watchdog_s",
+    # read by the window when a job is added or exported
+    "min_speakers", "max_speakers", "subtitle_line_length", "subtitle_lines",
+    "subtitle_max_duration", "export_folder",
 })
 
 
