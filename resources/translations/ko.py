@@ -434,7 +434,6 @@ KO = {
     "C&hoose…": "선택(&H)…",
     "&Export folder:": "내보내기 폴더(&E):",
     "Export folder": "내보내기 폴더",
-    "Stopped at {done:.0f} MB: Download goes on from there": "{done:.0f} MB에서 멈췄습니다: 내려받기는 거기서 이어집니다",
 }
 
 
