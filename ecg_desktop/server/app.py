@@ -31,6 +31,7 @@ from ecg_desktop.config.settings import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
 from ecg_desktop.domain.filekeys import is_safe_key, looks_like_video, make_file_key
 
+from .adoption import adopt_job
 from .connections import read_body_chunks
 from .middleware import (
     CALLER_KEY,
@@ -234,7 +235,8 @@ async def request_process(request: web.Request) -> web.Response:
     services = _services(request)
     body = await _json_object(request)
     if body.get("job_id") is not None:
-        return await _adopt(request, services, body)
+        return await adopt_job(request, body, services.store, services.pipeline,
+                               loopback=is_loopback_host(services.settings.bind_host))
     wait_s = services.rate_limiter.hit(request.remote or "unknown")
     if wait_s is not None:
         response = error_json(429, "too many requests: the limit is "
@@ -259,40 +261,6 @@ async def request_process(request: web.Request) -> web.Response:
     request[JOB_ID_KEY] = str(job.job_id)
     logger.info("new processing request: job %s for %s", job.job_id, file_key)
     return web.json_response({"message": "Video processing started.", "job_id": str(job.job_id)})
-
-
-async def _adopt(
-    request: web.Request, services: Services, body: Mapping[str, Any]
-) -> web.Response:
-    """Dispatch a job a team desktop created in the shared store and uploaded (``job_id``):
-    this backend holds the webhook secret, the desktop does not (docs/team.md). Only the
-    job's owner (by the name of their API token) may; the answer waits for the dispatch."""
-    try:
-        job_id = uuid.UUID(str(body["job_id"]))
-    except ValueError:
-        return _bad_request("job_id must be a UUID")
-    request[JOB_ID_KEY] = str(job_id)
-    if services.pipeline is None:
-        return error_json(503, "the job pipeline is not running")
-    job = await services.store.get(job_id)
-    caller = request.get(CALLER_KEY)
-    if caller is None and not is_loopback_host(services.settings.bind_host):
-        return error_json(403, "sending a team member's job needs a named API token (name:...)")
-    if caller is not None and caller != job.owner:
-        return error_json(403, f"job {job_id} belongs to another member")
-    if body.get("fileKey", body.get("file_key")) not in (None, job.file_key):
-        return _bad_request("fileKey is not this job's video")
-    try:
-        job = await services.pipeline.adopt(job_id)
-    except PipelineError as exc:
-        return error_json(409, str(exc))
-    if job.status is JobStatus.FAILED:
-        return error_json(502, job.error_message or "the dispatch failed",
-                          error_code=job.error_code.value if job.error_code else None)
-    if job.status is JobStatus.CANCELED:
-        return error_json(409, f"job {job_id} is canceled")
-    logger.info("job %s of %s sent on for its owner", job_id, job.file_key)
-    return web.json_response({"message": "Video processing started.", "job_id": str(job_id)})
 
 
 async def receive_result(request: web.Request) -> web.Response:
