@@ -16,12 +16,15 @@ from ecg_desktop.domain import Job
 from .qt_job_model import JOB_ROLE, Column, JobFilterProxy, QtJobModel
 from .qt_progress_delegate import QtProgressDelegate
 
-HEADER_KEY = "queue/header"
+HEADER_KEY = "queue/header2"  # 2: the file name stretches (older layouts cut columns off)
+# The file name takes the width the others leave, so every column shows beside the transcript
+# at 1600 px (the transcript pane needs about 880); "Size", "Updated" and "Owner" are one
+# right click on the header away.
 _DEFAULT_WIDTHS = {
-    Column.FILE: 180, Column.STATUS: 105, Column.PROGRESS: 300, Column.SIZE: 80,
-    Column.DURATION: 70, Column.SPEAKERS: 70, Column.CREATED: 125, Column.UPDATED: 125,
-    Column.OWNER: 90,
+    Column.STATUS: 100, Column.PROGRESS: 200, Column.SIZE: 75, Column.DURATION: 70,
+    Column.SPEAKERS: 75, Column.CREATED: 115, Column.UPDATED: 115, Column.OWNER: 90,
 }
+HIDDEN_BY_DEFAULT = (Column.SIZE, Column.UPDATED, Column.OWNER)
 
 
 class QtQueueView(QTableView):
@@ -50,10 +53,17 @@ class QtQueueView(QTableView):
         rows.setDefaultSectionSize(self.fontMetrics().height() + 12)
         header = self.horizontalHeader()
         header.setSectionsMovable(True)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setHighlightSections(False)
+        header.setMinimumSectionSize(40)
         for column, width in _DEFAULT_WIDTHS.items():
             self.setColumnWidth(column, width)
+        header.setSectionResizeMode(Column.FILE, QHeaderView.ResizeMode.Stretch)
+        for column in HIDDEN_BY_DEFAULT:
+            self.setColumnHidden(column, True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(
+            lambda point: self.column_menu().exec(header.mapToGlobal(point)))
         self.setItemDelegateForColumn(Column.PROGRESS, QtProgressDelegate(self))
         self.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
         self.context_actions: list[QAction | None] = []
@@ -111,6 +121,20 @@ class QtQueueView(QTableView):
         if index.isValid() and not self.selectionModel().isRowSelected(index.row()):
             self.selectRow(index.row())
         self.build_context_menu().exec(event.globalPos())
+
+    def column_menu(self) -> QMenu:
+        """Right click on the header: show or hide each column but the file name."""
+        menu = QMenu(self)
+        model = self.model()
+        for column in Column:
+            if column is Column.FILE:
+                continue
+            title = str(model.headerData(column, Qt.Orientation.Horizontal))
+            action = menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(not self.isColumnHidden(column))
+            action.toggled.connect(lambda shown, c=column: self.setColumnHidden(c, not shown))
+        return menu
 
     # -- remembered layout -----------------------------------------------------------------
 
