@@ -113,8 +113,9 @@ def _placed(
         following = next((t[0] for t in chosen[index + 1 :] if t is not None), end)
         ceiling = max(floor, min(following, end))
         a, b = chosen[index] or (word.start, word.end)
+        length = max(0.0, b - a)
         a = min(max(a, floor), ceiling)
-        b = min(max(b, a), max(end, a))
+        b = min(max(b, a + length), max(end, a))  # a word moved later keeps its length
         out.append(RecognizedWord(word.text, round(a, 3), round(b, 3), word.confidence))
         floor = a
     return out
