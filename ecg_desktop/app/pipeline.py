@@ -372,8 +372,8 @@ class JobPipeline(ReadsSettings):
             # It ended meanwhile: canceled on another desktop, or its result came in.
             return await self._store.get(job_id)
         self._metrics.inc("jobs_total", outcome="canceled", error_code="")
-        if job.stage in (Stage.DISPATCHING, Stage.ANALYZING):
-            self._stopped.add(job_id)
+        if job.stage in (Stage.DISPATCHING, Stage.ANALYZING) and job_id not in self._stopped:
+            self._stopped.add(job_id)  # (``_on_event`` may have asked already)
             self._spawn(self.stop_on_server(job_id, job.ml_server))
         return job
 

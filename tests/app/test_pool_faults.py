@@ -309,3 +309,26 @@ async def test_serve_takes_a_list_and_reports_each_server(
     assert servers[peers[0].url]["status"] == "healthy"
     assert servers[peers[0].url]["queue_length"] == 3
     assert servers[dead]["status"] == "unreachable"
+
+
+async def test_canceling_a_dispatched_job_asks_its_server_to_stop(
+    peers: list[PoolPeer], make_core: Callable[..., Any], tmp_path: Path
+) -> None:
+    single, _ = peers
+    single.behaviour = "silent"
+    core: Core = await make_core([single.url])  # one server: the plain HTTP client
+    try:
+        job = await core.pipeline.submit_file(make_silent_video(tmp_path / "a.mp4", 1.0))
+        for _ in range(100):
+            if (await core.store.get(job.job_id)).stage is Stage.ANALYZING:
+                break
+            await asyncio.sleep(0.1)
+        canceled = await core.pipeline.cancel(job.job_id)
+        for _ in range(50):
+            if single.canceled:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await core.close()
+    assert canceled.status is JobStatus.CANCELED
+    assert single.canceled == [str(job.job_id)]
