@@ -16,8 +16,10 @@ The link's state is published as ``TeamConnectionChanged`` (``"connected"`` /
 
 Another member's job is published without the paths of their computer (``shown_to``).
 
-A desktop's own changes come back as notices too; a job whose ``updated_at`` is not newer
-than the one last published on this bus is not published again.
+A desktop's own changes come back as notices too; a job whose row ``version`` is not newer
+than the one last published on this bus is not published again. The version, raised by one
+with each committed change, orders changes: ``updated_at`` comes from each writer's clock,
+and a desktop whose clock is behind would make the others skip its changes.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class TeamSync:
         self._margin = timedelta(seconds=clock_margin_s)
         self._retry_delay_s = retry_delay_s
         self._now = now
-        self._published: dict[uuid.UUID, datetime] = {}  # job -> updated_at last on the bus
+        self._published: dict[uuid.UUID, int] = {}  # job -> row version last on the bus
         self._deleted: set[uuid.UUID] = set()
         self._last_seen: datetime | None = None
         self._pending: dict[uuid.UUID, None] = {}  # ordered set of jobs to read
@@ -135,8 +137,8 @@ class TeamSync:
             job = event.job
             self._deleted.discard(job.job_id)
             previous = self._published.get(job.job_id)
-            if previous is None or job.updated_at > previous:
-                self._published[job.job_id] = job.updated_at
+            if previous is None or job.version > previous:
+                self._published[job.job_id] = job.version
             if self._last_seen is None or job.updated_at > self._last_seen:
                 self._last_seen = job.updated_at
         elif isinstance(event, JobDeleted):
@@ -238,7 +240,7 @@ class TeamSync:
 
     def _publish(self, job: Job) -> None:
         previous = self._published.get(job.job_id)
-        if previous is not None and job.updated_at <= previous:
+        if previous is not None and job.version <= previous:
             return  # already on this bus (this desktop's own change, or a repeated notice)
         self._bus.publish(JobChanged(dataclasses.replace(shown_to(job, self._viewer))))
 

@@ -127,6 +127,9 @@ class Job:
     options: DispatchOptions = DispatchOptions()
     ml_server: str = ""  # the base URL of the ML server that took the job ("" not yet known)
     installation: str = ""  # the installation working on it (app/installation.py); "" older
+    # The store's row version, raised by one with each committed change: the order of a job's
+    # changes across writers (their clocks, and so updated_at, may disagree).
+    version: int = 0
 
     @classmethod
     def new(cls, **fields: object) -> Job:

@@ -108,7 +108,8 @@ def _private_database(url: URL) -> None:
     path = sqlite_path(url)
     if path is not None and url.database != ":memory:" and not str(url.database).startswith(
             "file:"):
-        ensure_private_file(path)
+        with contextlib.suppress(OSError):  # SQLite's own open then says what is wrong
+            ensure_private_file(path)
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

@@ -93,10 +93,12 @@ def changed_row(
     move), and the values to write back: every column but the key, the version raised."""
     job = row_to_job(row)
     change(job)
+    # Never before the last change (a writer's clock may be behind); the order of changes is
+    # the version's, not this time's.
     job.updated_at = max(job.updated_at, utcnow())
     values = job_to_row(job)
     del values["job_id"]
-    values["version"] = row["version"] + 1
+    values["version"] = job.version = row["version"] + 1
     return job, values
 
 
@@ -153,6 +155,7 @@ def row_to_job(row: Mapping[Any, Any]) -> Job:
         options=_options_of(row["dispatch_options"]),
         ml_server=row["ml_server"] or "",
         installation=row["installation"] or "",
+        version=row.get("version") or 0,
     )
 
 

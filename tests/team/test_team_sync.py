@@ -30,7 +30,9 @@ class MemoryStore:
 
     def put(self, job: Job) -> Job:
         stamp = datetime.now(UTC)
-        job = dataclasses.replace(job, updated_at=stamp)
+        stored = self.jobs.get(job.job_id)
+        version = (stored.version if stored else job.version) + 1  # as the store raises it
+        job = dataclasses.replace(job, updated_at=stamp, version=version)
         self.jobs[job.job_id] = job
         return job
 
