@@ -6,8 +6,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtCore import QEvent, QItemSelectionModel, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from ecg_desktop.domain import Job, Transcript
@@ -159,3 +160,45 @@ def test_a_refused_edit_says_why_and_changes_nothing(
     assert pane.notice.isVisibleTo(pane) and "empty" in pane.notice.text()
     assert pane.undo_stack.count() == 0
     assert _settled(run, pane, store, job).segments[0].text
+
+
+def _drag(widget: QWidget, start: QPoint, end: QPoint) -> None:
+    """A real left-button drag (QTest's mouseMove cannot hold a button down)."""
+    def send(kind: QEvent.Type, at: QPoint, buttons: Qt.MouseButton) -> None:
+        point = QPointF(at)
+        QApplication.sendEvent(widget, QMouseEvent(
+            kind, point, QPointF(widget.mapToGlobal(at)), Qt.MouseButton.LeftButton,
+            buttons, Qt.KeyboardModifier.NoModifier))
+
+    send(QEvent.Type.MouseMove, start, Qt.MouseButton.NoButton)  # hovered first, as a user does
+    send(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    for step in range(1, 11):
+        at = start + (end - start) * (step / 10)
+        send(QEvent.Type.MouseMove, at, Qt.MouseButton.LeftButton)
+    send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+
+
+def test_dragging_a_segments_edge_on_the_plot_moves_it(
+    run: Runner, store: SqlJobStore, pane: ReviewPane, job: Job, qtbot: QtBot,
+) -> None:
+    pane.select_segment(4)
+    segment = pane.model.segment(4)
+    region = pane.plots.segment_region
+    assert region.isVisible()
+    assert region.getRegion() == pytest.approx((segment.start, segment.end))
+    plot = pane.plots.plots["volume_db"]
+    plot.setXRange(segment.start - 2, segment.end + 2, padding=0)
+    qtbot.wait(50)
+    middle = sum(plot.vb.viewRange()[1]) / 2
+
+    def at(seconds: float) -> QPoint:
+        scene: QPointF = plot.vb.mapViewToScene(QPointF(seconds, middle))
+        return pane.plots.mapFromScene(scene)
+
+    _drag(pane.plots.viewport(), at(segment.end), at(segment.end + 0.5))
+    stored = _settled(run, pane, store, job).segments[4]
+    assert stored.end == pytest.approx(segment.end + 0.5, abs=0.05)
+    assert stored.start == segment.start
+    assert region.getRegion() == pytest.approx((stored.start, stored.end))
+    pane.undo_stack.undo()
+    assert _settled(run, pane, store, job).segments[4] == segment

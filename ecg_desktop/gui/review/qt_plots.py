@@ -1,5 +1,7 @@
 """``FeaturePlots``: pitch and loudness over time (pyqtgraph), one line per speaker in the
-speaker's colour, a cursor at the playback position, click to seek, zoom and pan.
+speaker's colour, a cursor at the playback position, click to seek, zoom and pan. The
+selected segment is a shaded region on the loudness plot: dragging its edges (or itself)
+asks for new times (``segmentTimesRequested``).
 
 Words are drawn at their midpoints; a gap (NaN) separates segments and unvoiced words, so
 lines never join across silence.
@@ -25,6 +27,7 @@ FEATURES = (("pitch_hz", "Pitch", "Hz"), ("volume_db", "Loudness", "dB"))
 
 class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
     seekRequested = Signal(float)
+    segmentTimesRequested = Signal(int, float, float)  # segment, start, end
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +61,14 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.plots[key] = plot
             self.cursors[key] = cursor
         self.scene().sigMouseClicked.connect(self._on_click)
+        self.segment_region = pg.LinearRegionItem(
+            brush=pg.mkBrush(31, 95, 191, 40), hoverBrush=pg.mkBrush(31, 95, 191, 70),
+            pen=pg.mkPen("#1f5fbf", width=2), hoverPen=pg.mkPen("#d62728", width=3))
+        self.segment_region.setZValue(-10)  # under the lines and the cursor
+        self.segment_region.hide()
+        self.segment_region.sigRegionChangeFinished.connect(self._on_region_dragged)
+        self.plots[FEATURES[-1][0]].addItem(self.segment_region, ignoreBounds=True)
+        self._segment: tuple[int, float, float] | None = None
         self._duration = 0.0
         self._cursor_target: float | None = None
         self._cursor_timer = QTimer(self)
@@ -169,6 +180,25 @@ class FeaturePlots(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         if start < left or end > right:
             centre = (start + end) / 2
             self.show_range(max(centre - width / 2, 0.0), max(centre - width / 2, 0.0) + width)
+
+    def show_segment(self, row: int | None, start: float = 0.0, end: float = 0.0) -> None:
+        """Shade segment ``row`` (``None``: no segment) with edges to drag."""
+        self._segment = None if row is None else (row, start, end)
+        if row is None:
+            self.segment_region.hide()
+            return
+        self.segment_region.blockSignals(True)
+        self.segment_region.setRegion((start, end))
+        self.segment_region.blockSignals(False)
+        self.segment_region.show()
+
+    def _on_region_dragged(self, _region: object) -> None:
+        if self._segment is None:
+            return
+        row, old_start, old_end = self._segment
+        start, end = (round(float(v), 3) for v in self.segment_region.getRegion())
+        if (start, end) != (old_start, old_end):
+            self.segmentTimesRequested.emit(row, start, end)
 
     def _on_click(self, event: object) -> None:
         scene_pos = event.scenePos()  # type: ignore[attr-defined]

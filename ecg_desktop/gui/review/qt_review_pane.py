@@ -198,6 +198,7 @@ class ReviewPane(QWidget):
         self.view.selectionModel().currentChanged.connect(self._on_current_segment)
         self.player.positionChanged.connect(self.on_position)
         self.plots.seekRequested.connect(self.player.seek)
+        self.plots.segmentTimesRequested.connect(self.edits.retime_segment)
         self.colouring.currentIndexChanged.connect(
             lambda i: self.set_colouring(Colouring(self.colouring.itemData(i))))
         self.speakers.renameRequested.connect(self.edits.rename_speaker)
@@ -276,6 +277,7 @@ class ReviewPane(QWidget):
         self.speakers.set_transcript(transcript)
         self.proxy.set_hidden_speakers(self.speakers.hidden)
         self.plots.set_transcript(transcript)
+        self._shade_current_segment()
         self._show_plots(bool(transcript.segments))
         self.legend.set_scale(self.model.scale)
         self._update_title()
@@ -292,6 +294,7 @@ class ReviewPane(QWidget):
         self.model.set_transcript(Transcript(()))
         self.speakers.set_transcript(Transcript(()))
         self.plots.set_transcript(Transcript(()))
+        self.plots.show_segment(None)
         self._show_plots(False)
         self.player.set_source(None)
         self.legend.set_scale(None)
@@ -335,6 +338,16 @@ class ReviewPane(QWidget):
         if current.isValid():
             segment = self.model.segment(self.proxy.mapToSource(current).row())
             self.plots.follow(segment.start, segment.end)
+        self._shade_current_segment()
+
+    def _shade_current_segment(self) -> None:
+        current = self.view.currentIndex()
+        if not current.isValid():
+            self.plots.show_segment(None)
+            return
+        row = self.proxy.mapToSource(current).row()
+        segment = self.model.segment(row)
+        self.plots.show_segment(row, segment.start, segment.end)
 
     def select_segment(self, row: int) -> None:
         index = self.proxy.mapFromSource(self.model.index(row, 0))
@@ -389,6 +402,7 @@ class ReviewPane(QWidget):
             self.plots.set_transcript(transcript)
         self._update_title()
         self.refresh_search()
+        self._shade_current_segment()
 
     def refresh_search(self) -> None:
         if self.search.query.strip():
