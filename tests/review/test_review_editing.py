@@ -193,7 +193,7 @@ def test_dragging_a_segments_edge_on_the_plot_moves_it(
 
     def at(seconds: float) -> QPoint:
         scene: QPointF = plot.vb.mapViewToScene(QPointF(seconds, middle))
-        return pane.plots.mapFromScene(scene)
+        return QPoint(pane.plots.mapFromScene(scene))
 
     _drag(pane.plots.viewport(), at(segment.end), at(segment.end + 0.5))
     stored = _settled(run, pane, store, job).segments[4]
