@@ -105,12 +105,26 @@ SIGNATURE_PROBLEMS = {
 }
 
 
+NOTE_PREFIX = "Note: "  # a completed job's message that carries the analyzer's notes
+
+
+def analyzer_notes(transcript: Transcript) -> str:
+    """The result's ``metadata.notes`` (e.g. "only the English model is installed") as one
+    line for the job's message, so the queue shows them; "" when there are none."""
+    notes = transcript.metadata.get("notes")
+    if not isinstance(notes, list | tuple):
+        return ""
+    text = "; ".join(str(note).strip() for note in notes if str(note).strip())
+    return NOTE_PREFIX + text if text else ""
+
+
 def completion_change(message: CallbackMessage, transcript: Transcript) -> Callable[[Job], None]:
     def change(job: Job) -> None:
         ensure_open(job)
         if job.status is JobStatus.PENDING:  # the result overtook the dispatch's own write
             job.report_progress(job.progress)
-        job.complete(speakers=len(transcript.speaker_ids), message=message.message or "Completed")
+        job.complete(speakers=len(transcript.speaker_ids),
+                     message=analyzer_notes(transcript) or message.message or "Completed")
 
     return change
 

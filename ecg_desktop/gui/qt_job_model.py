@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from ecg_desktop.app.callback_outcomes import NOTE_PREFIX
 from ecg_desktop.domain import (
     Event,
     Job,
@@ -232,6 +233,8 @@ class QtJobModel(QAbstractTableModel):
         """(percent, text) for the progress column: bytes, speed and time left while
         uploading, the ML server's stage message while analysing, the error when failed."""
         if job.status == JobStatus.COMPLETED:
+            if job.message.startswith(NOTE_PREFIX):  # the analyzer's notes, on the job
+                return 100, f"{tr('Completed')} · {job.message}"
             return 100, tr("Completed")
         if job.status == JobStatus.FAILED:
             return job.progress, job.error_message or tr("Failed")
