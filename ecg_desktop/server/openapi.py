@@ -76,6 +76,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "fileKey": {"type": "string", "minLength": 1},
             "language": {"type": "string", "default": "auto", "example": "auto"},
+            "job_id": {"type": "string", "format": "uuid", "description":
+                       "A team desktop's job, already in the shared store and uploaded: "
+                       "dispatch it (its owner's token only) instead of creating one"},
         },
     },
     "ProcessResponse": {
@@ -252,7 +255,9 @@ PATHS: dict[str, Any] = {
             "responses": _responses(
                 r200=_json(_ref("ProcessResponse"), "The job was created"),
                 r400=_error("Missing or unsafe fileKey, unknown language, or not JSON"),
-                r404=_error("No such object in storage"),
+                r403=_error("job_id: the job is another member's, or the token has no name"),
+                r404=_error("No such object in storage, or no job job_id"),
+                r409=_error("job_id: the job is not uploaded yet, or canceled"),
                 r413=_error("Body too large"),
                 r429={
                     **_error("Over the rate limit"),
