@@ -1,54 +1,47 @@
 """Which process on this computer is working on a job: one lock file per running job.
 
 The window, ``serve`` and ``process`` may share one job store. Before a pipeline works on a job
-it takes the job's lock (``flock``, not blocking); a second process that finds it taken leaves
-the job alone. The operating system drops the lock when its process ends, even by SIGKILL, so
-a job is never left locked by a dead process. Where ``flock`` does not exist (Windows) every
-lock is granted and one app per computer is assumed.
+it takes the job's lock without waiting; a second process that finds it taken leaves the job
+alone. ``filelock`` (``flock`` on POSIX, ``LockFileEx`` on Windows) does the locking: the
+operating system drops a lock when its process ends, even by SIGKILL, so a job is never left
+locked by a dead process, and the library handles the lock file's removal without the race of
+unlinking it before closing (which let two processes each hold "the" lock).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import uuid
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from filelock import FileLock, Timeout
+
+from ecg_desktop.config.private_files import private_folder
 
 logger = logging.getLogger(__name__)
 
 
 class JobLocks:
+    """``acquire(job_id)`` (``False`` when another process, or another pipeline of this one,
+    holds it) and ``release(job_id)``; lock files live in ``folder``."""
+
     def __init__(self, folder: Path) -> None:
         self._folder = folder
-        self._held: dict[uuid.UUID, int] = {}
+        self._held: dict[uuid.UUID, FileLock] = {}
 
     def acquire(self, job_id: uuid.UUID) -> bool:
-        """Take the job's lock; False when another process (or another pipeline) holds it."""
         if job_id in self._held:
             return False
-        if fcntl is None:
-            self._held[job_id] = -1
-            return True
-        self._folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._folder / f"{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        private_folder(self._folder)
+        lock = FileLock(self._folder / f"{job_id}.lock", mode=0o600, thread_local=False)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+            lock.acquire(blocking=False)
+        except Timeout:
             return False
-        self._held[job_id] = fd
+        self._held[job_id] = lock
         return True
 
     def release(self, job_id: uuid.UUID) -> None:
-        fd = self._held.pop(job_id, None)
-        if fd is None or fd < 0:
-            return
-        with contextlib.suppress(OSError):
-            (self._folder / f"{job_id}.lock").unlink()
-        os.close(fd)  # closing drops the flock
+        lock = self._held.pop(job_id, None)
+        if lock is not None:
+            lock.release()
