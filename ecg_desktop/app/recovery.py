@@ -179,6 +179,12 @@ class Recovery(ReadsSettings):
                 )
                 return "lost"
             return await self._store_result(job.job_id, remote.result, remote.message)
+        if remote.status == "canceled":  # the reference analyzer's cancel, sent by no one here
+            await self._fail(
+                job.job_id, ErrorCode.PROCESSING_ERROR,
+                "the ML server canceled this job (not this app); retry the job",
+            )
+            return "failed"
         if remote.status == "failed":
             code = _error_code(remote.error_code)
             reason = remote.error_message or remote.message or "the ML server reports a failure"

@@ -332,3 +332,24 @@ async def test_canceling_a_dispatched_job_asks_its_server_to_stop(
         await core.close()
     assert canceled.status is JobStatus.CANCELED
     assert single.canceled == [str(job.job_id)]
+
+
+async def test_a_job_its_server_canceled_on_its_own_fails_instead_of_waiting_forever(
+    peers: list[PoolPeer], make_core: Callable[..., Any], tmp_path: Path
+) -> None:
+    server, _ = peers
+    server.behaviour = "silent"
+    core: Core = await make_core([server.url])
+    try:
+        job = await core.pipeline.submit_file(make_silent_video(tmp_path / "a.mp4", 1.0))
+        for _ in range(100):
+            if (await core.store.get(job.job_id)).stage is Stage.ANALYZING:
+                break
+            await asyncio.sleep(0.1)
+        server.records[str(job.job_id)] = {"job_id": str(job.job_id), "status": "canceled"}
+        outcome = await core.recovery.reconcile(await core.store.get(job.job_id))
+        ended = await core.store.get(job.job_id)
+    finally:
+        await core.close()
+    assert outcome == "failed" and ended.status is JobStatus.FAILED
+    assert "canceled this job" in (ended.error_message or "")
