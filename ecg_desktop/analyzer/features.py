@@ -1,7 +1,10 @@
-"""Acoustic measurements with numpy, vectorised over the whole signal.
+"""Acoustic measurements with numpy, framed once at a 10 ms hop, in bounded memory.
 
-The signal is framed once (10 ms hop): per-frame loudness, F0 (YIN), a power spectrum and MFCCs.
-Word features and the diarizer both read these arrays; nothing here is a placeholder.
+Per frame: loudness, F0 (YIN candidates, chosen along the most continuous path), the
+spectrum's total power and first moment (for spectral centroids) and MFCCs. Frames are
+analysed in blocks of ``BLOCK``, so the working memory does not grow with the recording: a
+3-hour file keeps only its decoded signal and a few small arrays per frame (no prefix sums
+of the signal, no stored power spectrum). Word features and the diarizer read these arrays.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .media import SAMPLE_RATE
+from .pitch import F0_MIN, PitchCandidates, choose_pitch, yin_candidates
 
 HOP = 160  # 10 ms
 WIN = 400  # 25 ms analysis window for loudness and the spectrum
 NFFT = 512
-F0_MIN, F0_MAX = 60.0, 420.0
 YIN_WIN = 512
-YIN_THRESHOLD = 0.2
 DB_FLOOR = -100.0
 N_MELS, N_MFCC = 26, 13
-BLOCK = 4096  # frames per vectorised block (bounds memory)
+BLOCK = 2048  # frames per vectorised block: about 20 s of audio, tens of MB of work arrays
+
+_BIN_HZ = np.fft.rfftfreq(NFFT, 1.0 / SAMPLE_RATE)
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class FrameAnalysis:
     audio: np.ndarray
     energy_db: np.ndarray  # RMS dBFS over WIN samples
     f0: np.ndarray  # Hz, NaN where unvoiced
-    power: np.ndarray  # (frames, NFFT // 2 + 1) power spectrum, float32
-    mfcc: np.ndarray  # (frames, N_MFCC)
-    cumulative_square: np.ndarray  # prefix sums of the squared signal, for exact word RMS
+    spectral_power: np.ndarray  # total power of the frame's spectrum
+    spectral_moment: np.ndarray  # sum of power x frequency, so centroids add up over frames
+    mfcc: np.ndarray  # (frames, N_MFCC) float32
 
     @property
     def frame_count(self) -> int:
@@ -56,89 +60,61 @@ def _db(power: np.ndarray) -> np.ndarray:
     return db
 
 
-def _frames(audio: np.ndarray, width: int, count: int) -> np.ndarray:
-    """``count`` windows of ``width`` samples, window ``i`` centred on sample ``i * HOP``."""
-    half = width // 2
-    padded = np.pad(audio, (half, width + count * HOP))
-    return sliding_window_view(padded, width)[: count * HOP : HOP]
+def _frame_count(audio: np.ndarray) -> int:
+    return max(1, int(np.ceil(len(audio) / HOP)))
+
+
+def _windows(audio: np.ndarray, width: int, start: int, stop: int) -> np.ndarray:
+    """Windows of ``width`` samples centred on frames ``start``..``stop - 1``, zeros beyond
+    the signal: a view on a copy of just that stretch, never on a padded whole signal."""
+    first = start * HOP - width // 2
+    last = (stop - 1) * HOP - width // 2 + width
+    stretch = np.zeros(last - first, dtype=np.float32)
+    lo, hi = max(first, 0), min(last, len(audio))
+    if hi > lo:
+        stretch[lo - first : hi - first] = audio[lo:hi]
+    return sliding_window_view(stretch, width)[::HOP]
+
+
+def _blocks(count: int) -> list[tuple[int, int]]:
+    return [(start, min(count, start + BLOCK)) for start in range(0, count, BLOCK)]
 
 
 def frame_energy_db(audio: np.ndarray) -> np.ndarray:
     """RMS loudness per frame in dBFS: cheap, used for voice activity before recognition."""
-    count = max(1, int(np.ceil(len(audio) / HOP)))
-    cumulative = np.concatenate(([0.0], np.cumsum(audio.astype(np.float64) ** 2)))
-    centres = np.arange(count) * HOP
-    lo = np.clip(centres - WIN // 2, 0, len(audio))
-    hi = np.clip(centres + WIN // 2, 0, len(audio))
-    mean_square = (cumulative[hi] - cumulative[lo]) / WIN
-    return _db(mean_square)
+    count = _frame_count(audio)
+    energy = np.empty(count)
+    for start, stop in _blocks(count):
+        energy[start:stop] = _block_energy_db(_windows(audio, WIN, start, stop))
+    return energy
+
+
+def _block_energy_db(windows: np.ndarray) -> np.ndarray:
+    squares = np.einsum("ij,ij->i", windows, windows, dtype=np.float64)
+    return _db(squares / WIN)
 
 
 def analyse_frames(audio: np.ndarray) -> FrameAnalysis:
-    count = max(1, int(np.ceil(len(audio) / HOP)))
-    cumulative = np.concatenate(([0.0], np.cumsum(audio.astype(np.float64) ** 2)))
-    energy = frame_energy_db(audio)
-    spectrum_frames = _frames(audio, WIN, count)
+    count = _frame_count(audio)
     yin_width = YIN_WIN + int(SAMPLE_RATE / F0_MIN) + 1
-    yin_frames = _frames(audio, yin_width, count)
     window = np.hanning(WIN).astype(np.float32)
-    mel = _mel_filterbank()
-    dct = _dct_matrix()
-    power = np.empty((count, NFFT // 2 + 1), dtype=np.float32)
-    f0 = np.full(count, np.nan)
-    for start in range(0, count, BLOCK):
-        stop = min(count, start + BLOCK)
-        block = spectrum_frames[start:stop] * window
-        power[start:stop] = np.abs(np.fft.rfft(block, NFFT)) ** 2
-        f0[start:stop] = _yin(yin_frames[start:stop])
+    mel, dct = _mel_filterbank(), _dct_matrix()
+    energy = np.empty(count)
+    total = np.empty(count)
+    moment = np.empty(count)
+    mfcc = np.empty((count, N_MFCC), dtype=np.float32)
+    candidates: list[PitchCandidates] = []
+    for start, stop in _blocks(count):
+        frames = _windows(audio, WIN, start, stop)
+        energy[start:stop] = _block_energy_db(frames)
+        power = np.abs(np.fft.rfft(frames * window, NFFT)) ** 2
+        total[start:stop] = power.sum(axis=1, dtype=np.float64)
+        moment[start:stop] = power @ _BIN_HZ
+        mfcc[start:stop] = np.log(np.maximum(power @ mel.T, 1e-10)) @ dct.T
+        candidates.append(yin_candidates(_windows(audio, yin_width, start, stop), YIN_WIN))
+    f0 = choose_pitch(PitchCandidates.join(candidates))
     f0[energy < max(DB_FLOOR + 40, float(np.max(energy)) - 50)] = np.nan
-    mel_energy = np.log(np.maximum(power @ mel.T, 1e-10))
-    mfcc = mel_energy @ dct.T
-    return FrameAnalysis(audio, energy, f0, power, mfcc.astype(np.float32), cumulative)
-
-
-def _yin(frames: np.ndarray) -> np.ndarray:
-    """YIN F0 per frame (de Cheveigné & Kawahara 2002), NaN where no period is clear."""
-    tau_min = int(SAMPLE_RATE / F0_MAX)
-    tau_max = int(SAMPLE_RATE / F0_MIN)
-    frames = frames.astype(np.float64)
-    n = 1 << int(np.ceil(np.log2(frames.shape[1] + YIN_WIN)))
-    head = np.fft.rfft(frames[:, :YIN_WIN], n)
-    full = np.fft.rfft(frames, n)
-    correlation = np.fft.irfft(np.conj(head) * full, n)[:, : tau_max + 1]
-    squares = np.cumsum(frames**2, axis=1)
-    squares = np.concatenate((np.zeros((len(frames), 1)), squares), axis=1)
-    taus = np.arange(tau_max + 1)
-    shifted_energy = squares[:, taus + YIN_WIN] - squares[:, taus]
-    own_energy = squares[:, YIN_WIN][:, None]
-    difference = np.maximum(own_energy + shifted_energy - 2.0 * correlation, 0.0)
-    running = np.cumsum(difference[:, 1:], axis=1)
-    cmnd = np.ones_like(difference)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cmnd[:, 1:] = difference[:, 1:] * taus[1:] / running
-    cmnd = np.nan_to_num(cmnd, nan=1.0, posinf=1.0)
-    search = cmnd[:, tau_min : tau_max + 1]
-    below = search < YIN_THRESHOLD
-    voiced = below.any(axis=1)
-    first = np.argmax(below, axis=1)
-    # Walk from the first dip under the threshold down to its local minimum.
-    lag = first.copy()
-    rows = np.arange(len(search))
-    for _ in range(search.shape[1]):
-        nxt = np.minimum(lag + 1, search.shape[1] - 1)
-        better = search[rows, nxt] < search[rows, lag]
-        if not better.any():
-            break
-        lag = np.where(better, nxt, lag)
-    tau = lag + tau_min
-    left = cmnd[rows, np.maximum(tau - 1, 0)]
-    mid = cmnd[rows, tau]
-    right = cmnd[rows, np.minimum(tau + 1, tau_max)]
-    denom = left - 2 * mid + right
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / denom, 0.0)
-    refined = tau + np.clip(shift, -1.0, 1.0)
-    return np.where(voiced, SAMPLE_RATE / refined, np.nan)
+    return FrameAnalysis(audio, energy, f0, total, moment, mfcc)
 
 
 def _mel_filterbank() -> np.ndarray:
@@ -167,9 +143,6 @@ def _dct_matrix() -> np.ndarray:
     return np.cos(np.pi * k * (2 * n + 1) / (2 * N_MELS)).astype(np.float32)
 
 
-_BIN_HZ = np.fft.rfftfreq(NFFT, 1.0 / SAMPLE_RATE)
-
-
 def word_features(frames: FrameAnalysis, start: float, end: float) -> WordFeatures:
     """RMS dBFS over the word's samples, median F0 of its voiced frames, spectral centroid."""
     total = len(frames.audio)
@@ -177,16 +150,17 @@ def word_features(frames: FrameAnalysis, start: float, end: float) -> WordFeatur
     hi = int(np.clip(round(end * SAMPLE_RATE), lo, total))
     if hi <= lo:
         return WordFeatures(DB_FLOOR, None, None)
-    mean_square = (frames.cumulative_square[hi] - frames.cumulative_square[lo]) / (hi - lo)
+    samples = frames.audio[lo:hi]
+    mean_square = float(np.dot(samples, samples.astype(np.float64))) / (hi - lo)
     volume = min(0.0, float(_db(np.array(mean_square))))
     first = frames.frame_index(start)
     last = max(first + 1, frames.frame_index(end))
     pitches = frames.f0[first:last]
     voiced = pitches[~np.isnan(pitches)]
     pitch = float(np.median(voiced)) if len(voiced) else None
-    spectrum = frames.power[first:last].sum(axis=0, dtype=np.float64)
-    energy = float(spectrum.sum())
-    centroid = float(spectrum @ _BIN_HZ / energy) if energy > 1e-12 else None
+    energy = float(frames.spectral_power[first:last].sum())
+    moment = float(frames.spectral_moment[first:last].sum())
+    centroid = moment / energy if energy > 1e-12 else None
     return WordFeatures(
         round(volume, 2),
         round(pitch, 2) if pitch is not None else None,

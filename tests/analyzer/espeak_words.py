@@ -87,11 +87,12 @@ def word_times(turn: TurnTruth) -> list[WordTime]:
     samples = synthesize(turn.voice, turn.text)
     lead = int(np.flatnonzero(np.abs(samples) > _SILENCE_THRESHOLD)[0])
     encoded = turn.text.encode()
+    words = turn.text.split()
     times: list[WordTime] = []
     for offset, sample in _word_events(turn.voice, turn.text):
         index = len(encoded[:offset].split())  # words wholly before this one
-        if times and index <= times[-1].index:
+        if index >= len(words) or (times and index <= times[-1].index):
             continue  # espeak repeats a clause's word event at the end of the sentence
-        word = turn.text.split()[index]
+        word = words[index]
         times.append(WordTime(word, index, turn.start + max(0, sample - lead) / SAMPLE_RATE))
     return times
