@@ -28,6 +28,7 @@ REASONS = {
     "damaged": "damaged or incomplete file",
     "too_many": "more than {detail} videos; add a smaller folder",
     "no_videos": "folder holds no video files",
+    "no_model": "no speech model installed for this language",
 }
 # What the pipeline's check of a file (``app.validation.InvalidInputFile.problem``) says,
 # mapped to a refusal kind; anything else it refuses is a file FFmpeg cannot read.

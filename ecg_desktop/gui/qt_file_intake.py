@@ -9,6 +9,7 @@ at INFO, without a traceback. Before the services are up, videos wait in ``pendi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from PySide6.QtCore import QMimeData, QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
 
+from ecg_desktop.app.languages import language_problem
 from ecg_desktop.app.validation import InvalidInputFile
 from ecg_desktop.config import Settings
 
@@ -80,6 +82,11 @@ class FileIntake:
         """Queue each video; one summary of the batch's refusals at the end."""
         refused = list(refused)
         speakers = self._settings()
+        # never upload a video only for the analyzer to fail it for want of a model
+        if videos and (problem := await asyncio.to_thread(
+                language_problem, self._settings(), language)):
+            refused += [Refused(path, "no_model", problem) for path in videos]
+            videos = []
         for path in videos:
             try:
                 job = await core.pipeline.submit_file(

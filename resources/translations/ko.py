@@ -61,6 +61,7 @@ KO = {
     "empty file (0 bytes)": "빈 파일입니다 (0바이트)",
     "more than {detail} videos; add a smaller folder": "동영상이 {detail}개를 넘습니다. 더 작은 폴더를 추가하세요",
     "folder holds no video files": "폴더에 동영상 파일이 없습니다",
+    "no speech model installed for this language": "이 언어를 인식할 음성 모델이 설치되어 있지 않습니다",
     "Some files were not added": "일부 파일을 추가하지 않았습니다",
     "{n} file(s) cannot be analysed:": "파일 {n}개는 분석할 수 없습니다:",
     "Already in the queue": "이미 대기열에 있음",

@@ -3,8 +3,9 @@ from the local Hugging Face Hub stand-in on the app's qasync loop."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -16,7 +17,8 @@ from ecg_desktop.analyzer.whisper_download import download_model
 from ecg_desktop.config import Settings
 from ecg_desktop.gui.qt_job_model import PROGRESS_ROLE
 from ecg_desktop.gui.qt_models_page import QtModelsPage, QtModelsTable
-from tests.gui.conftest import Runner
+from tests.gui.conftest import AnsweringPrompts, Runner
+from tests.media import make_silent_video
 from tests.services.hub import FakeHub, tiny_en_files
 
 ENGLISH = "base.en"  # served with tiny.en's files: the page is under test, not the model
@@ -197,3 +199,21 @@ def test_the_language_menus_offer_what_the_installed_models_cover(
     assert codes(window.language_box) == ["auto", "ko", "en", "ja", "zh"]
     assert window.batch_language() == "ja"
     assert window.language_box.currentText() == "Japanese (ja)"
+
+
+def test_a_video_no_installed_model_can_recognise_is_refused_before_upload(
+    run: Runner, start_desktop: Callable[..., Any], prompts: AnsweringPrompts, tmp_path: Path,
+) -> None:
+    """New jobs are to use a model that is not installed (chosen, then removed from a
+    terminal): the window refuses the video, naming what to download, and uploads nothing."""
+    desktop = start_desktop(ECG_WHISPER_MODEL="small")
+    video = make_silent_video(tmp_path / "talk.mp4", duration_s=1.0)
+    desktop.window.add_paths([video], "auto")
+    run.until(lambda: bool(prompts.refused))
+    run(desktop.window.wait_idle())
+    [refused] = prompts.refused
+    assert (refused.path, refused.kind) == (video, "no_model")
+    assert refused.reason == "no speech model installed for this language"
+    assert "ecg-desktop models download small" in refused.detail
+    assert desktop.window.model.rowCount() == 0
+    assert not list(desktop.settings.storage_dir.rglob("*talk*"))  # nothing uploaded
