@@ -33,6 +33,7 @@ def _mark_reasons() -> None:  # pragma: no cover - only read by pyside6-lupdate
     tr("damaged or incomplete file")
     tr("more than {detail} videos; add a smaller folder")
     tr("folder holds no video files")
+    tr("no speech model installed for this language")
 
 
 def refusal_summary(refused: Sequence[Refused]) -> tuple[str, str, str]:
