@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +128,9 @@ def _matched(run: Run) -> list[tuple[dict[str, Any], WordTime, float]]:
     ]
 
 
-def test_word_starts_within_150_ms_of_espeak_and_never_before_the_speech(run: Run) -> None:
+def test_word_starts_within_150_ms_of_espeak_never_before_the_speech_nor_overlapping(
+    run: Run,
+) -> None:
     matched = _matched(run)
     assert len(matched) >= 0.9 * sum(len(turn.text.split()) for turn in run.truth.turns)
     errors = sorted(((abs(w["start"] - e.start), w["word"]) for w, e, _ in matched), reverse=True)
@@ -135,6 +138,8 @@ def test_word_starts_within_150_ms_of_espeak_and_never_before_the_speech(run: Ru
     # The speech detector works in 10 ms frames: a start up to two frames early is the onset.
     early = [(w["word"], w["start"], t) for w, _, t in matched if w["start"] < t - ONSET_S]
     assert not early
+    pairs = itertools.pairwise(run.words)
+    assert not [(a["word"], b["word"]) for a, b in pairs if a["end"] > b["start"]]
 
 
 def _analyse(path: Path, **options: Any) -> dict[str, Any]:

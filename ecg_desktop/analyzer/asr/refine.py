@@ -115,7 +115,8 @@ def _placed(
         a, b = chosen[index] or (word.start, word.end)
         length = max(0.0, b - a)
         a = min(max(a, floor), ceiling)
-        b = min(max(b, a + length), max(end, a))  # a word moved later keeps its length
+        # A word moved later keeps its length, up to the next placed word.
+        b = min(max(b, a + length), max(min(following, end), a))
         out.append(RecognizedWord(word.text, round(a, 3), round(b, 3), word.confidence))
         floor = a
     return out
