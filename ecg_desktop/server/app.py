@@ -36,6 +36,7 @@ from .connections import read_body_chunks
 from .middleware import (
     CALLER_KEY,
     JOB_ID_KEY,
+    METRICS_KEY,
     AccessPolicy,
     error_json,
     is_loopback_host,
@@ -120,6 +121,7 @@ def create_app(
     )
     app = web.Application(middlewares=list(middlewares(policy)), client_max_size=API_BODY_LIMIT)
     app[SERVICES] = Services(core, metrics, callbacks, pipeline, policy)
+    app[METRICS_KEY] = metrics
     app.router.add_post("/api/upload-video/generate-url", generate_url)
     app.router.add_post("/api/upload-video/request-process", request_process)
     app.router.add_post("/api/upload-video/result", receive_result)

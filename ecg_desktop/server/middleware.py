@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import MLError, StorageError
 from ecg_desktop.config.tokens import split_token
 from ecg_desktop.domain import IllegalTransition, InvalidResult, JobNotFound
@@ -33,6 +34,8 @@ CALLBACK_PATH = "/api/upload-video/result"
 STORAGE_PREFIX = "/storage/"
 # A handler records the job it served here, for the access log.
 JOB_ID_KEY = web.RequestKey("job_id", str)
+# The app's metrics, where the access log counts each request (http_requests_total).
+METRICS_KEY = web.AppKey("metrics", Metrics)
 # The name of the API token a request came with ("ana:..." -> "ana"), for job ownership.
 CALLER_KEY = web.RequestKey("caller", str)
 CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
@@ -64,6 +67,10 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
         raise
     finally:
         latency_ms = (time.perf_counter() - started) * 1000
+        metrics = request.app.get(METRICS_KEY)
+        if metrics is not None:
+            metrics.inc("http_requests_total", method=request.method,
+                        route=_route_of(request), status=status)
         job_id = request.get(JOB_ID_KEY) or request.match_info.get("job_id", "-")
         # The path only: a signed storage URL's query string is a credential.
         access_logger.info(
@@ -71,6 +78,13 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
             request.method, _loggable_path(request.path), status, latency_ms, job_id,
             request.remote,
         )
+
+
+def _route_of(request: web.Request) -> str:
+    """The route's pattern (``/api/upload-video/status/{job_id}``), never the path itself: a
+    label per job id or per probed path would grow without bound."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 def _loggable_path(path: str) -> str:

@@ -229,8 +229,12 @@ def _damage(database: Path) -> None:
     database.write_bytes(b"this is not an SQLite database" * 100)
 
 
-async def test_metrics_render_prometheus_text(make_live: LiveFactory) -> None:
+async def test_every_documented_metric_moves(make_live: LiveFactory) -> None:
     live = await make_live()
+    metrics = live.core.metrics
+    before = {name: metrics.total(name) for name in
+              ("ml_requests_total", "jobs_total", "callbacks_total", "http_requests_total",
+               "job_processing_seconds_count")}
     file_key = await _upload(live)
     job_id = await _request_process(live, file_key)
     await _wait_status(live, job_id, "completed")
@@ -239,12 +243,17 @@ async def test_metrics_render_prometheus_text(make_live: LiveFactory) -> None:
         text = await response.text()
 
     assert response.content_type == "text/plain"
+    moved = {name: metrics.total(name) - count for name, count in before.items()}
+    assert all(change >= 1 for change in moved.values()), moved
     assert "# TYPE callbacks_total counter" in text
-    assert 'callbacks_total{reason="completed",result="accepted"} 1' in text
-    assert 'jobs_total{error_code="",outcome="completed"} 1' in text
+    assert 'callbacks_total{reason="completed",result="accepted"} 1.0' in text
+    assert 'jobs_total{error_code="",outcome="completed"} 1.0' in text
     assert "# TYPE job_processing_seconds histogram" in text
-    assert 'job_processing_seconds_bucket{le="+Inf"} 1' in text
-    assert re.search(r'ml_requests_total\{[^}]*outcome="accepted"[^}]*\} 1', text)
+    assert 'job_processing_seconds_bucket{le="+Inf"} 1.0' in text
+    assert re.search(r'ml_requests_total\{[^}]*outcome="accepted"[^}]*\} 1\.0', text)
+    assert re.search(r'http_requests_total\{method="POST",route="/api/upload-video/'
+                     r'request-process",status="200"\} 1\.0', text)
+    assert "process_resident_memory_bytes " in text  # the process's own, from the library
 
 
 async def test_openapi_describes_every_route(make_live: LiveFactory) -> None:

@@ -297,9 +297,9 @@ async def test_metrics_count_accepted_and_rejected_callbacks_by_reason(
 
     text = await (await server.client.get("/metrics")).text()
 
-    assert 'callbacks_total{reason="processing",result="accepted"} 1' in text
-    assert 'callbacks_total{reason="signature_invalid",result="rejected"} 1' in text
-    assert 'callbacks_total{reason="signature_missing",result="rejected"} 1' in text
+    assert 'callbacks_total{reason="processing",result="accepted"} 1.0' in text
+    assert 'callbacks_total{reason="signature_invalid",result="rejected"} 1.0' in text
+    assert 'callbacks_total{reason="signature_missing",result="rejected"} 1.0' in text
 
 
 async def test_a_burst_of_progress_for_one_job_is_written_in_few_transactions(

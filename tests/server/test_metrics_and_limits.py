@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.server.ratelimit import RateLimiter
 
 
-def test_counters_render_with_sorted_escaped_labels() -> None:
+def test_counters_render_with_escaped_labels() -> None:
     metrics = Metrics()
     metrics.inc("jobs_total", outcome="failed", error_code="DOWNLOAD_ERROR")
     metrics.inc("jobs_total", outcome="failed", error_code="DOWNLOAD_ERROR")
@@ -15,8 +17,8 @@ def test_counters_render_with_sorted_escaped_labels() -> None:
     text = metrics.render()
 
     assert "# TYPE jobs_total counter" in text
-    assert 'jobs_total{error_code="DOWNLOAD_ERROR",outcome="failed"} 2' in text
-    assert 'callbacks_total{reason="say \\"no\\"\\nplease",result="rejected"} 1' in text
+    assert 'jobs_total{error_code="DOWNLOAD_ERROR",outcome="failed"} 2.0' in text
+    assert 'callbacks_total{reason="say \\"no\\"\\nplease",result="rejected"} 1.0' in text
     assert metrics.value("jobs_total", outcome="failed", error_code="DOWNLOAD_ERROR") == 2
     assert metrics.total("jobs_total") == 2
 
@@ -28,19 +30,27 @@ def test_histogram_buckets_are_cumulative() -> None:
 
     lines = metrics.render().splitlines()
 
-    assert 'job_processing_seconds_bucket{le="1"} 1' in lines
-    assert 'job_processing_seconds_bucket{le="5"} 2' in lines
-    assert 'job_processing_seconds_bucket{le="60"} 4' in lines
-    assert 'job_processing_seconds_bucket{le="14400"} 4' in lines
-    assert 'job_processing_seconds_bucket{le="+Inf"} 5' in lines
-    assert "job_processing_seconds_count 5" in lines
+    assert 'job_processing_seconds_bucket{le="1.0"} 1.0' in lines
+    assert 'job_processing_seconds_bucket{le="5.0"} 2.0' in lines
+    assert 'job_processing_seconds_bucket{le="60.0"} 4.0' in lines
+    assert 'job_processing_seconds_bucket{le="14400.0"} 4.0' in lines
+    assert 'job_processing_seconds_bucket{le="+Inf"} 5.0' in lines
+    assert "job_processing_seconds_count 5.0" in lines
     assert "job_processing_seconds_sum 20094.5" in lines
 
 
-def test_undeclared_names_are_counted_not_refused() -> None:
+def test_an_undeclared_name_is_ignored_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     metrics = Metrics()
     metrics.inc("typo_total")
-    assert "# TYPE typo_total untyped\ntypo_total 1" in metrics.render()
+    metrics.inc("typo_total")
+    assert "typo_total" not in metrics.render()
+    assert caplog.text.count("typo_total") == 1  # said once
+
+
+def test_a_left_out_label_counts_as_empty() -> None:
+    metrics = Metrics()
+    metrics.inc("ml_requests_total", outcome="sent")
+    assert metrics.value("ml_requests_total", outcome="sent", error_code="") == 1
 
 
 def test_rate_limiter_is_a_sliding_window_per_client() -> None:
