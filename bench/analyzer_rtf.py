@@ -123,6 +123,9 @@ def report(
             f"{stage:<13}{wall[stage]:>8.2f}{wall[stage] / duration:>8.3f}x{cpu[stage]:>8.2f}"
             f"{cpu[stage] / duration:>8.3f}x{cpu[stage] / cpu_total:>11.1%}"
         )
+    if "word_times_cpu" in meta:
+        refine = meta["word_times_cpu"]
+        print(f"  of which word times (alignment): {refine:.2f} CPU s = {refine / duration:.3f}x")
     print(
         f"{'whole':<13}{total:>8.2f}{total / duration:>8.3f}x{cpu_total:>8.2f}"
         f"{cpu_total / duration:>8.3f}x{1:>11.0%}"

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,14 +149,17 @@ class WhisperRecognizer:
             progress(min(0.99, segment.end / duration))
         language = info.language
         aligned = self._refine and language == "en"
+        cpu_started = time.process_time()
         if self._refine:
             words = refine_word_times(audio, words, regions, _aligner() if aligned else None)
+        refine_cpu = time.process_time() - cpu_started
         progress(1.0)
         details: dict[str, Any] = {
             "model": self._ref.name,
             "device": self.device,
             "compute_type": self.compute_type,
             "word_times": "aligned by pocketsphinx" if aligned else "whisper",
+            "word_times_cpu": round(refine_cpu, 3),  # CPU seconds, within "recognition"
         }
         if self._language is None:
             details["language_probability"] = round(float(info.language_probability), 3)
