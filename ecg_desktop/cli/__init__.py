@@ -52,11 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     opens_window = first_positional is None or first_positional not in COMMAND_NAMES
     if opens_window and not asks_for_help:
         args_list = ["gui", *args_list]  # `ecg-desktop` and `ecg-desktop FILE...` open the window
-    if args_list[:1] == ["gui"] or (first_positional == "gui" and not asks_for_help):
-        # the window's start-up must not pay for importing every other subcommand
-        parser = build_parser(only=("gui",))
+    # A command imports only its own module: the window's start-up, or `jobs list`, must not
+    # pay for importing every other subcommand (the analyzer's server, Qt, ...).
+    command = "gui" if args_list[:1] == ["gui"] else first_positional
+    if command in COMMAND_NAMES:
+        parser = build_parser(only=(command.replace("-", "_"),))
     else:
-        parser = build_parser()
+        parser = build_parser(only=() if "--version" in args_list else SUBCOMMANDS)
     args = parser.parse_args(args_list)
     if not getattr(args, "handler", None):
         parser.print_help()
