@@ -162,8 +162,9 @@ def test_a_refused_edit_says_why_and_changes_nothing(
     assert _settled(run, pane, store, job).segments[0].text
 
 
-def _drag(widget: QWidget, start: QPoint, end: QPoint) -> None:
-    """A real left-button drag (QTest's mouseMove cannot hold a button down)."""
+def _drag(qtbot: QtBot, widget: QWidget, start: QPoint, end: QPoint) -> None:
+    """A real left-button drag (QTest's mouseMove cannot hold a button down), at a hand's
+    pace: pyqtgraph drops mouse moves closer together than its ``mouseRateLimit``."""
     def send(kind: QEvent.Type, at: QPoint, buttons: Qt.MouseButton) -> None:
         point = QPointF(at)
         QApplication.sendEvent(widget, QMouseEvent(
@@ -171,10 +172,13 @@ def _drag(widget: QWidget, start: QPoint, end: QPoint) -> None:
             buttons, Qt.KeyboardModifier.NoModifier))
 
     send(QEvent.Type.MouseMove, start, Qt.MouseButton.NoButton)  # hovered first, as a user does
+    qtbot.wait(30)
     send(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
     for step in range(1, 11):
         at = start + (end - start) * (step / 10)
+        qtbot.wait(30)
         send(QEvent.Type.MouseMove, at, Qt.MouseButton.LeftButton)
+    qtbot.wait(30)
     send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
 
 
@@ -195,7 +199,7 @@ def test_dragging_a_segments_edge_on_the_plot_moves_it(
         scene: QPointF = plot.vb.mapViewToScene(QPointF(seconds, middle))
         return QPoint(pane.plots.mapFromScene(scene))
 
-    _drag(pane.plots.viewport(), at(segment.end), at(segment.end + 0.5))
+    _drag(qtbot, pane.plots.viewport(), at(segment.end), at(segment.end + 0.5))
     stored = _settled(run, pane, store, job).segments[4]
     assert stored.end == pytest.approx(segment.end + 0.5, abs=0.05)
     assert stored.start == segment.start
