@@ -16,6 +16,7 @@ server's job runs elsewhere.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import shutil
 import signal
@@ -70,8 +71,9 @@ async def core_for(scratch: Path, urls: list[str], **changes: Any) -> Core:
     return core
 
 
-async def spread(scratch: Path, videos: list[Path], count: int) -> float:
-    """Seconds for all ``videos`` through ``count`` analyzers (each warmed by one job)."""
+async def spread(scratch: Path, videos: list[Path], count: int) -> tuple[float, list[int]]:
+    """Seconds for all ``videos`` through ``count`` analyzers (each warmed by one job), and
+    how many jobs each analyzer took."""
     started = [await start_analyzer(scratch / f"a{count}-{n}") for n in range(count)]
     core = await core_for(scratch, [url for _, url in started])
     try:
@@ -88,7 +90,8 @@ async def spread(scratch: Path, videos: list[Path], count: int) -> float:
             await stop(process)
     failed = [j.error_message for j in done if j.status is not JobStatus.COMPLETED]
     assert not failed, failed
-    return took
+    taken = collections.Counter(j.ml_server for j in done)
+    return took, sorted(taken.values(), reverse=True)
 
 
 async def fail_over(scratch: Path, video: Path) -> tuple[float, float]:
@@ -141,11 +144,12 @@ async def main() -> None:
               "one slot per analyzer")
         times: dict[int, float] = {}
         for count in (1, 2, 3):
-            times[count] = await spread(scratch, videos, count)
+            times[count], taken = await spread(scratch, videos, count)
             speedup = times[1] / times[count]
             ideal = min(count, cores)
             print(f"{count} analyzer(s): {times[count]:6.1f} s  {jobs / times[count]:5.2f} jobs/s"
-                  f"  speed-up {speedup:4.2f}x  ideal {ideal}x  ({speedup / ideal:4.0%} of ideal)")
+                  f"  speed-up {speedup:4.2f}x  ideal {ideal}x  ({speedup / ideal:4.0%} of ideal)"
+                  f"  jobs per analyzer {'/'.join(map(str, taken))}")
         moved, finished = await fail_over(scratch, long)
         print(f"fail-over: watchdog {WATCHDOG_S:g} s; kill -> analysing on the other server "
               f"{moved:5.1f} s; kill -> result {finished:5.1f} s")
