@@ -36,6 +36,7 @@ from ecg_desktop.app.ports import (
     DISPATCHED_TO,
     JobQuery,
     JobStore,
+    JobStoreUnavailable,
     MLClient,
     MLError,
     MLServersBusy,
@@ -62,6 +63,10 @@ from ecg_desktop.domain import (
 from ecg_desktop.domain.filekeys import make_file_key
 
 logger = logging.getLogger(__name__)
+
+# After a job store blip in a job's run, the run starts again from the stored stage after
+# each of these delays (an upload resumes where its stored parts end).
+STORE_RETRY_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 PROGRESS_INTERVAL_S = 0.25
 SPEED_WINDOW_S = 5.0
@@ -240,7 +245,18 @@ class JobPipeline(ReadsSettings):
             logger.info("job %s is being worked on by another process; leaving it", job_id)
             return
         try:
-            await self._run_locked(job_id)
+            for delay_s in (*STORE_RETRY_DELAYS_S, None):
+                try:
+                    await self._run_locked(job_id)
+                    return
+                except JobStoreUnavailable as exc:
+                    if delay_s is None:  # still away: recovery's watchdog takes it up later
+                        logger.warning("job %s: the job store stays unavailable (%s); left "
+                                       "as it is", job_id, exc)
+                        return
+                    logger.warning("job %s: the job store is unavailable (%s); trying "
+                                   "again in %.0f s", job_id, exc, delay_s)
+                    await asyncio.sleep(delay_s)
         finally:
             self._locks.release(job_id)
 
@@ -260,6 +276,8 @@ class JobPipeline(ReadsSettings):
         except (IllegalTransition, JobNotFound) as exc:
             # Canceled or deleted elsewhere (another window, the server's DELETE) meanwhile.
             logger.info("job %s stopped: %s", job_id, exc)
+        except JobStoreUnavailable:
+            raise  # a blip, not the job's fault: _run tries again from the stored stage
         except Exception as exc:
             logger.exception("job %s: unexpected failure", job_id)
             await self._fail(job_id, ErrorCode.UNKNOWN_ERROR, f"unexpected error: {exc!r}")

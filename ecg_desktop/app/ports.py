@@ -188,6 +188,11 @@ class StorageError(Exception):
     """An object-storage failure, with the server's reason in the message."""
 
 
+class JobStoreUnavailable(Exception):
+    """The job store cannot be reached now (a restart, a network blip): worth trying again.
+    The store's ``StoreUnavailable`` is one."""
+
+
 class ObjectStorage(Protocol):
     """Where videos are kept: S3 / an S3-compatible store, or the embedded local store."""
 

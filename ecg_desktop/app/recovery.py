@@ -336,12 +336,17 @@ class Recovery(ReadsSettings):
 
     async def check_silent_jobs(self) -> dict[uuid.UUID, str]:
         """Reconcile every analyzing job this installation looks after that has been silent
-        for ``callback_watchdog_s``."""
+        for ``callback_watchdog_s``; and take up, as at start-up, a job in any earlier stage
+        that has not moved for as long while no pipeline of this process works on it (a job
+        store blip can leave one "uploading")."""
         limit = timedelta(seconds=self._settings.callback_watchdog_s)
         outcomes: dict[uuid.UUID, str] = {}
         async with self._lock:
             for job in await self._open_jobs():
                 if job.status is not JobStatus.PROCESSING or job.stage is not Stage.ANALYZING:
+                    if (not self._pipeline.is_running(job.job_id)
+                            and self._now() - job.updated_at >= limit):
+                        outcomes[job.job_id] = await self._take_up_stalled(job)
                     continue
                 last = job.last_callback_at or job.dispatched_at or job.updated_at
                 if self._now() - last >= limit:
@@ -355,6 +360,17 @@ class Recovery(ReadsSettings):
                         outcome = await self._move(job, f"{job.ml_server} does not answer")
                     outcomes[job.job_id] = outcome
         return outcomes
+
+    async def _take_up_stalled(self, job: Job) -> str:
+        logger.info("job %s: stalled at %s since %s; taking it up again", job.job_id,
+                    job.stage.value, job.updated_at.isoformat())
+        report = RecoveryReport()
+        await self._recover_one(job, report)
+        if report.resumed:
+            return "resumed"
+        if report.failed:
+            return "failed"
+        return "unreachable" if report.unreachable else report.reconciled.get(job.job_id, "")
 
     def owns(self, job: Job) -> bool:
         """Whether this installation looks after ``job`` (app/installation.py): the one

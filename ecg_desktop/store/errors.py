@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from ecg_desktop.app.ports import JobStoreUnavailable
+
 
 def redact_url(url: str) -> str:
     """``url`` without its password (``postgresql+psycopg://ana:***@host/db``)."""
@@ -29,7 +31,7 @@ class StoreError(Exception):
     """Base of every job-store error."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, JobStoreUnavailable):
     def __init__(self, url: str, reason: str) -> None:
         self.url = redact_url(url)
         self.reason = reason
