@@ -206,3 +206,14 @@ def test_dragging_a_segments_edge_on_the_plot_moves_it(
     assert region.getRegion() == pytest.approx((stored.start, stored.end))
     pane.undo_stack.undo()
     assert _settled(run, pane, store, job).segments[4] == segment
+
+
+def test_edited_words_are_marked(
+    run: Runner, store: SqlJobStore, pane: ReviewPane, job: Job,
+) -> None:
+    assert "Edited by you" not in pane.delegate.tooltip(2, 1)
+    pane.edits.edit_word(2, 1, "Seoul")
+    run(pane.wait_idle())
+    assert "Edited by you" in pane.delegate.tooltip(2, 1)
+    assert "Edited by you" not in pane.delegate.tooltip(2, 0)
+    pane.view.viewport().repaint()  # the dotted mark paints without error

@@ -203,6 +203,7 @@ class SegmentDelegate(QStyledItemDelegate):
                 and self.hovered[1] < len(layout.words):
             x, y, width = layout.words[self.hovered[1]]
             painter.fillRect(QRectF(left + x, top + y + self._line - 3, width, 1.5), text_colour)
+        self._mark_edited(painter, row, layout, left, top, palette)
         scale = model.scale
         for number, (x, y, _width) in enumerate(layout.words):
             colour = None
@@ -212,6 +213,20 @@ class SegmentDelegate(QStyledItemDelegate):
                 colour = scale.colour(model.word_colour_value(row, number))
             painter.setPen(colour if colour is not None else text_colour)
             painter.drawText(QPointF(left + x, top + y + ascent), tokens[number])
+
+    def _mark_edited(self, painter: QPainter, row: int, layout: SegmentLayout, left: float,
+                     top: float, palette: QPalette) -> None:
+        """A dotted line under each word the user typed, retimed or placed."""
+        words = self._model.segment(row).words
+        edited = [n for n, w in enumerate(words[:len(layout.words)]) if w.edited]
+        if not edited:
+            return
+        pen = QPen(palette.color(QPalette.ColorRole.PlaceholderText), 1.2, Qt.PenStyle.DotLine)
+        painter.setPen(pen)
+        for number in edited:
+            x, y, width = layout.words[number]
+            baseline = top + y + self._line - 1
+            painter.drawLine(QPointF(left + x, baseline), QPointF(left + x + width, baseline))
 
     # -- hover ---------------------------------------------------------------------------
 
@@ -249,6 +264,8 @@ class SegmentDelegate(QStyledItemDelegate):
             lines.append(self.tr("Spectral centroid: %s") % _unit(item.spectral_centroid, "Hz", 0))
         if item.confidence is not None:
             lines.append(self.tr("Confidence: %s") % f"{item.confidence:.2f}")
+        if item.edited:
+            lines.append(self.tr("Edited by you"))
         return "<br>".join(lines)
 
 

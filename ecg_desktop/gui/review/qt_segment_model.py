@@ -147,7 +147,7 @@ class SegmentTableModel(QAbstractTableModel):
     def set_word_text(self, row: int, word_index: int, text: str) -> None:
         segment = self.transcript.segments[row]
         words = list(segment.words)
-        words[word_index] = replace(words[word_index], text=text)
+        words[word_index] = replace(words[word_index], text=text, edited=True)
         segment = replace(segment, words=tuple(words), text=" ".join(w.text for w in words))
         self._replace_segment(row, segment)
 
