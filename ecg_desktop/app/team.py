@@ -285,12 +285,18 @@ def shown_to(job: Job, viewer: str) -> Job:
     return dataclasses.replace(job, local_path=None)
 
 
-def viewer() -> str:
-    """Who this process shows jobs to: the configured user name, else the login name."""
+def viewer_of(settings: Settings) -> str:
+    """Who a process with ``settings`` shows jobs to: the user name, else the login name."""
     from ecg_desktop.app.pipeline import os_user_name
+
+    return settings.user_name or os_user_name()
+
+
+def viewer() -> str:
+    """``viewer_of`` this user's settings (for the commands that load no core)."""
     from ecg_desktop.config import load_settings
 
-    return load_settings().user_name or os_user_name()
+    return viewer_of(load_settings())
 
 
 def _is_postgresql(url: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 
 from ecg_desktop.app.ports import JobQuery, JobStore
+from ecg_desktop.app.team import shown_to
 from ecg_desktop.domain import Event, Job, JobChanged, JobStatus
 
 from .qt_job_model import Column, QtJobModel
@@ -29,13 +30,14 @@ class JobFeed:
         self._loading = False
         self._held: list[Event] = []
 
-    async def load(self, store: JobStore, still_wanted: Callable[[], bool] = lambda: True
-                   ) -> None:
-        """Show ``store``'s jobs; stops paging once ``still_wanted()`` turns false (the
-        window let go of that store)."""
+    async def load(self, store: JobStore, still_wanted: Callable[[], bool] = lambda: True,
+                   *, viewer: str = "") -> None:
+        """Show ``store``'s jobs (another member's than ``viewer``'s without their local
+        paths, as team sync brings them); stops paging once ``still_wanted()`` turns false
+        (the window let go of that store)."""
         self._loading = True
         try:
-            page = await store.list(JobQuery(limit=FIRST_PAGE))
+            page = [shown_to(j, viewer) for j in await store.list(JobQuery(limit=FIRST_PAGE))]
             self.model.set_jobs(page)
         finally:
             self._loading = False
@@ -45,7 +47,8 @@ class JobFeed:
         offset, size = len(page), FIRST_PAGE
         while len(page) == size and still_wanted():  # a full page: there may be more
             size = PAGE
-            page = await store.list(JobQuery(limit=size, offset=offset))
+            page = [shown_to(j, viewer)
+                    for j in await store.list(JobQuery(limit=size, offset=offset))]
             self.model.append_jobs(page)
             offset += len(page)
         if (self.model.sort_column, self.model.sort_order) != (

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from ecg_desktop.app.languages import offered_languages
 from ecg_desktop.app.pipeline import os_user_name
+from ecg_desktop.app.team import viewer_of
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Event, Job, JobStatus
 from ecg_desktop.domain.events import TeamConnectionChanged
@@ -227,7 +228,8 @@ class QtMainWindow(QMainWindow):
         self.callback_url = callback_url
         self._unsubscribe = core.bus.subscribe(self.bridge.handle)
         self.show_services()
-        self.tasks.spawn(self.feed.load(core.store, lambda: self.core is core))
+        self.tasks.spawn(self.feed.load(core.store, lambda: self.core is core,
+                                        viewer=viewer_of(core.settings)))
         self.health.attach(core.health, core.settings.model_server_url or "embedded analyzer")
         self.intake.submit_pending(core)
         self._update_actions()

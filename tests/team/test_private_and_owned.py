@@ -113,3 +113,23 @@ async def test_another_members_job_shows_no_local_path_and_no_link_is_stored(
     assert [(j["owner"], j["local_path"], j["video_url"]) for j in listed["bo"]] == [
         ("ana", None, None)]
     assert listed["ana"][0]["local_path"] == path_on_anas_computer
+
+
+async def test_the_window_loads_another_members_job_without_its_local_path(qtbot: Any) -> None:
+    from ecg_desktop.app.ports import JobQuery
+    from ecg_desktop.gui.qt_job_feed import JobFeed
+    from ecg_desktop.gui.qt_job_model import QtJobModel
+
+    mine = Job.new(filename="a.mp4", owner="ana", local_path="/home/ana/a.mp4")
+    theirs = Job.new(filename="b.mp4", owner="bo", local_path="/home/bo/private/b.mp4")
+
+    class Store:
+        async def list(self, query: JobQuery) -> list[Job]:
+            return [mine, theirs][query.offset:query.offset + query.limit]
+
+    model = QtJobModel()
+    await JobFeed(model, lambda job: None).load(Store(), viewer="ana")  # type: ignore[arg-type]
+
+    assert (model.job(mine.job_id) or mine).local_path == "/home/ana/a.mp4"
+    shown = model.job(theirs.job_id)
+    assert shown is not None and shown.local_path is None
