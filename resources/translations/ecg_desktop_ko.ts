@@ -94,63 +94,68 @@
         <source>folder holds no video files</source>
         <translation>폴더에 동영상 파일이 없습니다</translation>
     </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/prompts.py" line="36" />
+        <source>no speech model installed for this language</source>
+        <translation>이 언어를 인식할 음성 모델이 설치되어 있지 않습니다</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/prompts.py" line="42" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="43" />
         <source>%n file(s) could not be added:</source>
         <translation><numerusform>파일 %n개를 추가하지 못했습니다:</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/prompts.py" line="45" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="46" />
         <source>… and %n more (see the details)</source>
         <translation><numerusform>… 그리고 %n개 더(자세한 내용 참고)</numerusform></translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="58" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="59" />
         <source>Some files were not added</source>
         <translation>일부 파일을 추가하지 않았습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="68" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="71" />
         <source>Export finished</source>
         <translation>내보내기 완료</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/prompts.py" line="69" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="72" />
         <source>%n file(s) written to {folder}</source>
         <translation><numerusform>파일 %n개를 {folder}에 저장했습니다</numerusform></translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="73" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="76" />
         <source>Show in &amp;folder</source>
         <translation>폴더에서 보기(&amp;F)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/prompts.py" line="92" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="95" />
         <source>Delete %n job(s), their results and their uploaded videos from storage?</source>
         <translation><numerusform>작업 %n개와 그 결과, 저장소에 올린 동영상을 삭제할까요?</numerusform></translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="93" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="96" />
         <source>The files on this computer are kept.</source>
         <translation>이 컴퓨터의 파일은 그대로 남습니다.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/prompts.py" line="104" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="107" />
         <source>%n of these job(s) were added by someone else; deleting removes them for the whole team:</source>
         <translation><numerusform>이 중 작업 %n개는 다른 사람이 추가했습니다. 삭제하면 팀 전체에서 사라집니다:</numerusform></translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="106" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="109" />
         <source>Delete them anyway?</source>
         <translation>그래도 삭제할까요?</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="81" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="84" />
         <source>Already in the queue</source>
         <translation>이미 대기열에 있음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="82" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="85" />
         <source>These videos are already queued:
 {names}
 
@@ -161,63 +166,63 @@ Add them again?</source>
 다시 추가할까요?</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="91" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="94" />
         <source>Delete jobs</source>
         <translation>작업 삭제</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/prompts.py" line="103" />
+        <location filename="../../ecg_desktop/gui/prompts.py" line="106" />
         <source>Delete other people's jobs</source>
         <translation>다른 사람의 작업 삭제</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="225" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="226" />
         <source>ML server: {url}</source>
         <translation>ML 서버: {url}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="235" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="238" />
         <source>Completed</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="237" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="240" />
         <source>Failed</source>
         <translation>실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="239" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="242" />
         <source>Canceled</source>
         <translation>취소됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="246" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="249" />
         <source>Sending to ML server…</source>
         <translation>ML 서버로 보내는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="248" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="251" />
         <source>Uploaded, waiting for the ML server</source>
         <translation>업로드 완료, ML 서버 대기 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="249" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="252" />
         <source>Waiting</source>
         <translation>대기 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="259" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="262" />
         <source>Uploading {done} of {total}</source>
         <translation>업로드 중 {done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="265" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="268" />
         <source>{eta} left</source>
         <translation>{eta} 남음</translation>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="22" />
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="46" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="47" />
         <source>Detect automatically</source>
         <translation>자동 감지</translation>
     </message>
@@ -249,7 +254,7 @@ Add them again?</source>
     <message>
         <location filename="../../ecg_desktop/gui/qt_models_page.py" line="96" />
         <source>Stopped at {done:.0f} MB: Download goes on from there</source>
-        <translation>{done:.0f} MB에서 멈췄습니다: 내려받기는 거기서 이어집니다</translation>
+        <translation>{done:.0f} MB에서 멈춤: 다운로드하면 이어서 받습니다</translation>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/qt_models_page.py" line="98" />
@@ -363,7 +368,7 @@ Add them again?</source>
         <translation>중국어</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="203" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="204" />
         <source>ECG Desktop</source>
         <translation>ECG Desktop</translation>
     </message>
@@ -488,37 +493,37 @@ Add them again?</source>
         <translation>도움말(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="77" />
+        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="78" />
         <source>  &amp;Language of new videos: </source>
         <translation>  새 동영상 언어(&amp;L): </translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="83" />
+        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="84" />
         <source>Show jobs by status</source>
         <translation>상태별로 작업 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="85" />
         <source>Everyone's jobs</source>
         <translation>모든 사람의 작업</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="85" />
+        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="86" />
         <source>My jobs</source>
         <translation>내 작업</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="86" />
+        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="87" />
         <source>Show the jobs you added, or everyone's</source>
         <translation>내가 추가한 작업만, 또는 모든 사람의 작업을 봅니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="87" />
+        <location filename="../../ecg_desktop/gui/qt_queue_toolbar.py" line="88" />
         <source>Filter by file name or job id (Ctrl+L)</source>
         <translation>파일 이름이나 작업 ID로 걸러 보기 (Ctrl+L)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="207" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="208" />
         <source>Drop videos or folders here
 or press Add videos… (Ctrl+O)
 
@@ -531,54 +536,54 @@ with speakers, word timings, loudness and pitch.</source>
 음량과 음높이가 담긴 전사가 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="211" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="212" />
         <source>Open a completed job to see its transcript.</source>
         <translation>완료된 작업을 열면 전사가 보입니다.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="382" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="384" />
         <source>Copied %n job id(s)</source>
         <translation><numerusform>작업 ID %n개를 복사했습니다</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="66" />
+        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="68" />
         <source>%n video(s) will start when the services are ready</source>
         <translation><numerusform>서비스가 준비되면 동영상 %n개가 시작됩니다</numerusform></translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="95" />
+        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="102" />
         <source>Could not add a video</source>
         <translation>동영상을 추가하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="106" />
+        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="113" />
         <source>Add videos</source>
         <translation>동영상 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="138" />
+        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="145" />
         <source>Videos and sound (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv *.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus);;All files (*)</source>
         <translation>동영상과 소리 (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.3gp *.ts *.mts *.ogv *.wav *.mp3 *.m4a *.aac *.flac *.ogg *.opus);;모든 파일 (*)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="114" />
+        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="121" />
         <source>Add a folder of videos</source>
         <translation>동영상 폴더 추가</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="124" />
+        <location filename="../../ecg_desktop/gui/qt_file_intake.py" line="131" />
         <source>The clipboard holds no file paths</source>
         <translation>클립보드에 파일 경로가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="308" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="310" />
         <source>Drop to add videos
 Language: {lang}</source>
         <translation>놓으면 동영상을 추가합니다
 언어: {lang}</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="372" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="374" />
         <source>Job failed</source>
         <translation>작업 실패</translation>
     </message>
@@ -603,12 +608,12 @@ Language: {lang}</source>
         <translation>삭제하지 못했습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="390" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="392" />
         <source>Show file</source>
         <translation>파일 보기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="390" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="392" />
         <source>{path} no longer exists</source>
         <translation>{path}이(가) 더 이상 없습니다</translation>
     </message>
@@ -653,12 +658,12 @@ Language: {lang}</source>
         <translation>ML 서버 상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="430" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="432" />
         <source>About ECG Desktop</source>
         <translation>ECG Desktop 정보</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="431" />
+        <location filename="../../ecg_desktop/gui/qt_main_window.py" line="433" />
         <source>ECG Desktop {version}
 Transcripts with speakers, word timings, loudness and pitch.</source>
         <translation>ECG Desktop {version}
@@ -1226,92 +1231,92 @@ Click to check now and see the full answer.</source>
         <translation>마지막 토큰을 폐기하기 전에 새 토큰을 만드세요.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="47" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="48" />
         <source>Exactly</source>
         <translation>정확히</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="48" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="49" />
         <source>Between</source>
         <translation>범위</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="58" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="59" />
         <source>Analyse again</source>
         <translation>다시 분석</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="66" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="67" />
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="68" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="69" />
         <source>The ML server's default</source>
         <translation>ML 서버 기본값</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="72" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="73" />
         <source>Models installed on this computer (Tools → Settings → Models); the bundled analyzer uses them</source>
         <translation>이 컴퓨터에 설치된 모델(도구 → 설정 → 모델). 내장 분석기가 사용합니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="74" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="75" />
         <source>&amp;Model:</source>
         <translation>모델(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="75" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="76" />
         <source>&amp;Speakers:</source>
         <translation>화자 수(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="78" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="79" />
         <source>Optional: paste what is said, and the words are aligned to this text instead of being recognised</source>
         <translation>선택 사항: 말한 내용을 붙여 넣으면 인식하는 대신 이 글에 단어를 맞춥니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="81" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="82" />
         <source>Known &amp;transcript:</source>
         <translation>알고 있는 대본(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="85" />
         <source>Analyse &amp;again</source>
         <translation>다시 분석(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="88" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="89" />
         <source>{file} is analysed again as a new job; this one stays as it is.</source>
         <translation>{file}을(를) 새 작업으로 다시 분석합니다. 지금 작업은 그대로 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="107" />
+        <location filename="../../ecg_desktop/gui/qt_retry_dialog.py" line="108" />
         <source>and</source>
         <translation>~</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="39" />
+        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="48" />
         <source>Keyboard shortcuts</source>
         <translation>단축키</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="42" />
+        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="51" />
         <source>Action</source>
         <translation>동작</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="42" />
+        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="51" />
         <source>Key</source>
         <translation>키</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="310" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="313" />
         <source>%n speaker(s)</source>
         <translation><numerusform>화자 %n명</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="311" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="314" />
         <source>%n segment(s)</source>
         <translation><numerusform>구간 %n개</numerusform></translation>
     </message>
@@ -1412,105 +1417,105 @@ Click to check now and see the full answer.</source>
 <context>
     <name>QtJobModel</name>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="64" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="65" />
         <source>File</source>
         <translation>파일</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="65" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="66" />
         <source>Size</source>
         <translation>크기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="66" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="67" />
         <source>Duration</source>
         <translation>길이</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="67" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="68" />
         <source>Status</source>
         <translation>상태</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="68" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="69" />
         <source>Progress</source>
         <translation>진행</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="69" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="70" />
         <source>Speakers</source>
         <translation>화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="70" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="71" />
         <source>Created</source>
         <translation>생성</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="71" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="72" />
         <source>Updated</source>
         <translation>갱신</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="72" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="73" />
         <source>Owner</source>
         <translation>소유자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="75" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="76" />
         <source>Queued</source>
         <translation>대기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="76" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="77" />
         <source>Uploading</source>
         <translation>업로드 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="77" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="78" />
         <source>Uploaded</source>
         <translation>업로드됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="78" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="79" />
         <source>Sending to ML server</source>
         <translation>ML 서버로 전송 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="79" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="80" />
         <source>Analysing</source>
         <translation>분석 중</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="80" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="81" />
         <source>Done</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="83" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="427" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="84" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="430" />
         <source>Completed</source>
         <translation>완료</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="84" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="428" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="85" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="431" />
         <source>Failed</source>
         <translation>실패</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="85" />
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="429" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="86" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="432" />
         <source>Canceled</source>
         <translation>취소됨</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="423" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="426" />
         <source>All</source>
         <translation>전체</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="424" />
+        <location filename="../../ecg_desktop/gui/qt_job_model.py" line="427" />
         <source>Active</source>
         <translation>진행 중</translation>
     </message>
@@ -1663,7 +1668,7 @@ Click to check now and see the full answer.</source>
         <translation>음높이로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="214" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="215" />
         <source>Redo</source>
         <translation>다시 실행</translation>
     </message>
@@ -1674,7 +1679,7 @@ Click to check now and see the full answer.</source>
     </message>
     <message>
         <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="136" />
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="299" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="302" />
         <source>Select a completed job to review its transcript</source>
         <translation>완료된 작업을 선택하면 전사 결과를 검토할 수 있습니다</translation>
     </message>
@@ -1684,37 +1689,37 @@ Click to check now and see the full answer.</source>
         <translation>서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="211" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="212" />
         <source>Undo the last edit</source>
         <translation>마지막 수정 되돌리기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="240" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="241" />
         <source>Loading %s…</source>
         <translation>%s 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="246" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="247" />
         <source>The transcript cannot be loaded: %s</source>
         <translation>전사 결과를 불러올 수 없습니다: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="265" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="266" />
         <source>%s failed: %s</source>
         <translation>%s 실패: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="267" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="268" />
         <source>%s was canceled</source>
         <translation>%s 작업이 취소되었습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="268" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="269" />
         <source>%s has no transcript yet</source>
         <translation>%s에는 아직 전사 결과가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="416" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="430" />
         <source>The edit could not be saved: %s</source>
         <translation>수정 내용을 저장하지 못했습니다: %s</translation>
     </message>
@@ -1777,34 +1782,39 @@ Click to check now and see the full answer.</source>
 <context>
     <name>SegmentDelegate</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="243" />
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="258" />
         <source>Loudness, pitch: not measured by the server</source>
         <translation>음량, 음높이: 서버가 측정하지 않음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="245" />
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="260" />
         <source>Loudness: %s</source>
         <translation>음량: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="247" />
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="262" />
         <source>unvoiced</source>
         <translation>무성음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="248" />
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="263" />
         <source>Pitch: %s</source>
         <translation>음높이: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="249" />
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="264" />
         <source>Spectral centroid: %s</source>
         <translation>스펙트럼 중심: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="251" />
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="266" />
         <source>Confidence: %s</source>
         <translation>신뢰도: %s</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/review/qt_segment_delegate.py" line="268" />
+        <source>Edited by you</source>
+        <translation>직접 고침</translation>
     </message>
 </context>
 <context>

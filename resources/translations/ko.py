@@ -415,6 +415,7 @@ KO = {
     "Type times as 01:15.500 or 75.5 (seconds).": "시간은 01:15.500 또는 75.5(초)처럼 입력하세요.",
     "The end must come after the start.": "끝은 시작보다 뒤여야 합니다.",
     "Redo %s": "다시 실행: %s",
+    "Edited by you": "직접 고침",
     "Undo %s": "되돌리기: %s",
     # settings: analysis and export
     "Analysis and export": "분석과 내보내기",
