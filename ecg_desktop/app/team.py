@@ -36,6 +36,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.ports import ObjectStorage, StorageError
 from ecg_desktop.config import ConfigError, Settings
 from ecg_desktop.domain import Event, Job, JobChanged, JobDeleted, JobNotFound
 from ecg_desktop.domain.events import TeamConnectionChanged
@@ -283,6 +284,22 @@ def shown_to(job: Job, viewer: str) -> Job:
     if not job.owner or job.owner == viewer:
         return job
     return dataclasses.replace(job, local_path=None)
+
+
+PLAYBACK_LINK_S = 3600
+
+
+async def playable_source(job: Job, storage: ObjectStorage) -> str | None:
+    """Where to play ``job``'s video from when it is not on this computer (another member's
+    job): a short-lived link to the stored video, made when needed, since the shared store
+    keeps none."""
+    if not job.file_key:
+        return None
+    try:
+        return await storage.presign_get(job.file_key, PLAYBACK_LINK_S)
+    except (StorageError, RuntimeError) as exc:  # RuntimeError: an adapter closed meanwhile
+        logger.warning("no link to the video of job %s: %s", job.job_id, exc)
+        return None
 
 
 def viewer_of(settings: Settings) -> str:

@@ -133,3 +133,30 @@ async def test_the_window_loads_another_members_job_without_its_local_path(qtbot
     assert (model.job(mine.job_id) or mine).local_path == "/home/ana/a.mp4"
     shown = model.job(theirs.job_id)
     assert shown is not None and shown.local_path is None
+
+
+async def test_a_teammates_video_plays_from_a_link_made_when_needed() -> None:
+    from ecg_desktop.app.ports import StorageError
+    from ecg_desktop.app.team import PLAYBACK_LINK_S, playable_source
+
+    asked: list[tuple[str, int]] = []
+
+    class Storage:
+        fails = False
+
+        async def presign_get(self, key: str, expires_s: int) -> str:
+            if self.fails:
+                raise StorageError("the bucket is away")
+            asked.append((key, expires_s))
+            return f"https://s3.example/{key}?signed"
+
+    storage = Storage()
+    theirs = Job.new(filename="b.mp4", owner="bo", file_key="videos/bo/b.mp4")
+
+    link = await playable_source(theirs, storage)  # type: ignore[arg-type]
+
+    assert link == "https://s3.example/videos/bo/b.mp4?signed"
+    assert asked == [("videos/bo/b.mp4", PLAYBACK_LINK_S)]
+    assert await playable_source(Job.new(owner="bo"), storage) is None  # type: ignore[arg-type]
+    storage.fails = True
+    assert await playable_source(theirs, storage) is None  # type: ignore[arg-type]

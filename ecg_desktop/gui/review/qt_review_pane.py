@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.ports import JobStore
+from ecg_desktop.app.ports import JobStore, ObjectStorage
 from ecg_desktop.app.review import TranscriptEditor
+from ecg_desktop.app.team import playable_source
 from ecg_desktop.domain import (
     Event,
     Job,
@@ -66,6 +67,7 @@ class ReviewPane(QWidget):
     def __init__(self, core: ReviewCore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = TranscriptEditor(core.store, core.bus)
+        self._storage: ObjectStorage | None = getattr(core, "storage", None)
         self.job: Job | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._own_writes = 0
@@ -252,7 +254,12 @@ class ReviewPane(QWidget):
             self._show_without_transcript(job)
             return
         self.show_transcript(transcript, job)
-        self.player.set_source(job.local_path or job.video_url, transcript.duration)
+        source = job.local_path or job.video_url
+        if source is None and self._storage is not None:  # a teammate's job: a link, made now
+            source = await playable_source(job, self._storage)
+            if serial != self._load_serial:
+                return
+        self.player.set_source(source, transcript.duration)
 
     def _show_without_transcript(self, job: Job) -> None:
         """Say where ``job`` stands; it is shown once it completes (see ``_on_event``)."""
