@@ -14,15 +14,17 @@ import asyncio
 import subprocess
 import sys
 import tempfile
+import wave
 from pathlib import Path
 from types import SimpleNamespace
 
+import av
 import qasync
-from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
 from ecg_desktop.app.bus import EventBus
+from ecg_desktop.app.ports import JobStore
 from ecg_desktop.gui.i18n import Translations
 from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.gui.review.palette import Colouring
@@ -65,18 +67,18 @@ async def capture(out: Path, folder: Path) -> None:
         pane.resize(1400, 900)
         pane.show()
         await pane.show_job(job)
-        player = pane.player.player
         for _ in range(200):
-            if player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
+            if pane.player.loaded:  # paused at its position: its frame shows without Play
                 break
             await asyncio.sleep(0.05)
-        player.play()  # so that the video shows a frame
-        await asyncio.sleep(0.4)
-        player.pause()
         pane.set_colouring(Colouring.PITCH)
         transcript = pane.model.transcript
         row = 2
         word = transcript.segments[row].words[3]
+        # an edit, so that the dotted mark of edited words and the enabled Undo show
+        edited = transcript.segments[1].text.replace("numbers", "figures")
+        pane.edits.edit_segment_text(1, edited)
+        await pane.wait_idle()
         pane.search.field.setText("the")
         pane.select_segment(row)
         pane.player.seek(word.start + 0.01)
@@ -92,7 +94,53 @@ async def capture(out: Path, folder: Path) -> None:
         print(path)
         pane.close()
         pane.deleteLater()
+    await capture_audio_only(out, folder, store, translations)
     await store.close()
+
+
+async def capture_audio_only(out: Path, folder: Path, store: JobStore,
+                             translations: Translations) -> None:
+    """A sound file's job: the transcript and plots, and a plain "Audio only" player."""
+    translations.apply("en")
+    audio = folder / "interview.wav"
+    await asyncio.to_thread(_sound_of, folder / "weekly-review.mp4", audio)
+    raw = await asyncio.to_thread(
+        analyse_file, audio,
+        AnalysisOptions(language="en", transcript=" ".join(t for _, t, _ in TURNS),
+                        filename=audio.name),
+        lambda percent, message: None,
+    )
+    job = await add_completed(store, raw, filename=audio.name, local_path=str(audio))
+    pane = ReviewPane(SimpleNamespace(store=store, bus=EventBus()))
+    pane.resize(1400, 900)
+    pane.show()
+    await pane.show_job(job)
+    for _ in range(200):
+        if pane.player.is_audio_only:
+            break
+        await asyncio.sleep(0.05)
+    pane.select_segment(3)
+    await asyncio.sleep(0.8)
+    path = out / "review_audio_en.png"
+    pane.move(0, 0)
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(subprocess.run, [
+        "import", "-window", "root", "-crop", "1400x900+0+0", str(path)], check=True)
+    print(path)
+    pane.close()
+    pane.deleteLater()
+
+
+def _sound_of(video: Path, target: Path) -> None:
+    """The sound track of ``video`` as a 16 kHz mono WAV file."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=16_000)
+    with av.open(str(video)) as container, wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        for frame in container.decode(audio=0):
+            for converted in resampler.resample(frame):
+                out.writeframes(converted.to_ndarray().tobytes())
 
 
 def main() -> None:
