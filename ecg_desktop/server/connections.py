@@ -34,6 +34,11 @@ HEADER_TIMEOUT_S = 10.0  # from connecting (or the last answer) to the end of th
 BODY_IDLE_TIMEOUT_S = 10.0  # longest silence while a body is being sent
 BODY_MIN_RATE = 32 * 1024  # bytes/s a body must average after BODY_GRACE_S (256 kbit/s)
 BODY_GRACE_S = 30.0
+# How long the unread rest of a refused body (413, or an unsigned callback's 401 answered
+# before its body) is read and thrown away before the connection is closed: long enough for
+# the sender to read the answer, short enough that 20 refused 60 MiB senders do not keep the
+# loop busy discarding their bodies (aiohttp's default is 10 s).
+LINGERING_S = 1.0
 MAX_CONNECTIONS = 4096
 FD_RESERVE = 200  # descriptors kept for the job store, logs, spill files, the worker's pipes
 

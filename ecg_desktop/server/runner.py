@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .connections import (
     HEADER_TIMEOUT_S,
+    LINGERING_S,
     ConnectionCap,
     connection_cap,
     raise_open_file_limit,
@@ -112,6 +113,7 @@ class EmbeddedServer:
         runner = web.AppRunner(
             self._app, access_log=None, shutdown_timeout=self._shutdown_timeout_s,
             handle_signals=False, keepalive_timeout=HEADER_TIMEOUT_S,
+            lingering_time=LINGERING_S,
         )
         await runner.setup()
         site = _CappedSite(runner, host, port, self.cap)

@@ -4,8 +4,11 @@ refused before it is read, large bodies are read a few at a time, the rest answe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+
+from ecg_desktop.server.runner import EmbeddedServer
 
 from .conftest import Server, ServerFactory, callback_body
 
@@ -90,3 +93,28 @@ async def test_large_bodies_are_read_a_few_at_a_time_and_the_rest_told_to_retry(
     assert freed.status == 200, await freed.text()
     assert (await server.store.get(job.job_id)).progress == 9
     assert json.loads(await freed.read()) == {"status": "received"}
+
+
+async def test_a_refused_sender_is_cut_off_soon_not_drained_for_ten_seconds(
+    make_server: ServerFactory,
+) -> None:
+    server = await make_server()
+    assert server.new_app is not None
+    embedded = EmbeddedServer(server.new_app())  # as serve runs it
+    await embedded.start("127.0.0.1", 0)
+    endless = 64 * 1024**3  # more than loopback carries in aiohttp's default 10 s of draining
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", embedded.port)
+        writer.write(b"POST /api/upload-video/result HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"X-Signature-256: sha256=00\r\nContent-Length: %d\r\n\r\n" % endless)
+        status, _ = await _status(reader, within_s=5)
+        assert status == 413  # refused before reading, from Content-Length
+        started, chunk = time.monotonic(), b" " * 65536
+        with contextlib.suppress(ConnectionError):
+            while time.monotonic() - started < 15:  # keep sending the refused body
+                writer.write(chunk)
+                await asyncio.wait_for(writer.drain(), 15)
+        assert time.monotonic() - started < 4  # closed after LINGERING_S
+        writer.close()
+    finally:
+        await embedded.stop()
