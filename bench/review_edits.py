@@ -13,6 +13,7 @@ longest stall of the event loop meanwhile, since the review pane shares that loo
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import sys
 import tempfile
@@ -79,7 +80,7 @@ async def bench(url: str, label: str) -> None:
               f"  max loop stall {loaded_stall * 1000:5.1f} ms   (packed words)")
         for where, at in (("start", 5), ("end", 1990)):
             # each round: load (rows), split, undo: the load is measured on its own below
-            took, stall = await _measure(lambda at=at: split_and_join(at))
+            took, stall = await _measure(functools.partial(split_and_join, at))
             reload, _ = await _measure(load)
             per_write = (took - reload) / 2
             print(f"{label:10} split at {where:5}   median {per_write * 1000:7.1f} ms"
