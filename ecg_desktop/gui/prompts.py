@@ -60,6 +60,8 @@ class Prompts:
                           QMessageBox.StandardButton.Ok, self.parent)
         box.setInformativeText(lines)
         box.setDetailedText(details)
+        box.setStyleSheet(  # one line per file where it fits
+            "QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 420px; }")
         box.exec()
 
     def show_exported(self, written: Sequence[Path]) -> None:

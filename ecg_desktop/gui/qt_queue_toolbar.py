@@ -26,7 +26,8 @@ def _mark_languages() -> None:  # pragma: no cover - only read by pyside6-lupdat
     tr("Chinese")
 
 
-def _language_text(code: str) -> str:
+def language_text(code: str) -> str:
+    """"Korean (ko)": the language's name in the UI language, and its code."""
     name = LANGUAGE_NAMES.get(code)
     return f"{tr(name)} ({code})" if name else code
 
@@ -70,14 +71,14 @@ class QtQueueToolbar(QToolBar):
         if [box.itemData(i) for i in range(box.count())] != list(offered):
             box.clear()
             for item in offered:
-                box.addItem(_language_text(item), item)
+                box.addItem(language_text(item), item)
         box.setCurrentIndex(max(box.findData(code), 0))
 
     def retranslate(self) -> None:
         self.language_label.setText(tr("  &Language of new videos: "))
         for i in range(self.language_box.count()):
             code = self.language_box.itemData(i)
-            self.language_box.setItemText(i, _language_text(code))
+            self.language_box.setItemText(i, language_text(code))
         for i in range(self.status_filter.count()):
             self.status_filter.setItemText(i, marked(self.status_filter.itemData(i)))
         self.status_filter.setToolTip(tr("Show jobs by status"))

@@ -26,6 +26,7 @@ from ecg_desktop.config import LANGUAGES
 from ecg_desktop.domain import DispatchOptions, Job
 
 from .i18n import tr
+from .qt_queue_toolbar import language_text
 
 MAX_SPEAKERS = 20
 SPEAKER_MODES = ("detect", "exact", "range")
@@ -61,7 +62,7 @@ class QtRetryDialog(QDialog):
         form = QFormLayout()
         self.language = QComboBox(self)
         for code in LANGUAGES:
-            self.language.addItem(code, code)
+            self.language.addItem(language_text(code), code)
         self.language.setCurrentIndex(max(self.language.findData(job.language), 0))
         form.addRow(tr("&Language:"), self.language)
         self.model = QComboBox(self)

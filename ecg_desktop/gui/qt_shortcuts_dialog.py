@@ -3,6 +3,8 @@ transcript pane's own keys), read from what is really bound, so the list cannot 
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -17,15 +19,21 @@ from PySide6.QtWidgets import (
 from .i18n import tr
 from .qt_window_actions import Binding, bindings
 
+# Keys a standard binding adds that no ordinary keyboard has (F14, the "Undo" key, ...).
+_UNTYPEABLE = re.compile(r"F(1[3-9]|[2-3]\d)|Undo|Redo|Find|Copy|Paste|Cut|Open|Close|Save|New|"
+                         r"Help|Print|Refresh|Back|Forward|Stop|Menu")
+
 
 def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
-    """(what it does, key) for each key bound in ``window``, each pair once, in order of
+    """(what it does, its keys) for each action or shortcut bound in ``window``, in order of
     the window's menus and then the transcript pane's keys."""
-    rows: dict[tuple[str, str], None] = {}
+    rows: dict[str, list[str]] = {}
     for binding in bindings(window, enabled_only=False):
-        if binding.text:
-            rows[(binding.text.rstrip("…"), _native(binding))] = None
-    return list(rows)
+        if binding.text and not _UNTYPEABLE.fullmatch(binding.key):
+            keys = rows.setdefault(binding.text.rstrip("…"), [])
+            if _native(binding) not in keys:
+                keys.append(_native(binding))
+    return [(text, ", ".join(keys)) for text, keys in rows.items()]
 
 
 def _native(binding: Binding) -> str:
@@ -45,6 +53,7 @@ class QtShortcutsDialog(QDialog):
         table = QTableView(self)
         table.setModel(self.model)
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
         table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
