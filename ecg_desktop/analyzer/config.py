@@ -45,6 +45,7 @@ class AnalyzerConfig:
     callback_max_delay_s: float = 120.0
     callback_timeout_s: float = 30.0
     progress_interval_s: float = 1.0
+    interrupted_report_delay_s: float = 30.0  # a backend that moved the job on may withdraw it
     webhook_secret: str = field(default="", repr=False)
     allow_unsigned_dispatch: bool = False
     backend: str = "faster-whisper"
@@ -153,6 +154,7 @@ ENV_VARIABLES: dict[str, tuple[str, type]] = {
     "callback_max_delay_s": ("ECG_ANALYZER_CALLBACK_MAX_DELAY", float),
     "callback_timeout_s": ("ECG_ANALYZER_CALLBACK_TIMEOUT", float),
     "progress_interval_s": ("ECG_ANALYZER_PROGRESS_INTERVAL", float),
+    "interrupted_report_delay_s": ("ECG_ANALYZER_INTERRUPTED_DELAY", float),
     "webhook_secret": ("WEBHOOK_SECRET_KEY", str),
     "allow_unsigned_dispatch": ("ECG_ANALYZER_ALLOW_UNSIGNED", bool),
     "backend": ("ECG_ANALYZER_BACKEND", str),

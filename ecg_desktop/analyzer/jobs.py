@@ -39,6 +39,7 @@ class AnalyzerJob:
     updated_ts: float = field(default_factory=time.time)
     callback_state: str = "pending"  # pending | delivered | refused | given_up | not_needed
     callback_msg_id: str = field(default_factory=lambda: f"msg_{uuid.uuid4().hex}")
+    interrupted: bool = False  # running when the analyzer stopped; reported failed at start
 
     def touch(self) -> None:
         self.updated_at = _now_iso()

@@ -159,9 +159,13 @@ class AnalyzerService:
                 job.error_message = "the analyzer stopped while processing this job; send it again"
                 job.message = "Interrupted"
                 job.callback_state = "pending"
+                job.interrupted = True
                 job.touch()
                 await self._save(job)
-            if job.callback_state == "pending":
+                # Reported after a while: a backend that sent the job to another server
+                # meanwhile withdraws the report with a cancel (docs/analyzer.md, "Cancel").
+                self._spawn(self._deliver_terminal(job, self.config.interrupted_report_delay_s))
+            elif job.callback_state == "pending":
                 self._spawn(self._deliver_terminal(job))
         if stored:
             logger.info("loaded %d stored jobs", len(stored))
@@ -313,12 +317,16 @@ class AnalyzerService:
     def cancel(self, job_id: str) -> bool:
         """Stop an accepted or running job (docs/analyzer.md, "Cancel"): its download or
         analysis stops within a second, its slot is free at once, and no callback follows.
+        An interrupted job whose failure is not reported yet is withdrawn the same way.
         False when the job is unknown or has ended."""
         job = self._jobs.get(job_id)
-        if job is None or job.status not in ACTIVE:
+        withdrawn = job is not None and job.interrupted and job.callback_state == "pending"
+        if job is None or (job.status not in ACTIVE and not withdrawn):
             return False
         job.status, job.message, job.callback_state = "canceled", "Canceled", "not_needed"
         job.touch()
+        if withdrawn:
+            self._spawn(self._save(job))  # no run of it saves it
         self._pool.cancel(job_id)
         run = self._runs.get(job_id)
         if run is not None:
@@ -359,7 +367,11 @@ class AnalyzerService:
         if isinstance(seconds, int | float):
             self._recent_times = [*self._recent_times[-9:], float(seconds)]
 
-    async def _deliver_terminal(self, job: AnalyzerJob) -> None:
+    async def _deliver_terminal(self, job: AnalyzerJob, after_s: float = 0.0) -> None:
+        if after_s > 0:
+            await asyncio.sleep(after_s)
+            if job.callback_state != "pending":
+                return  # withdrawn by a cancel meanwhile
         result = await self._result_of(job)
         body = callback_body(
             job.job_id,

@@ -67,6 +67,7 @@ from ecg_desktop.domain import (
 logger = logging.getLogger(__name__)
 
 PAGE = 500
+WITHDRAW_EVERY_S = 5.0  # how often servers a job moved away from are asked to drop it
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Recovery(ReadsSettings):
         self._lock = asyncio.Lock()
         self._left_servers: dict[uuid.UUID, set[str]] = {}  # moved jobs: their earlier servers
         self._tasks: set[asyncio.Task[None]] = set()
+        self._withdrawer: asyncio.Task[None] | None = None
         bus.subscribe(self._on_event)
 
 
@@ -213,6 +215,9 @@ class Recovery(ReadsSettings):
         logger.warning("job %s: %s; sending it to another ML server", job.job_id, why)
         if job.ml_server:
             self._left_servers.setdefault(job.job_id, set()).add(job.ml_server)
+            if self._withdrawer is None or self._withdrawer.done():
+                self._withdrawer = asyncio.create_task(
+                    self._withdraw_from_left_servers(), name="withdraw-moved-jobs")
         self._pipeline.resume(job.job_id)
         return "moved"
 
@@ -226,6 +231,32 @@ class Recovery(ReadsSettings):
             task = asyncio.create_task(self._stop_others(event.job.job_id, servers))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _withdraw_from_left_servers(self) -> None:
+        """Until each server a job moved away from answers, ask it every few seconds to drop
+        the job: a reference analyzer that comes back reports the jobs it was running as
+        failed (after ``ECG_ANALYZER_INTERRUPTED_DELAY``, 30 s), which would end a job now
+        running elsewhere (first terminal wins)."""
+        assert isinstance(self._ml, RoutesJobs)
+        while self._left_servers:
+            for job_id, servers in list(self._left_servers.items()):
+                try:
+                    current = (await self._store.get(job_id)).ml_server
+                except JobNotFound:
+                    current = None
+                if current is None:  # deleted
+                    self._left_servers.pop(job_id, None)
+                    continue
+                for server in sorted(servers):
+                    if server == current:  # not moved yet, or moved back: never stop it there
+                        continue
+                    with contextlib.suppress(MLError):  # not back yet: ask again later
+                        await self._ml.cancel_on(server, job_id)
+                        servers.discard(server)
+                        logger.info("job %s: %s was told to drop it", job_id, server)
+                if not servers:
+                    self._left_servers.pop(job_id, None)
+            await asyncio.sleep(WITHDRAW_EVERY_S)
 
     async def _stop_others(self, job_id: uuid.UUID, servers: set[str]) -> None:
         for server in sorted(servers):  # one that delivered the result has nothing to stop
@@ -321,10 +352,11 @@ class Recovery(ReadsSettings):
             self._watchdog = asyncio.create_task(self._watch(period), name="callback-watchdog")
 
     async def stop_watchdog(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            await asyncio.wait({self._watchdog})
-            self._watchdog = None
+        for task in (self._watchdog, self._withdrawer):
+            if task is not None:
+                task.cancel()
+                await asyncio.wait({task})
+        self._watchdog = self._withdrawer = None
 
     async def _watch(self, period: float) -> None:
         while True:

@@ -152,6 +152,7 @@ def analyzer_config(results_dir: Path, **changes: Any) -> AnalyzerConfig:
         "callback_retry_for_s": 60.0,
         "callback_timeout_s": 5.0,
         "download_timeout_s": 30.0,
+        "interrupted_report_delay_s": 0.5,
     }
     values.update(changes)
     return AnalyzerConfig(**values)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ecg_desktop.app.embedded_analyzer import READY_PREFIX
@@ -41,14 +42,15 @@ class Analyzer:
         os.killpg(self.process.pid, signal.SIGKILL)
 
 
-async def start_analyzer(folder: Path) -> Analyzer:
-    await asyncio.to_thread(folder.mkdir, parents=True)
+async def start_analyzer(folder: Path, port: int = 0, **env_changes: str) -> Analyzer:
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     env = dict(os.environ, WEBHOOK_SECRET_KEY=SECRET, ECG_ANALYZER_BACKEND="pocketsphinx",
-               ECG_ANALYZER_CONCURRENCY="1", ECG_ANALYZER_PROGRESS_INTERVAL="0.2")
-    with (folder / "analyzer.log").open("wb") as log:
+               ECG_ANALYZER_CONCURRENCY="1", ECG_ANALYZER_PROGRESS_INTERVAL="0.2",
+               **env_changes)
+    with (folder / "analyzer.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ecg_desktop", "ml-server", "--host", "127.0.0.1",
-            "--port", "0", "--results-dir", str(folder / "results"),
+            "--port", str(port), "--results-dir", str(folder / "results"),
             env=env, stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True,
         )
     assert process.stdout is not None
@@ -149,3 +151,57 @@ async def test_process_takes_a_list_of_servers(
     assert child.returncode == 0, out.decode() + err.decode()
     assert "interview.mp4: completed" in out.decode()
     assert (tmp_path / "result.json").is_file()
+
+
+@pytest.mark.slow
+async def test_a_server_that_returns_after_its_job_moved_on_does_not_fail_it(
+    make_core: Callable[..., Any], tmp_path: Path
+) -> None:
+    from tests.app.test_pool_faults import PoolPeer
+
+    port = free_port()
+    first = await start_analyzer(tmp_path / "first", port, ECG_ANALYZER_INTERRUPTED_DELAY="8")
+    holder = PoolPeer()  # the second server: holds the job until told to go on
+    holder.secret = SECRET
+    holder.queue = 5
+    holder.gate.clear()
+    await holder.start()
+    holder_url = holder.url
+    core: Core = await make_core([first.url, holder_url], callback_watchdog_s=2.0)
+    back: Analyzer | None = None
+    try:
+        job = await core.pipeline.submit_file(
+            make_speech_video(tmp_path / "meeting.mp4", SPEECH).path, "en")
+        deadline = time.monotonic() + 180
+        while True:
+            running = await core.store.get(job.job_id)
+            if running.stage is Stage.ANALYZING and running.progress > 10:
+                break
+            assert time.monotonic() < deadline and not running.status.is_terminal, running
+            await asyncio.sleep(0.1)
+        assert running.ml_server == first.url
+        first.kill()
+        await first.process.wait()
+        await asyncio.sleep(2.1)
+        assert await core.recovery.check_silent_jobs() == {job.job_id: "moved"}
+        while str(job.job_id) not in holder.jobs:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        # The first server returns (same address, same records): it would report the job
+        # it was running as failed after 8 s; the app withdraws that report first.
+        back = await start_analyzer(tmp_path / "first", port, ECG_ANALYZER_INTERRUPTED_DELAY="8")
+        await asyncio.sleep(12)
+        waiting = await core.store.get(job.job_id)
+        async with httpx.AsyncClient() as http:
+            there = (await http.get(f"{back.url}/jobs/{job.job_id}")).json()
+        holder.gate.set()
+        done = await core.pipeline.wait_for(job.job_id, timeout_s=30)
+    finally:
+        await core.close()
+        await holder.stop()
+        if back is not None:
+            back.kill()
+            await back.process.wait()
+    assert not waiting.status.is_terminal, waiting.error_message
+    assert there["status"] == "canceled"
+    assert done.status is JobStatus.COMPLETED and done.ml_server == holder_url
