@@ -4,7 +4,6 @@ the stored state, and a job that ends is reported once (for the tray's notificat
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +47,8 @@ def test_pages_of_jobs_and_events_held_while_the_first_page_loads(
 
     run(load_with_an_event_meanwhile())
     assert model.rowCount() == 10
-    assert model.job(jobs[0].job_id).status is JobStatus.FAILED  # the event's state won
+    shown = model.job(jobs[0].job_id)
+    assert shown is not None and shown.status is JobStatus.FAILED  # the event's state won
     assert [j.job_id for j in ended] == [jobs[0].job_id]
     feed.apply(JobChanged(newer))
     assert len(ended) == 1, "an ended job is reported once"
