@@ -188,7 +188,11 @@ class StorageError(Exception):
     """An object-storage failure, with the server's reason in the message."""
 
 
-class JobStoreUnavailable(Exception):
+class JobStoreError(Exception):
+    """A job store failure (the store's ``StoreError``): the server answers it 503."""
+
+
+class JobStoreUnavailable(JobStoreError):
     """The job store cannot be reached now (a restart, a network blip): worth trying again.
     The store's ``StoreUnavailable`` is one."""
 

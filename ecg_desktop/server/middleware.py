@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.ports import MLError, StorageError
+from ecg_desktop.app.ports import JobStoreError, MLError, StorageError
 from ecg_desktop.config.tokens import split_token
 from ecg_desktop.domain import IllegalTransition, InvalidResult, JobNotFound
 
@@ -94,14 +94,6 @@ def _loggable_path(path: str) -> str:
 # -- error mapping --------------------------------------------------------------------------
 
 
-def _store_errors() -> tuple[type[Exception], ...]:
-    try:
-        from ecg_desktop.store import StoreError
-    except ImportError:  # pragma: no cover - the store package is always installed
-        return ()
-    return (StoreError,)
-
-
 @web.middleware
 async def error_mapper(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -136,7 +128,7 @@ async def error_mapper(request: web.Request, handler: Handler) -> web.StreamResp
         # The client hung up mid-body. Nobody reads this answer (aiohttp drops it quietly);
         # it gives the access line its status, the only record of the hang-up.
         return web.Response(status=CLIENT_CLOSED_REQUEST)
-    except _store_errors() as exc:
+    except JobStoreError as exc:
         logger.error("job store failed on %s %s: %s", request.method, request.path, exc)
         response = error_json(503, "the job store is unavailable")
         # The ML server retries a 5xx callback; the database is usually back within seconds.

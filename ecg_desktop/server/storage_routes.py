@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 FILESTORE = web.AppKey("ecg_local_filestore", LocalFileStore)
 _BUSY_KEYS = web.AppKey("ecg_local_storage_busy_keys", set[str])
-ROUTE = "/storage/{key:.*}"
+ROUTE = r"/storage/{key:[\s\S]*}"  # any character: a key with a newline gets a 400, not 404
 _WRITE_BATCH = 1024 * 1024  # bytes gathered from the socket before one write in a thread
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 _STATUS_QUERY = re.compile(r"bytes \*/(\d+)")

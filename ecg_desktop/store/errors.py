@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from ecg_desktop.app.ports import JobStoreUnavailable
+from ecg_desktop.app.ports import JobStoreError, JobStoreUnavailable
 
 
 def redact_url(url: str) -> str:
@@ -27,7 +27,7 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-class StoreError(Exception):
+class StoreError(JobStoreError):
     """Base of every job-store error."""
 
 
