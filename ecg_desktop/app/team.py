@@ -376,8 +376,8 @@ def _preset_warnings(settings: Settings) -> list[str]:
         )
     if urlsplit(settings.database_url).password:
         warnings.append(
-            "the database password is in the URL and so in the settings file (made readable "
-            "by you only); a ~/.pgpass entry keeps it out of it"
+            "the database URL carries a password: a ~/.pgpass entry (or PGPASSFILE) keeps it "
+            "out of the app's settings, and every program using the database reads it"
         )
     if not settings.user_name:
         warnings.append("no user name: jobs are recorded under the login name")

@@ -26,6 +26,7 @@ DESCRIPTIONS = {
     "team_token": "this desktop's API token for the team backend (serve)",
     "webhook_secret_key": "the webhook secret (serve and ML servers only, not desktops)",
     "api_tokens": "the API tokens `serve` accepts (comma separated)",
+    "database_password": "the password of the database URL's role (or ~/.pgpass)",
 }
 
 
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("no value given; nothing was changed", "secrets")
     store_secret(name, value, store)
     print(f"{name} is set ({store.location})")
-    variable = ENV_NAMES[name]
-    if os.environ.get(variable):
+    variable = ENV_NAMES.get(name)
+    if variable and os.environ.get(variable):
         print(f"note: {variable} is set in this environment and wins over the stored value",
               file=sys.stderr)
     return 0
@@ -75,8 +76,8 @@ def _read_value(name: str) -> str:
 
 def _list(store: Any) -> int:
     for name in sorted(SECRET_FIELDS):
-        variable = ENV_NAMES[name]
-        if os.environ.get(variable):
+        variable = ENV_NAMES.get(name)
+        if variable and os.environ.get(variable):
             where = f"from the environment ({variable})"
         elif store.get(name):
             where = f"in {store.location}"

@@ -10,7 +10,8 @@ import pytest
 
 from ecg_desktop.app.team import TeamPreset, apply_team_preset
 from ecg_desktop.cli import main
-from ecg_desktop.config import ConfigError, config_file, load_settings
+from ecg_desktop.config import ConfigError, config_file
+from ecg_desktop.config.secrets import load_settings_with_secrets
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,7 +30,7 @@ def test_the_preset_writes_what_a_desktop_of_the_team_needs(
                  "--ml-server-url", "http://gpu.lan:9000", "--region", "eu-west-1"])
 
     assert code == 0
-    settings = load_settings()
+    settings = load_settings_with_secrets()
     assert settings.database_url == PG
     assert settings.s3_bucket_name == "team-videos"
     assert settings.fastapi_base_url == "http://ecg-backend.lan:8000"
