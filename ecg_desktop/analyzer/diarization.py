@@ -1,8 +1,12 @@
 """Speaker diarization without downloaded models.
 
-Voice activity from frame energy; one embedding per 1.5 s window of speech (MFCC means and
-spreads plus pitch statistics); Ward clustering with the number of speakers chosen by the
-silhouette score within the requested bounds; frame labels smoothed into speaker turns.
+Voice activity from frame energy. One embedding per 1.5 s window of speech, every 0.25 s:
+MFCC means and spreads plus the mean and spread of log-pitch, in fixed units, so one
+distance threshold holds across recordings. Average-linkage clustering of the windows (at
+most ``MAX_CLUSTERED`` of them, evenly spread; the others join the nearest centre): as many
+speakers as there are clusters at least ``SPEAKER_DISTANCE`` apart, within the requested
+bounds. Frame labels are then smoothed into speaker turns. Memory grows with the number of
+frames only (a few small arrays), not with the square of the windows.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ WINDOW_S = 1.5
 WINDOW_HOP_S = 0.25
 MIN_TURN_S = 0.8
 SPEAKER_DISTANCE = 4.5  # average distance between clusters of windows that are two voices
+MAX_CLUSTERED = 1500  # windows clustered directly (pairwise distances: 9 MB)
 MIN_WINDOWS = 4  # a speaker needs about 1.5 s + 3 hops of speech
 MIN_MFCC_SPREAD = 2.0  # floor of the MFCC scale: steady synthetic tones have almost none
 PITCH_UNIT = 0.1  # log-Hz
 DEFAULT_MAX_SPEAKERS = 6
+SUM_CHUNK_STEPS = 4096  # window hops summed at once when building embeddings
 
 
 @dataclass(frozen=True)
@@ -72,63 +78,100 @@ def _embeddings(frames: FrameAnalysis, mask: np.ndarray) -> tuple[np.ndarray, np
 
     MFCCs are measured in units of their frame-to-frame spread over the recording's speech
     (mostly phonetic variation, which a 1.5 s window averages out), log-pitch in tenths
-    (about 1.7 semitones). Fixed units make distances comparable between recordings, so one
-    threshold can say whether two groups of windows are different voices.
+    (about 1.7 semitones). Fixed units make distances comparable between recordings.
+    Sums are taken per hop of ``WINDOW_HOP_S`` in chunks, and a window adds up its hops,
+    so no whole-recording copy of the MFCCs is made.
     """
-    width = int(WINDOW_S / FRAME_S)
     step = int(WINDOW_HOP_S / FRAME_S)
-    count = len(mask)
-    starts = np.arange(0, max(1, count - width + 1), step)
-    speech_cum = np.concatenate(([0], np.cumsum(mask)))
-    keep = (speech_cum[np.minimum(starts + width, count)] - speech_cum[starts]) >= width * 0.4
-    starts = starts[keep]
-    if len(starts) == 0:
+    hops_per_window = int(WINDOW_S / WINDOW_HOP_S)
+    hop_sums = _hop_sums(frames, mask, step)
+    cumulative = np.concatenate((np.zeros((1, hop_sums.shape[1])), np.cumsum(hop_sums, axis=0)))
+    windows = max(1, len(hop_sums) - hops_per_window + 1)
+    sums = cumulative[hops_per_window : hops_per_window + windows] - cumulative[:windows]
+    if len(hop_sums) < hops_per_window:
+        sums = cumulative[-1:]
+    speech, voiced = sums[:, 0], sums[:, 1]
+    keep = speech >= hops_per_window * step * 0.4
+    if not keep.any():
         return np.empty(0, dtype=int), np.empty((0, 0))
-    mfcc = frames.mfcc[:, 1:].astype(np.float64)
-    spread = np.maximum(mfcc[mask].std(axis=0), MIN_MFCC_SPREAD)
-    mfcc = (mfcc - mfcc[mask].mean(axis=0)) / spread
-    log_f0 = np.log(frames.f0)
-    voiced = ~np.isnan(log_f0) & mask
-    speech = mask.astype(np.float64)
-    log_f0 = np.where(voiced, log_f0, 0.0)
-
-    def window_sum(values: np.ndarray) -> np.ndarray:
-        cum = np.concatenate((np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)))
-        sums: np.ndarray = cum[starts + width] - cum[starts]
-        return sums
-
-    n_speech = np.maximum(window_sum(speech), 1.0)[:, None]
-    mfcc_mean = window_sum(mfcc * speech[:, None]) / n_speech
-    mfcc_sq = window_sum(mfcc**2 * speech[:, None]) / n_speech
+    sums, speech, voiced = sums[keep], speech[keep], voiced[keep]
+    n_mfcc = (sums.shape[1] - 4) // 2
+    mfcc_mean = sums[:, 2 : 2 + n_mfcc] / speech[:, None]
+    mfcc_sq = sums[:, 2 + n_mfcc : 2 + 2 * n_mfcc] / speech[:, None]
     mfcc_std = np.sqrt(np.maximum(mfcc_sq - mfcc_mean**2, 0.0))
-    n_voiced = window_sum(voiced.astype(np.float64))
-    safe_voiced = np.maximum(n_voiced, 1.0)
-    pitch_mean = window_sum(log_f0) / safe_voiced
-    pitch_sq = window_sum(log_f0**2) / safe_voiced
-    pitch_std = np.sqrt(np.maximum(pitch_sq - pitch_mean**2, 0.0))
-    median_pitch = float(np.median(pitch_mean[n_voiced > 0])) if (n_voiced > 0).any() else 0.0
-    pitch_mean = np.where(n_voiced > 0, pitch_mean, median_pitch)
+    safe_voiced = np.maximum(voiced, 1.0)
+    pitch_mean = sums[:, -2] / safe_voiced
+    pitch_std = np.sqrt(np.maximum(sums[:, -1] / safe_voiced - pitch_mean**2, 0.0))
+    median_pitch = float(np.median(pitch_mean[voiced > 0])) if (voiced > 0).any() else 0.0
+    pitch_mean = np.where(voiced > 0, pitch_mean, median_pitch)
     pitch = np.stack([pitch_mean, pitch_std], axis=1) / PITCH_UNIT
+    starts = np.flatnonzero(keep) * step
+    width = hops_per_window * step
     return starts + width // 2, np.concatenate([mfcc_mean, mfcc_std, pitch], axis=1)
+
+
+def _hop_sums(frames: FrameAnalysis, mask: np.ndarray, step: int) -> np.ndarray:
+    """Per hop of ``step`` frames: speech frames, voiced frames, sums of the normalised
+    MFCCs and their squares over speech, sums of log-F0 and its square over voiced speech."""
+    mfcc = frames.mfcc[:, 1:]
+    hops = -(-len(mask) // step)
+    out = np.zeros((hops, 4 + 2 * mfcc.shape[1]))
+    if not mask.any():
+        return out
+    speech_mfcc = mfcc[mask]
+    centre = speech_mfcc.mean(axis=0, dtype=np.float64)
+    spread = np.maximum(speech_mfcc.std(axis=0, dtype=np.float64), MIN_MFCC_SPREAD)
+    del speech_mfcc
+    chunk = SUM_CHUNK_STEPS * step
+    for first in range(0, len(mask), chunk):
+        last = min(len(mask), first + chunk)
+        speech = mask[first:last].astype(np.float64)
+        log_f0 = np.log(frames.f0[first:last])
+        voiced = ~np.isnan(log_f0) & mask[first:last]
+        log_f0 = np.where(voiced, log_f0, 0.0)
+        scaled = (mfcc[first:last] - centre) / spread * speech[:, None]
+        columns = [speech[:, None], voiced[:, None], scaled, scaled**2, log_f0[:, None]]
+        columns.append(log_f0[:, None] ** 2)
+        values = np.concatenate(columns, axis=1)
+        padded = -(-len(values) // step) * step
+        values = np.pad(values, ((0, padded - len(values)), (0, 0)))
+        out[first // step : first // step + padded // step] = values.reshape(
+            -1, step, values.shape[1]
+        ).sum(axis=1)
+    return out
 
 
 def _cluster(embeddings: np.ndarray, min_speakers: int, max_speakers: int) -> np.ndarray:
     """Average-linkage clusters: as many as stay ``SPEAKER_DISTANCE`` apart, within bounds.
 
-    A cluster of fewer than ``MIN_WINDOWS`` windows (a cough, a laugh) joins its nearest one.
+    A cluster of fewer than ``MIN_WINDOWS`` windows (a cough, a laugh) joins its nearest
+    one. Beyond ``MAX_CLUSTERED`` windows an even sample is clustered (the pairwise
+    distances grow with the square of the count) and every window joins the nearest centre.
     """
     count = len(embeddings)
     if count < 2 or max_speakers <= 1:
         return np.zeros(count, dtype=int)
-    tree = linkage(embeddings, method="average")
-    heights = tree[:, 2]
-    natural = int(np.sum(heights > SPEAKER_DISTANCE)) + 1
-    wanted = int(np.clip(natural, min_speakers, min(max_speakers, count)))
+    sample = np.unique(np.linspace(0, count - 1, min(count, MAX_CLUSTERED)).round().astype(int))
+    points = embeddings[sample]
+    tree = linkage(points, method="average")
+    natural = int(np.sum(tree[:, 2] > SPEAKER_DISTANCE)) + 1
+    wanted = int(np.clip(natural, min_speakers, min(max_speakers, len(points))))
     labels = fcluster(tree, wanted, criterion="maxclust") - 1
     if wanted > min_speakers:
-        labels = _absorb_small_clusters(embeddings, labels, min_speakers)
+        labels = _absorb_small_clusters(points, labels, min_speakers)
     _, labels = np.unique(labels, return_inverse=True)
-    return np.asarray(labels, dtype=int)
+    if len(sample) == count:
+        return np.asarray(labels, dtype=int)
+    return _nearest_centre(embeddings, points, labels)
+
+
+def _nearest_centre(embeddings: np.ndarray, points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    centres = np.stack([points[labels == c].mean(axis=0) for c in range(labels.max() + 1)])
+    nearest = [
+        np.argmin(((block[:, None] - centres) ** 2).sum(axis=2), axis=1)
+        for block in np.array_split(embeddings, max(1, len(embeddings) // 4096))
+    ]
+    return np.concatenate(nearest).astype(int)
 
 
 def _absorb_small_clusters(

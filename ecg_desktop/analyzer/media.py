@@ -1,4 +1,8 @@
-"""Audio decoding: any container PyAV opens, to 16 kHz mono float32 in [-1, 1]."""
+"""Audio decoding: any container PyAV opens, to 16 kHz mono float32 in [-1, 1].
+
+The samples go straight into one array sized from the stream's duration (float32 at 16 kHz
+is 230 MB an hour), so decoding never holds the signal twice.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ from .errors import AnalysisError
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
+# A container's stated duration sizes the buffer up front, up to this (a lying header must
+# not reserve terabytes); longer audio grows the buffer as it comes.
+MAX_RESERVED_S = 6 * 3600
 
 
 def decode_audio(path: Path, progress: Callable[[float], None] | None = None) -> np.ndarray:
@@ -40,22 +47,47 @@ def decode_audio(path: Path, progress: Callable[[float], None] | None = None) ->
         stream = container.streams.audio[0]
         total = _stream_seconds(container, stream)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        chunks: list[np.ndarray] = []
+        samples = _SampleBuffer(round(min(total, MAX_RESERVED_S) * SAMPLE_RATE) + SAMPLE_RATE)
         try:
             for frame in container.decode(stream):
-                chunks.extend(_plane(f) for f in resampler.resample(frame))
+                for out in resampler.resample(frame):
+                    samples.append(_plane(out))
                 if progress and total and frame.time is not None:
                     progress(min(1.0, float(frame.time) / total))
-            chunks.extend(_plane(f) for f in resampler.resample(None))
+            for out in resampler.resample(None):
+                samples.append(_plane(out))
         except (av.FFmpegError, ValueError) as exc:
             raise AnalysisError(
                 ErrorCode.AUDIO_EXTRACTION_ERROR, f"cannot decode the audio: {exc}"
             ) from exc
-    if not chunks:
+    audio = samples.array()
+    if not len(audio):
         raise AnalysisError(ErrorCode.AUDIO_EXTRACTION_ERROR, "the audio stream holds no samples")
-    audio = np.concatenate(chunks).astype(np.float32, copy=False)
     np.clip(audio, -1.0, 1.0, out=audio)
     return audio
+
+
+class _SampleBuffer:
+    """A float32 array filled in place, grown by half when the duration was understated.
+
+    Pages past the end are never touched, so an overstated duration costs no memory.
+    """
+
+    def __init__(self, expected: int) -> None:
+        self._data = np.empty(max(expected, SAMPLE_RATE), dtype=np.float32)
+        self._size = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        end = self._size + len(chunk)
+        if end > len(self._data):
+            grown = np.empty(max(end, len(self._data) * 3 // 2), dtype=np.float32)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = chunk
+        self._size = end
+
+    def array(self) -> np.ndarray:
+        return self._data[: self._size]
 
 
 def _plane(frame: av.AudioFrame) -> np.ndarray:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ecg_desktop.analyzer.diarization import diarize, speech_mask, speech_regions
 from ecg_desktop.analyzer.features import analyse_frames
 from ecg_desktop.analyzer.media import SAMPLE_RATE
+from tests.analyzer.speaker_pairs import PAIRS, conversation, diarize_file
 
 
 def _voice(hz: float, seconds: float, seed: int) -> np.ndarray:
@@ -75,3 +77,19 @@ def test_speaker_bounds_are_honoured() -> None:
 def test_silence_has_no_turns() -> None:
     frames = analyse_frames(np.zeros(SAMPLE_RATE * 2, np.float32))
     assert diarize(frames, speech_mask(frames.energy_db)) == []
+
+
+def test_man_and_woman_in_a_video_file_within_half_a_second(tmp_path: Path) -> None:
+    scored = diarize_file(conversation(tmp_path, PAIRS["man and woman"]))
+    assert scored.speakers == 2
+    assert scored.der <= 0.10
+    assert scored.boundary_error <= 0.5
+
+
+def test_two_men_are_told_apart_when_the_count_is_given(tmp_path: Path) -> None:
+    """Two men of the same pitch range (espeak-ng en-us and its m7 variant: other formant
+    widths and voice quality). Unprompted, the distance threshold takes them for one voice;
+    told there are two, the diarizer finds them (DER 0.10 measured)."""
+    scored = diarize_file(conversation(tmp_path, PAIRS["two men"]), speakers=2)
+    assert scored.speakers == 2
+    assert scored.der <= 0.15

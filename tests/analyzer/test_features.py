@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
+from ecg_desktop.analyzer.diarization import diarize, speech_mask
 from ecg_desktop.analyzer.features import DB_FLOOR, analyse_frames, word_features
 from ecg_desktop.analyzer.media import SAMPLE_RATE
 from tests.analyzer.pitch_reference import (
@@ -94,3 +97,27 @@ def test_telephone_band_speech_gets_no_harmonic_for_a_pitch() -> None:
     assert result.words >= 300
     assert result.share >= 0.97, result.misses
     assert result.octave_errors <= result.words // 200, result.misses
+
+
+def _traced_peak(audio: np.ndarray) -> int:
+    """Peak bytes numpy allocates while the frames are analysed and the speakers found."""
+    tracemalloc.start()
+    try:
+        frames = analyse_frames(audio)
+        diarize(frames, speech_mask(frames.energy_db))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_grows_far_slower_than_the_signal() -> None:
+    """A recording twice as long may add only a fraction of its own size: no prefix sums,
+    padded copies or power spectra of the whole signal (those added six times its size)."""
+    rng = np.random.default_rng(3)
+    minute = np.concatenate(
+        [_tone(110, 2.5, 0.3), np.zeros(8000, np.float32), _tone(220, 2.0, 0.3)] * 8
+    )[: 60 * SAMPLE_RATE]
+    short = np.tile(minute, 3) + rng.normal(0, 0.001, 3 * len(minute)).astype(np.float32)
+    long = np.tile(short, 2)
+    growth = _traced_peak(long) - _traced_peak(short)
+    assert growth < 0.6 * (long.nbytes - short.nbytes), growth / 2**20
