@@ -111,7 +111,8 @@ def main() -> int:
         seconds = write_recording(path, args.hours)
         print(
             f"recording: {seconds / 3600:.2f} h of 16 kHz mono WAV, "
-            f"{path.stat().st_size / MIB:.0f} MiB (written in {time.perf_counter() - started:.0f} s)"
+            f"{path.stat().st_size / MIB:.0f} MiB "
+            f"(written in {time.perf_counter() - started:.0f} s)"
         )
         command = [sys.executable, __file__, "--child", str(path), "--stages", args.stages]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
