@@ -43,12 +43,12 @@
         <translation><numerusform>Copied %n job id</numerusform><numerusform>Copied %n job ids</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="313" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="320" />
         <source>%n speaker(s)</source>
         <translation><numerusform>%n speaker</numerusform><numerusform>%n speakers</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="314" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="321" />
         <source>%n segment(s)</source>
         <translation><numerusform>%n segment</numerusform><numerusform>%n segments</numerusform></translation>
     </message>

@@ -1296,27 +1296,27 @@ Click to check now and see the full answer.</source>
         <translation>~</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="48" />
+        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="47" />
         <source>Keyboard shortcuts</source>
         <translation>단축키</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="51" />
+        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="50" />
         <source>Action</source>
         <translation>동작</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="51" />
+        <location filename="../../ecg_desktop/gui/qt_shortcuts_dialog.py" line="50" />
         <source>Key</source>
         <translation>키</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="313" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="320" />
         <source>%n speaker(s)</source>
         <translation><numerusform>화자 %n명</numerusform></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="314" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="321" />
         <source>%n segment(s)</source>
         <translation><numerusform>구간 %n개</numerusform></translation>
     </message>
@@ -1523,129 +1523,140 @@ Click to check now and see the full answer.</source>
 <context>
     <name>ReviewEdits</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="88" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="94" />
         <source>%s merged into %s</source>
         <translation>%s을(를) %s(으)로 합침</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="96" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="102" />
         <source>Segment text</source>
         <translation>구간 글</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="99" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="105" />
         <source>Split segment</source>
         <translation>구간 나누기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="102" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="108" />
         <source>Join segments</source>
         <translation>구간 합치기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="107" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="113" />
         <source>Speaker of a word</source>
         <translation>단어의 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="111" />
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="119" />
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="276" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="117" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="125" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="282" />
         <source>Segment times</source>
         <translation>구간 시간</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="115" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="121" />
         <source>Word times</source>
         <translation>단어 시간</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="125" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="131" />
         <source>Not changed: %s</source>
         <translation>바뀌지 않음: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="190" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="196" />
         <source>The transcript changed elsewhere: the edits made before cannot be undone.</source>
         <translation>다른 곳에서 전사 결과가 바뀌었습니다: 그 전의 수정은 되돌릴 수 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="217" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="223" />
         <source>Play from this word</source>
         <translation>이 단어부터 재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="220" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="226" />
         <source>Play this segment</source>
         <translation>이 구간 재생</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="223" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="229" />
         <source>Correct word…</source>
         <translation>단어 고치기…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="224" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="230" />
         <source>Edit segment text…</source>
         <translation>구간 글 고치기…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="227" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="233" />
         <source>Split before this word</source>
         <translation>이 단어 앞에서 나누기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="229" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="235" />
         <source>Join with the next segment</source>
         <translation>다음 구간과 합치기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="230" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="236" />
         <source>Segment times…</source>
         <translation>구간 시간…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="232" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="238" />
         <source>Word times…</source>
         <translation>단어 시간…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="234" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="240" />
         <source>Speaker of this segment</source>
         <translation>이 구간의 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="237" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="243" />
         <source>Speaker of this word</source>
         <translation>이 단어의 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="249" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="255" />
         <source>New speaker</source>
         <translation>새 화자</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="260" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="266" />
         <source>Correct word</source>
         <translation>단어 고치기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="261" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="267" />
         <source>Word:</source>
         <translation>단어:</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="268" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="57" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="274" />
         <source>Edit segment text</source>
         <translation>구간 글 고치기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="269" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="53" />
+        <source>Move the segment's start</source>
+        <translation>구간 시작 옮기기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="54" />
+        <source>Move the segment's end</source>
+        <translation>구간 끝 옮기기</translation>
+    </message>
+    <message>
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="275" />
         <source>Words that still match keep their times; new ones share the time of those they replace.</source>
         <translation>그대로인 단어는 시간을 유지하고, 새 단어는 바뀐 단어들의 시간을 나눠 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="282" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_edits.py" line="288" />
         <source>Times of “%s”</source>
         <translation>“%s”의 시간</translation>
     </message>
@@ -1653,73 +1664,73 @@ Click to check now and see the full answer.</source>
 <context>
     <name>ReviewPane</name>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="121" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="123" />
         <source>Plain words</source>
         <translation>색 없음</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="122" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="124" />
         <source>Colour by loudness</source>
         <translation>음량으로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="123" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="125" />
         <source>Colour by pitch</source>
         <translation>음높이로 색칠</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="215" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="217" />
         <source>Redo</source>
         <translation>다시 실행</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="133" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="135" />
         <source>Pitch and loudness over time appear here for the transcript shown</source>
         <translation>표시된 대본의 시간별 음높이와 음량이 여기에 나타납니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="136" />
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="302" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="138" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="309" />
         <source>Select a completed job to review its transcript</source>
         <translation>완료된 작업을 선택하면 전사 결과를 검토할 수 있습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="152" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="154" />
         <source>The server sent placeholder loudness and pitch values: they are shown as “not measured”.</source>
         <translation>서버가 음량과 음높이 대신 고정값을 보냈습니다: “측정되지 않음”으로 표시합니다.</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="212" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="214" />
         <source>Undo the last edit</source>
         <translation>마지막 수정 되돌리기</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="241" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="243" />
         <source>Loading %s…</source>
         <translation>%s 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="247" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="249" />
         <source>The transcript cannot be loaded: %s</source>
         <translation>전사 결과를 불러올 수 없습니다: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="266" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="273" />
         <source>%s failed: %s</source>
         <translation>%s 실패: %s</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="268" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="275" />
         <source>%s was canceled</source>
         <translation>%s 작업이 취소되었습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="269" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="276" />
         <source>%s has no transcript yet</source>
         <translation>%s에는 아직 전사 결과가 없습니다</translation>
     </message>
     <message>
-        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="430" />
+        <location filename="../../ecg_desktop/gui/review/qt_review_pane.py" line="437" />
         <source>The edit could not be saved: %s</source>
         <translation>수정 내용을 저장하지 못했습니다: %s</translation>
     </message>

@@ -436,6 +436,8 @@ KO = {
     "C&hoose…": "선택(&H)…",
     "&Export folder:": "내보내기 폴더(&E):",
     "Export folder": "내보내기 폴더",
+    "Move the segment's start": "구간 시작 옮기기",
+    "Move the segment's end": "구간 끝 옮기기",
 }
 
 

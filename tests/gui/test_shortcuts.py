@@ -112,6 +112,8 @@ def test_help_lists_every_window_action_with_its_key(
     assert rows["Filter jobs"] == QKeySequence("Ctrl+L").toString(native)
     assert rows["Analyse again with"] == QKeySequence("Ctrl+Shift+R").toString(native)
     assert "Undo the last edit" in rows  # the transcript pane's own keys too
+    assert rows["Move the segment's start"] == ", ".join(
+        QKeySequence(k).toString(native) for k in ("Alt+Left", "Alt+Right"))
     dialog = QtShortcutsDialog(window)
     qtbot.addWidget(dialog)
     assert dialog.model.rowCount() == len(shortcut_rows(window))  # a row per key

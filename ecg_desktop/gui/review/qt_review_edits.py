@@ -50,13 +50,19 @@ class ReviewEdits(QObject):
         super().__init__(pane)
         self._pane = pane
         for keys, (start, end) in NUDGE_KEYS.items():
-            self._shortcut(keys).activated.connect(partial(self._nudge_current, start, end))
-        self._shortcut(EDIT_TEXT_KEY).activated.connect(self._edit_current_text)
+            what = (self.tr("Move the segment's start") if start else
+                    self.tr("Move the segment's end"))
+            self._shortcut(keys, what).activated.connect(
+                partial(self._nudge_current, start, end))
+        self._shortcut(EDIT_TEXT_KEY, self.tr("Edit segment text")).activated.connect(
+            self._edit_current_text)
 
-    def _shortcut(self, keys: str) -> QShortcut:
-        """A key of the transcript (not of the window: Alt+arrows mean more elsewhere)."""
+    def _shortcut(self, keys: str, what: str) -> QShortcut:
+        """A key of the transcript (not of the window: Alt+arrows mean more elsewhere);
+        ``what`` names it in Help → Keyboard shortcuts."""
         shortcut = QShortcut(QKeySequence(keys), self._pane.view)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.setWhatsThis(what)
         return shortcut
 
     @property
