@@ -211,6 +211,17 @@ def nudge_segment(
     return retime_segment(transcript, index, segment.start + start, segment.end + end)
 
 
+def nudge_word(
+    transcript: Transcript, index: int, word: int, *, start: float = 0.0, end: float = 0.0
+) -> SegmentsEdit:
+    """Move word ``word`` of segment ``index``: its start by ``start``, its end by ``end``."""
+    segment = _segment(index, transcript)
+    if not 0 <= word < len(segment.words):
+        raise ValueError(f"segment {index} has no word {word}")
+    spoken = segment.words[word]
+    return retime_word(transcript, index, word, spoken.start + start, spoken.end + end)
+
+
 def speaker_rows(transcript: Transcript, speaker_id: str) -> tuple[int, ...]:
     """The indices of the segments ``speaker_id`` speaks (what a merge of them changes)."""
     return tuple(i for i, s in enumerate(transcript.segments) if s.speaker_id == speaker_id)

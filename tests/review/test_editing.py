@@ -8,6 +8,7 @@ from ecg_desktop.domain import Segment, Transcript, Word
 from ecg_desktop.domain.editing import (
     join_segments,
     nudge_segment,
+    nudge_word,
     reassign,
     retext_segment,
     retime_segment,
@@ -116,6 +117,15 @@ def test_nudging_moves_an_edge_by_fifty_milliseconds(transcript: Transcript) -> 
     assert (later.start, later.end) == (5.05, 7.0)
     longer = nudge_segment(transcript, 1, end=0.05).new[0]
     assert longer.end == 7.05
+
+
+def test_a_word_is_nudged_within_its_neighbours(transcript: Transcript) -> None:
+    later = nudge_word(transcript, 0, 1, start=0.05).new[0].words[1]
+    assert (later.start, later.end, later.edited) == (1.05, 1.8, True)
+    shorter = nudge_word(transcript, 0, 1, end=-0.05).new[0].words[1]
+    assert shorter.end == 1.75
+    with pytest.raises(ValueError, match="after it starts"):
+        nudge_word(transcript, 0, 1, start=0.8)
 
 
 def test_a_word_moves_between_its_neighbours_and_stretches_its_segment(

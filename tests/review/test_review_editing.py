@@ -131,6 +131,29 @@ def test_alt_arrows_nudge_the_current_segment_by_50_ms(
     assert pane.undo_stack.count() == 3
 
 
+def test_alt_arrows_nudge_the_word_last_clicked(
+    run: Runner, store: SqlJobStore, pane: ReviewPane, job: Job, qtbot: QtBot,
+) -> None:
+    segment = pane.model.segment(3)
+    index = pane.proxy.mapFromSource(pane.model.index(3, 0))
+    rect = pane.view.visualRect(index)
+    word_centre = pane.delegate.word_rect(rect, index, 2).center().toPoint()
+    qtbot.mouseClick(pane.view.viewport(), Qt.MouseButton.LeftButton, pos=word_centre)
+    qtbot.keyClick(pane.view, Qt.Key.Key_Right,
+                   Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier)
+    stored = _settled(run, pane, store, job).segments[3]
+    assert stored.words[2].end == pytest.approx(segment.words[2].end + 0.05)
+    assert stored.words[2].start == segment.words[2].start
+    assert (stored.start, stored.end) == (segment.start, segment.end)
+
+    # a click on the segment's time: the keys move the segment again
+    qtbot.mouseClick(pane.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.topLeft() + QPoint(20, 10))
+    qtbot.keyClick(pane.view, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert _settled(run, pane, store, job).segments[3].start == pytest.approx(
+        segment.start + 0.05)
+
+
 def test_f2_edits_the_current_segments_text(
     run: Runner, store: SqlJobStore, pane: ReviewPane, job: Job, qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Alt+arrows move the current segment's start, Alt+Shift+arrows its end, by NUDGE_SECONDS.
+# Alt+arrows move the start of the word last clicked (else of the current segment),
+# Alt+Shift+arrows its end, by NUDGE_SECONDS.
 NUDGE_KEYS = {
     "Alt+Left": (-edits.NUDGE_SECONDS, 0.0),
     "Alt+Right": (edits.NUDGE_SECONDS, 0.0),
@@ -49,6 +50,7 @@ class ReviewEdits(QObject):
     def __init__(self, pane: ReviewPane) -> None:
         super().__init__(pane)
         self._pane = pane
+        self.selected_word: tuple[int, int] | None = None  # (row, word) last clicked
         for keys, (start, end) in NUDGE_KEYS.items():
             what = (self.tr("Move the segment's start") if start else
                     self.tr("Move the segment's end"))
@@ -124,6 +126,10 @@ class ReviewEdits(QObject):
         self._push(lambda t: edits.nudge_segment(t, row, start=start, end=end),
                    self.tr("Segment times"))
 
+    def nudge_word(self, row: int, word: int, start: float = 0.0, end: float = 0.0) -> None:
+        self._push(lambda t: edits.nudge_word(t, row, word, start=start, end=end),
+                   self.tr("Word times"))
+
     def _push(self, make: Callable[[Transcript], SegmentsEdit], text: str) -> None:
         try:
             edit = make(self._transcript)
@@ -166,6 +172,8 @@ class ReviewEdits(QObject):
         except ValueError:  # the transcript was reloaded (edited elsewhere) meanwhile
             self._give_up()
             return
+        if len(edit.old) != len(edit.new):
+            self.selected_word = None  # its row may now be another segment
         pane.refresh_after_edit()
         pane.select_segment(edit.first)
         if pane.job is not None:
@@ -204,7 +212,11 @@ class ReviewEdits(QObject):
 
     def _nudge_current(self, start: float, end: float) -> None:
         row = self._current_row()
-        if row is not None:
+        if row is None:
+            return
+        if self.selected_word is not None and self.selected_word[0] == row:
+            self.nudge_word(row, self.selected_word[1], start, end)
+        else:
             self.nudge(row, start, end)
 
     def _edit_current_text(self) -> None:

@@ -194,8 +194,7 @@ class ReviewPane(QWidget):
 
     def _connect(self) -> None:
         self.view.wordClicked.connect(self._on_word_clicked)
-        self.view.segmentClicked.connect(
-            lambda row: self.player.seek(self.model.segment(row).start))
+        self.view.segmentClicked.connect(self._on_segment_clicked)
         self.view.wordMenuRequested.connect(self.edits.show_menu)
         self.view.selectionModel().currentChanged.connect(self._on_current_segment)
         self.player.positionChanged.connect(self.on_position)
@@ -278,6 +277,7 @@ class ReviewPane(QWidget):
     def show_transcript(self, transcript: Transcript, job: Job | None = None) -> None:
         self.job = job if job is not None else self.job
         self._transcript_shown = True
+        self.edits.selected_word = None
         self.notice.hide()
         self.model.set_transcript(transcript)
         self.view.viewport().repaint()  # the text first; the speakers and plots follow
@@ -338,8 +338,13 @@ class ReviewPane(QWidget):
 
     def _on_word_clicked(self, row: int, word: int) -> None:
         segment = self.model.segment(row)
+        self.edits.selected_word = (row, word) if word < len(segment.words) else None
         start = segment.words[word].start if word < len(segment.words) else segment.start
         self.player.seek(start)
+
+    def _on_segment_clicked(self, row: int) -> None:
+        self.edits.selected_word = None  # the keys move the segment now
+        self.player.seek(self.model.segment(row).start)
 
     def _on_current_segment(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
