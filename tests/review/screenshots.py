@@ -24,11 +24,10 @@ from PySide6.QtWidgets import QApplication
 
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.ports import JobStore
 from ecg_desktop.gui.i18n import Translations
 from ecg_desktop.gui.review import ReviewPane
 from ecg_desktop.gui.review.palette import Colouring
-from ecg_desktop.store import open_store
+from ecg_desktop.store import SqlJobStore, open_store
 from tests.media import make_speech_video
 from tests.review.conftest import add_completed
 
@@ -98,7 +97,7 @@ async def capture(out: Path, folder: Path) -> None:
     await store.close()
 
 
-async def capture_audio_only(out: Path, folder: Path, store: JobStore,
+async def capture_audio_only(out: Path, folder: Path, store: SqlJobStore,
                              translations: Translations) -> None:
     """A sound file's job: the transcript and plots, and a plain "Audio only" player."""
     translations.apply("en")
