@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from ecg_desktop.domain import InvalidResult
 
-CALLBACK_STATUSES = ("processing", "completed", "failed")
 # A lone surrogate is valid JSON ("\\udc80") but no database can store it. In a body it is
 # either such an escape or (json decodes bytes with "surrogatepass") its raw UTF-8-like form.
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
@@ -32,74 +32,56 @@ class CallbackMessage:
     error_message: str | None
 
 
+# The callback body, declared once: validate_message checks a body against it, and
+# /openapi.json describes the body from it (callback_json_schema). The docstring is the
+# schema's description.
+class Callback(msgspec.Struct, frozen=True):
+    """An ML server's callback (PROTOCOL.md 1.3); keys not named here are ignored."""
+
+    job_id: uuid.UUID
+    status: Literal["processing", "completed", "failed"]
+    progress: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    message: str | None = None
+    result: dict[str, Any] | None = None
+    error_message: str | None = None
+    error_code: str | None = None
+
+
 def validate_message(payload: Any) -> tuple[CallbackMessage | None, list[dict[str, Any]]]:
     """The message, or the field errors (``[{"loc": [...], "msg": ...}]``) that forbid it."""
     if not isinstance(payload, Mapping):
         return None, [{"loc": [], "msg": "the body must be a JSON object"}]
-    errors: list[dict[str, Any]] = []
-
-    def error(field: str, msg: str) -> None:
-        errors.append({"loc": ["body", field], "msg": msg})
-
-    job_id = _job_id(payload.get("job_id"), error)
-    status = payload.get("status")
-    if status is None:
-        error("status", "field required")
-    elif status not in CALLBACK_STATUSES:
-        error("status", f"must be one of {', '.join(CALLBACK_STATUSES)}")
-    progress = _progress(payload.get("progress"), error)
-    texts: dict[str, str | None] = {}
-    for name in ("message", "error_code", "error_message"):
-        value = payload.get(name)
-        if value is not None and not isinstance(value, str):
-            error(name, "must be a string or null")
-            value = None
-        texts[name] = value
-    result = payload.get("result")
-    if result is not None and not isinstance(result, Mapping):
-        error("result", "must be an object or null")
-    elif result is None and status == "completed":
-        error("result", "required when status is completed")
-    if errors or job_id is None or not isinstance(status, str):
-        return None, errors
-    return (
-        CallbackMessage(
-            job_id=job_id,
-            status=status,
-            progress=progress,
-            message=texts["message"],
-            result=result,
-            error_code=texts["error_code"],
-            error_message=texts["error_message"],
-        ),
-        [],
-    )
-
-
-def _job_id(value: Any, error: Callable[[str, str], None]) -> uuid.UUID | None:
-    if value is None:
-        error("job_id", "field required")
-        return None
-    if not isinstance(value, str):
-        error("job_id", "must be a string")
-        return None
     try:
-        return uuid.UUID(value)
-    except ValueError:
-        error("job_id", "not a UUID")
-        return None
+        wire = msgspec.convert(payload, Callback)
+    except msgspec.ValidationError as exc:
+        return None, [_field_error(str(exc))]
+    if wire.status == "completed" and wire.result is None:
+        return None, [{"loc": ["body", "result"], "msg": "required when status is completed"}]
+    progress = None if wire.progress is None else int(wire.progress)
+    return CallbackMessage(wire.job_id, wire.status, progress, wire.message, wire.result,
+                           wire.error_code, wire.error_message), []
 
 
-def _progress(value: Any, error: Callable[[str, str], None]) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        error("progress", "must be a number from 0 to 100")
-        return None
-    if not 0 <= value <= 100:
-        error("progress", f"{value} is outside 0-100")
-        return None
-    return int(value)
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
+
+
+def _field_error(text: str) -> dict[str, Any]:
+    """msgspec's ``Expected `str | null`, got `int` - at `$.message``` as a located error."""
+    match = _AT.match(text)
+    assert match is not None  # the pattern matches any text
+    path = [part for part in re.split(r"[.\[\]]", match["path"] or "") if part]
+    missing = _MISSING.search(match["msg"])
+    if missing:
+        path.append(missing["field"])
+    return {"loc": ["body", *path], "msg": match["msg"]}
+
+
+def callback_json_schema(ref_template: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON Schema of ``Callback`` for /openapi.json: (its reference, the components)."""
+    (reference,), components = msgspec.json.schema_components(
+        [Callback], ref_template=ref_template)
+    return reference, components
 
 
 def looks_like_front_end(headers: Mapping[str, str], payload: Any) -> bool:

@@ -1,7 +1,9 @@
-"""The OpenAPI 3 description of the backend API (``GET /openapi.json``), written by hand.
+"""The OpenAPI 3 description of the backend API (``GET /openapi.json``).
 
 Every route and every status code a route can answer is listed, so a schema-driven fuzzer
-can check the server against it. Keep it in step with ``app.py``.
+can check the server against it. The callback body's schema comes from its one declaration
+(``app.callback_schema.Callback``, which also validates callbacks); the rest is written here:
+keep it in step with ``app.py``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecg_desktop import __version__
+from ecg_desktop.app.callback_schema import callback_json_schema
 from ecg_desktop.domain import JobStatus, Stage
 
 JSON = "application/json"
@@ -87,19 +90,6 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "message": {"type": "string"},
             "job_id": {"type": "string", "format": "uuid"},
-        },
-    },
-    "Callback": {
-        "type": "object",
-        "required": ["job_id", "status"],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
-            "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
-            "message": NULLABLE_STRING,
-            "result": {"type": ["object", "null"]},
-            "error_message": NULLABLE_STRING,
-            "error_code": NULLABLE_STRING,
         },
     },
     "CallbackAnswer": {
@@ -390,6 +380,12 @@ PATHS: dict[str, Any] = {
 }
 
 
+def _callback_schemas() -> dict[str, Any]:
+    """The callback body's schema, from its one declaration (``callback_schema.Callback``)."""
+    _, components = callback_json_schema("#/components/schemas/{name}")
+    return components
+
+
 def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
     paths = dict(PATHS)
     if with_storage_routes:
@@ -407,7 +403,7 @@ def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **_callback_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{}, {"bearer": []}],
