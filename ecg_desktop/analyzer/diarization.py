@@ -145,8 +145,9 @@ def _cluster(embeddings: np.ndarray, min_speakers: int, max_speakers: int) -> np
     """Average-linkage clusters: as many as stay ``SPEAKER_DISTANCE`` apart, within bounds.
 
     A cluster of fewer than ``MIN_WINDOWS`` windows (a cough, a laugh) joins its nearest
-    one. Beyond ``MAX_CLUSTERED`` windows an even sample is clustered (the pairwise
-    distances grow with the square of the count) and every window joins the nearest centre.
+    one, and so do the smallest beyond ``max_speakers``. Beyond ``MAX_CLUSTERED`` windows
+    an even sample is clustered (the pairwise distances grow with the square of the count)
+    and every window joins the nearest centre.
     """
     count = len(embeddings)
     if count < 2 or max_speakers <= 1:
@@ -155,10 +156,9 @@ def _cluster(embeddings: np.ndarray, min_speakers: int, max_speakers: int) -> np
     points = embeddings[sample]
     tree = linkage(points, method="average")
     natural = int(np.sum(tree[:, 2] > SPEAKER_DISTANCE)) + 1
-    wanted = int(np.clip(natural, min_speakers, min(max_speakers, len(points))))
+    wanted = int(np.clip(natural, min_speakers, len(points)))
     labels = fcluster(tree, wanted, criterion="maxclust") - 1
-    if wanted > min_speakers:
-        labels = _absorb_small_clusters(points, labels, min_speakers)
+    labels = _merge_small_clusters(points, labels, min_speakers, max_speakers)
     _, labels = np.unique(labels, return_inverse=True)
     if len(sample) == count:
         return np.asarray(labels, dtype=int)
@@ -174,13 +174,19 @@ def _nearest_centre(embeddings: np.ndarray, points: np.ndarray, labels: np.ndarr
     return np.concatenate(nearest).astype(int)
 
 
-def _absorb_small_clusters(
-    embeddings: np.ndarray, labels: np.ndarray, keep_at_least: int
+def _merge_small_clusters(
+    embeddings: np.ndarray, labels: np.ndarray, keep_at_least: int, keep_at_most: int
 ) -> np.ndarray:
+    """The smallest cluster joins the one with the nearest centre while there are more than
+    ``keep_at_most``, or while one is under ``MIN_WINDOWS`` and more than ``keep_at_least``
+    remain. Cutting the tree at the upper bound instead would split by what is farthest,
+    which is often one odd stretch of a voice rather than the second voice."""
     labels = labels.copy()
     while True:
         clusters, sizes = np.unique(labels, return_counts=True)
-        if len(clusters) <= max(1, keep_at_least) or sizes.min() >= MIN_WINDOWS:
+        too_many = len(clusters) > keep_at_most
+        too_small = len(clusters) > max(1, keep_at_least) and sizes.min() < MIN_WINDOWS
+        if not (too_many or too_small):
             return labels
         small = clusters[np.argmin(sizes)]
         others = [c for c in clusters if c != small]
