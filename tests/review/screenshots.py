@@ -20,7 +20,8 @@ from types import SimpleNamespace
 
 import av
 import qasync
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QTimer
+from PySide6.QtWidgets import QApplication, QMenu
 
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
 from ecg_desktop.app.bus import EventBus
@@ -91,10 +92,44 @@ async def capture(out: Path, folder: Path) -> None:
         await asyncio.to_thread(subprocess.run, [
             "import", "-window", "root", "-crop", "1400x900+0+0", str(path)], check=True)
         print(path)
+        if language == "en":
+            capture_menu(pane, out / "review_menu_en.png")
         pane.close()
         pane.deleteLater()
     await capture_audio_only(out, folder, store, translations)
     await store.close()
+
+
+def capture_menu(pane: ReviewPane, path: Path) -> None:
+    """The editing menu of a word, opened over the transcript (its own event loop runs
+    while it is open: the picture is taken from a timer, which then closes it)."""
+    row, word = 1, 3
+    index = pane.proxy.mapFromSource(pane.model.index(row, 0))
+    where = pane.delegate.word_rect(pane.view.visualRect(index), index, word).center()
+    global_at = pane.view.viewport().mapToGlobal(where.toPoint())
+
+    def shoot() -> None:
+        subprocess.run(["import", "-window", "root", "-crop", "1400x900+0+0", str(path)],
+                       check=True)
+        print(path)
+        popup = QApplication.activePopupWidget()
+        while popup is not None:
+            popup.close()
+            popup = QApplication.activePopupWidget()
+
+    def open_submenu() -> None:
+        popup = QApplication.activePopupWidget()
+        if isinstance(popup, QMenu):
+            speakers = next(a for a in popup.actions() if isinstance(a.menu(), QMenu))
+            submenu = speakers.menu()
+            assert isinstance(submenu, QMenu)
+            popup.setActiveAction(speakers)
+            submenu.popup(popup.geometry().topRight()
+                          + QPoint(0, popup.actionGeometry(speakers).top()))
+        QTimer.singleShot(700, shoot)
+
+    QTimer.singleShot(700, open_submenu)
+    pane.edits.show_menu(row, word, global_at)
 
 
 async def capture_audio_only(out: Path, folder: Path, store: SqlJobStore,
