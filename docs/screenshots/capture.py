@@ -130,7 +130,9 @@ async def main() -> None:
 
     desktop.open_settings()
     dialog = desktop.settings_dialog
-    dialog.tabs.setCurrentIndex(1)
+    tabs = dialog.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count())
+                              if tabs.tabText(i) == "Callback server"))
     await asyncio.sleep(0.3)
     shot("settings", dialog)
     dialog.tabs.setCurrentIndex(dialog.tabs.count() - 1)  # "Team"
