@@ -54,7 +54,10 @@ def build_recording(folder: Path, minutes: float) -> SpeechTruth:
     index = 0
     while estimated < minutes * 60:
         voice = VOICES[index % 2]
-        text = " ".join(SENTENCES[(index + k) % len(SENTENCES)] for k in range(2))
+        # Two sentences a turn, each sentence once in five turns: a sentence spoken again in
+        # the next turn, as this used to do, is not how people talk, and Whisper takes such
+        # repeated text for a repetition loop (falling back to slower, worse decodings).
+        text = " ".join(SENTENCES[(2 * index + k) % len(SENTENCES)] for k in range(2))
         gain = 0.0 if index % 3 == 2 else -8.0
         turns.append((voice, text, gain))
         loud = np.flatnonzero(np.abs(synthesize(voice, text)) > 0.01)  # tests.media trims so
