@@ -25,6 +25,12 @@ WINDOW_S = 1.5
 WINDOW_HOP_S = 0.25
 MIN_TURN_S = 0.8
 SPEAKER_DISTANCE = 4.5  # average distance between clusters of windows that are two voices
+CLOSE_VOICES_DISTANCE = (
+    1.55  # one espeak-ng voice split in two: 0.9-1.4; two men, two women 1.7-2.0
+)
+CLOSE_VOICES_SHARE = 0.2  # the smaller voice holds at least this share of the speech
+STRETCH_PAUSE_S = 0.4  # pauses that end a stretch of speech for clustering
+STRETCH_WINDOWS = 16  # windows (hops of 0.25 s) in a piece at most: 4 s
 MAX_CLUSTERED = 1500  # windows clustered directly (pairwise distances: 9 MB)
 MIN_WINDOWS = 4  # a speaker needs about 1.5 s + 3 hops of speech
 MIN_MFCC_SPREAD = 2.0  # floor of the MFCC scale: steady synthetic tones have almost none
@@ -141,28 +147,68 @@ def _hop_sums(frames: FrameAnalysis, mask: np.ndarray, step: int) -> np.ndarray:
     return out
 
 
-def _cluster(embeddings: np.ndarray, min_speakers: int, max_speakers: int) -> np.ndarray:
-    """Average-linkage clusters: as many as stay ``SPEAKER_DISTANCE`` apart, within bounds.
+def _stretch_pieces(centres: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The piece each window belongs to: stretches of speech between pauses of at least
+    ``STRETCH_PAUSE_S``, cut into pieces of at most ``STRETCH_WINDOWS`` windows.
 
-    A cluster of fewer than ``MIN_WINDOWS`` windows (a cough, a laugh) joins its nearest
-    one, and so do the smallest beyond ``max_speakers``. Beyond ``MAX_CLUSTERED`` windows
-    an even sample is clustered (the pairwise distances grow with the square of the count)
-    and every window joins the nearest centre.
+    The diarizer clusters pieces, not windows: a window's MFCCs vary with what is said about
+    as much as between two voices of the same sex, and a few seconds of one voice average
+    that out. A change of speaker without a pause moves to the edge of its piece.
+    """
+    bridged = _fill_short_runs(mask, value=False, max_frames=int(STRETCH_PAUSE_S / FRAME_S))
+    starts = np.array([a for a, _ in _runs(bridged, True)] or [0])
+    stretch = np.searchsorted(starts, centres, side="right")
+    piece = np.empty(len(centres), dtype=int)
+    count = 0
+    for group in np.split(np.arange(len(centres)), np.flatnonzero(np.diff(stretch)) + 1):
+        for part in np.array_split(group, -(-len(group) // STRETCH_WINDOWS)):
+            piece[part] = count
+            count += 1
+    return piece
+
+
+def _cluster(
+    embeddings: np.ndarray, windows: np.ndarray, min_speakers: int, max_speakers: int
+) -> np.ndarray:
+    """Speaker labels of the pieces (``windows``: how many windows each averages).
+
+    How many speakers: as many average-linkage clusters as stay ``SPEAKER_DISTANCE`` apart
+    (voices an octave apart, test tones); when that finds one, two if Ward's top split
+    leaves two groups whose centres are ``CLOSE_VOICES_DISTANCE`` apart and the smaller
+    holds ``CLOSE_VOICES_SHARE`` of the speech (two voices of the same sex). The count is
+    held within the bounds; the pieces are then split by Ward's linkage, which does not
+    isolate one odd piece the way a cut of the average-linkage tree does. A cluster of fewer
+    than ``MIN_WINDOWS`` windows (a cough, a laugh) joins its nearest one, and so do the
+    smallest beyond ``max_speakers``. Beyond ``MAX_CLUSTERED`` pieces an even sample is
+    clustered (pairwise distances grow with the square of the count) and every piece joins
+    the nearest centre.
     """
     count = len(embeddings)
     if count < 2 or max_speakers <= 1:
         return np.zeros(count, dtype=int)
     sample = np.unique(np.linspace(0, count - 1, min(count, MAX_CLUSTERED)).round().astype(int))
-    points = embeddings[sample]
-    tree = linkage(points, method="average")
-    natural = int(np.sum(tree[:, 2] > SPEAKER_DISTANCE)) + 1
+    points, weights = embeddings[sample], windows[sample]
+    ward = linkage(points, method="ward")
+    natural = int(np.sum(linkage(points, method="average")[:, 2] > SPEAKER_DISTANCE)) + 1
+    if natural == 1 and _two_close_voices(ward, weights):
+        natural = 2
     wanted = int(np.clip(natural, min_speakers, len(points)))
-    labels = fcluster(tree, wanted, criterion="maxclust") - 1
-    labels = _merge_small_clusters(points, labels, min_speakers, max_speakers)
+    labels = fcluster(ward, wanted, criterion="maxclust") - 1
+    labels = _merge_small_clusters(points, weights, labels, min_speakers, max_speakers)
     _, labels = np.unique(labels, return_inverse=True)
     if len(sample) == count:
         return np.asarray(labels, dtype=int)
     return _nearest_centre(embeddings, points, labels)
+
+
+def _two_close_voices(ward: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether Ward's top split is two voices: the distance of its two centres (Ward's
+    height divided by its size factor) and the share of speech on the smaller side."""
+    labels = fcluster(ward, 2, criterion="maxclust")
+    first, second = np.sum(labels == 1), np.sum(labels == 2)
+    centres = ward[-1, 2] / np.sqrt(2.0 * first * second / (first + second))
+    share = min(weights[labels == 1].sum(), weights[labels == 2].sum()) / weights.sum()
+    return bool(centres >= CLOSE_VOICES_DISTANCE and share >= CLOSE_VOICES_SHARE)
 
 
 def _nearest_centre(embeddings: np.ndarray, points: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -175,7 +221,11 @@ def _nearest_centre(embeddings: np.ndarray, points: np.ndarray, labels: np.ndarr
 
 
 def _merge_small_clusters(
-    embeddings: np.ndarray, labels: np.ndarray, keep_at_least: int, keep_at_most: int
+    embeddings: np.ndarray,
+    windows: np.ndarray,
+    labels: np.ndarray,
+    keep_at_least: int,
+    keep_at_most: int,
 ) -> np.ndarray:
     """The smallest cluster joins the one with the nearest centre while there are more than
     ``keep_at_most``, or while one is under ``MIN_WINDOWS`` and more than ``keep_at_least``
@@ -183,7 +233,8 @@ def _merge_small_clusters(
     which is often one odd stretch of a voice rather than the second voice."""
     labels = labels.copy()
     while True:
-        clusters, sizes = np.unique(labels, return_counts=True)
+        clusters = np.unique(labels)
+        sizes = np.array([windows[labels == c].sum() for c in clusters])
         too_many = len(clusters) > keep_at_most
         too_small = len(clusters) > max(1, keep_at_least) and sizes.min() < MIN_WINDOWS
         if not (too_many or too_small):
@@ -206,9 +257,14 @@ def diarize(
     low = max(1, min_speakers or 1)
     high = max(low, max_speakers or DEFAULT_MAX_SPEAKERS)
     centres, embeddings = _embeddings(frames, mask)
+    in_speech = mask[np.minimum(centres, len(mask) - 1)]  # a window centred in a pause
+    centres, embeddings = centres[in_speech], embeddings[in_speech]  # straddles two turns
     if len(centres) == 0:
         return [Turn(a, b, 0) for a, b in speech_regions(mask)]
-    labels = _cluster(embeddings, low, high)
+    piece = _stretch_pieces(centres, mask)
+    members = np.bincount(piece)
+    means = np.stack([np.bincount(piece, weights=column) for column in embeddings.T], axis=1)
+    labels = _cluster(means / members[:, None], members, low, high)[piece]
     speech_frames = np.flatnonzero(mask)
     nearest = np.clip(np.searchsorted(centres, speech_frames), 0, len(centres) - 1)
     before = np.clip(nearest - 1, 0, len(centres) - 1)
