@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,8 +228,9 @@ def persist_settings(settings: Settings, old: Settings) -> None:
 
     save_settings(settings)
     # (a secret that is no field of its own, as the database password, is saved with its URL)
-    changed = [name for name in sorted(SECRET_FIELDS) if hasattr(settings, name)
-               and getattr(settings, name) != getattr(old, name)]
+    own_fields = {f.name for f in fields(Settings)}
+    changed = [name for name in sorted(SECRET_FIELDS & own_fields)
+               if getattr(settings, name) != getattr(old, name)]
     if not changed:
         return
     from ecg_desktop.config.secrets import store_secret
