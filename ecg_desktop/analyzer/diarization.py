@@ -1,11 +1,13 @@
 """Speaker diarization without downloaded models.
 
 Voice activity from frame energy. One embedding per 1.5 s window of speech, every 0.25 s:
-MFCC means and spreads plus the mean and spread of log-pitch, in fixed units, so one
-distance threshold holds across recordings. Average-linkage clustering of the windows (at
-most ``MAX_CLUSTERED`` of them, evenly spread; the others join the nearest centre): as many
-speakers as there are clusters at least ``SPEAKER_DISTANCE`` apart, within the requested
-bounds. Frame labels are then smoothed into speaker turns. Memory grows with the number of
+MFCC means and spreads plus the mean and spread of log-pitch, in fixed units, so distance
+thresholds hold across recordings. Windows are averaged over pieces of one stretch of
+speech (at most 4 s), and the pieces are clustered: the count from average-linkage
+distances (``SPEAKER_DISTANCE``), or from Ward's top split for two close voices
+(``CLOSE_VOICES_DISTANCE``), within the requested bounds; the split itself by Ward's
+linkage. At most ``MAX_CLUSTERED`` pieces are clustered, the others join the nearest
+centre. Frame labels are then smoothed into speaker turns. Memory grows with the number of
 frames only (a few small arrays), not with the square of the windows.
 """
 
