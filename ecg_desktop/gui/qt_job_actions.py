@@ -10,6 +10,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from ecg_desktop.app.languages import offered_languages
+from ecg_desktop.config import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
 
 from .i18n import tr
@@ -47,7 +49,9 @@ class JobActionsController:
         again with them; returns the dialog (open, not modal)."""
         if job is None or not job.status.is_terminal or self._core() is None:
             return None
-        dialog = QtRetryDialog(job, self._parent)
+        core = self._core()
+        languages = offered_languages(core.settings) if core is not None else LANGUAGES
+        dialog = QtRetryDialog(job, self._parent, languages=languages)
         dialog.chosen.connect(lambda choice: self.analyse_again(job, choice))
         self.retry_dialog = dialog
         dialog.open()

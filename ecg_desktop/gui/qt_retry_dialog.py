@@ -5,6 +5,7 @@ words are aligned to it instead of recognised). It starts from what the job aske
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
@@ -52,8 +53,10 @@ def _mark_texts() -> None:  # pragma: no cover - only read by pyside6-lupdate
 class QtRetryDialog(QDialog):
     chosen = Signal(object)  # RetryChoice
 
-    def __init__(self, job: Job, parent: QWidget | None = None,
-                 models: list[str] | None = None) -> None:
+    def __init__(self, job: Job, parent: QWidget | None = None, *,
+                 languages: Sequence[str] = LANGUAGES, models: list[str] | None = None) -> None:
+        """``languages``: those the analyzer in use can recognise; ``models``: the installed
+        Whisper models (found here when not given)."""
         super().__init__(parent)
         self.setObjectName("retryDialog")
         self.setWindowTitle(tr("Analyse again"))
@@ -61,7 +64,7 @@ class QtRetryDialog(QDialog):
         self.job = job
         form = QFormLayout()
         self.language = QComboBox(self)
-        for code in LANGUAGES:
+        for code in languages:
             self.language.addItem(language_text(code), code)
         self.language.setCurrentIndex(max(self.language.findData(job.language), 0))
         form.addRow(tr("&Language:"), self.language)
