@@ -7,7 +7,9 @@ that first dip is a harmonic's, and the word gets two to four times the voice's 
 every dip is a candidate, scored by its depth with a small bias toward short periods (so a
 period's multiples, which dip as deep, lose to the period), and a Viterbi pass over each
 voiced stretch picks the candidates that keep the track continuous: an octave jump costs
-more than any single frame's preference. Hand-written because the maintained trackers are
+more than any single frame's preference. A second pass makes candidates far from the
+stretch's median pitch (beyond 2.8 times or under a third of it) cost more, so a short word
+whose every frame dips deepest at a harmonic is not left there. Hand-written because the maintained trackers are
 either too heavy for the bundle (librosa's pYIN) or test-only references (Praat).
 """
 
@@ -28,6 +30,8 @@ MULTIPLE_MARGIN = 0.05  # a dip at a multiple of a period must be this much deep
 MULTIPLE_PENALTY = 0.1  # cost of a dip that does not count
 GOOD_ENOUGH = 0.1  # dips deeper than this count as equally deep (YIN's "first good dip")
 JUMP_COST = 1.0  # cost per octave of change between consecutive voiced frames
+FAR_OCTAVES = 1.5  # distance from the stretch's median pitch that starts to cost
+FAR_COST = 1.0  # per octave beyond that
 BRIDGE_FRAMES = 25  # voiced stretches closer than this (a consonant, a breath) form one path
 
 
@@ -117,8 +121,19 @@ def choose_pitch(candidates: PitchCandidates) -> np.ndarray:
         return f0
     breaks = np.flatnonzero(np.diff(voiced) > BRIDGE_FRAMES) + 1
     for frames in np.split(voiced, breaks):
-        f0[frames] = _viterbi(candidates.hz[frames], candidates.cost[frames])
+        hz, cost = candidates.hz[frames], candidates.cost[frames]
+        first = _viterbi(hz, cost)
+        f0[frames] = _viterbi(hz, cost + _far_from(hz, float(np.median(first))))
     return f0
+
+
+def _far_from(hz: np.ndarray, reference: float) -> np.ndarray:
+    """Cost of candidates more than ``FAR_OCTAVES`` from the stretch's median pitch: a
+    harmonic three to five times the voice's, which continuity alone may follow through a
+    whole short word. An octave away stays free: that may be the next speaker."""
+    distance = np.abs(np.log2(np.where(np.isnan(hz), reference, hz) / reference))
+    far: np.ndarray = (FAR_COST * np.maximum(distance - FAR_OCTAVES, 0.0)).astype(np.float32)
+    return far
 
 
 def _viterbi(hz: np.ndarray, cost: np.ndarray) -> np.ndarray:

@@ -73,13 +73,16 @@ def test_pitch_is_the_median_over_the_word() -> None:
     assert word_features(analyse_frames(audio), 0.0, 1.0).pitch_hz == pytest.approx(200, rel=0.02)
 
 
-def test_pitch_follows_a_tone_that_changes_octave() -> None:
-    """Continuity must not hold on to the old pitch: a 200 Hz tone also repeats every 10 ms."""
-    audio = np.concatenate([_tone(100, 0.5, 0.5), _tone(200, 0.5, 0.5), _tone(100, 0.5, 0.5)])
+@pytest.mark.parametrize(("low", "high"), [(100.0, 200.0), (90.0, 250.0)])
+def test_pitch_follows_a_voice_that_jumps_without_a_pause(low: float, high: float) -> None:
+    """Continuity must not hold on to the old pitch (a 200 Hz tone also repeats every 10 ms),
+    nor may a short higher stretch among lower ones be taken for a harmonic: a man and a
+    woman can speak without a pause between them."""
+    audio = np.concatenate([_tone(low, 1.0, 0.5), _tone(high, 0.5, 0.5), _tone(low, 1.0, 0.5)])
     frames = analyse_frames(audio)
-    assert word_features(frames, 0.1, 0.4).pitch_hz == pytest.approx(100, rel=0.02)
-    assert word_features(frames, 0.6, 0.9).pitch_hz == pytest.approx(200, rel=0.02)
-    assert word_features(frames, 1.1, 1.4).pitch_hz == pytest.approx(100, rel=0.02)
+    assert word_features(frames, 0.2, 0.9).pitch_hz == pytest.approx(low, rel=0.02)
+    assert word_features(frames, 1.1, 1.4).pitch_hz == pytest.approx(high, rel=0.02)
+    assert word_features(frames, 1.6, 2.4).pitch_hz == pytest.approx(low, rel=0.02)
 
 
 def test_word_pitch_agrees_with_praat_on_eight_voices() -> None:
@@ -91,12 +94,11 @@ def test_word_pitch_agrees_with_praat_on_eight_voices() -> None:
 
 def test_telephone_band_speech_gets_no_harmonic_for_a_pitch() -> None:
     """Without its fundamental, a 100 Hz voice's strongest period is often its 3rd to 5th
-    harmonic's: plain YIN put 16 words of 560 at 300-420 Hz. At most one in 200 may remain
-    (sentence-final creak, where the fundamental is weakest)."""
+    harmonic's: plain YIN put 21 words of 560 at 300-420 Hz."""
     result = agreement(MALE_VOICES + FEMALE_VOICES, telephone_band, SENTENCES[:4])
     assert result.words >= 300
     assert result.share >= 0.97, result.misses
-    assert result.octave_errors <= result.words // 200, result.misses
+    assert result.octave_errors == 0, result.misses
 
 
 def _traced_peak(audio: np.ndarray) -> int:
