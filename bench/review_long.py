@@ -8,7 +8,9 @@ Measures, in one run:
   * one playback-position update (binary search + highlight of the old/new row), and the
     repaint it causes;
   * scrolling from top to bottom a wheel step at a time: the longest step (a stall);
-  * the playback cursor moved on the plots (what playback does every 100 ms) and repainted.
+  * the playback cursor moved on the plots (what playback does every 100 ms) and repainted;
+  * an edit shown and repainted: a segment's start nudged (same rows), a segment split (a row
+    more: the rows below move).
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/review_long.py
 Goals: painted < 300 ms, update < 2 ms, < 150 MB added, no scroll step > 16 ms.
@@ -122,7 +124,7 @@ async def main(app: QApplication) -> None:
             if not painted:
                 painted.append(time.perf_counter())
 
-        pane.delegate.paint = timed_paint  # type: ignore[method-assign]
+        pane.delegate.paint = timed_paint  # type: ignore[method-assign,assignment]
 
         async def until_painted() -> None:
             while not painted:  # noqa: ASYNC110
@@ -219,6 +221,25 @@ async def main(app: QApplication) -> None:
             app.processEvents()
             cursor_moves.append(time.perf_counter() - begin)
 
+        # edits: a nudge of a segment's start (Alt+Right) and a split, each shown and
+        # repainted (their writes run in the background: bench/review_edits.py)
+        # (a synchronous repaint: processing events here would re-enter the write tasks)
+        nudges, splits = [], []
+        for i in range(10):
+            row = 200 + 50 * i
+            pane.select_segment(row)
+            await asyncio.sleep(0.05)
+            begin = time.perf_counter()
+            pane.edits.nudge(row, start=0.05)
+            pane.view.viewport().repaint()
+            nudges.append(time.perf_counter() - begin)
+            await pane.wait_idle()
+            begin = time.perf_counter()
+            pane.edits.split(row, 1)
+            pane.view.viewport().repaint()
+            splits.append(time.perf_counter() - begin)
+            await pane.wait_idle()
+
         # the store's share alone: get_transcript, median of 5, with a 1 ms ticker on the loop
         loads, load_stalls = [], []
         for _ in range(5):
@@ -249,6 +270,10 @@ async def main(app: QApplication) -> None:
               f"{ms(max(full))}")
         print(f"plot cursor move + repaint median / max {ms(statistics.median(cursor_moves))} / "
               f"{ms(max(cursor_moves))}  (30 moves)")
+        print(f"edit shown: nudge median / max   {ms(statistics.median(nudges))} / "
+              f"{ms(max(nudges))}  ({statistics.median(nudges) / baseline:.2f}x json.loads)")
+        print(f"edit shown: split median / max   {ms(statistics.median(splits))} / "
+              f"{ms(max(splits))}  ({statistics.median(splits) / baseline:.2f}x json.loads)")
         await store.close()
 
 

@@ -71,8 +71,14 @@ def test_split_join_and_a_word_of_another_speaker(
     assert stored.segments[3].words == original.segments[3].words[:2]
     assert stored.segments[4].words == original.segments[3].words[2:]
 
+    # the layouts kept for the rows that moved are theirs (not their old neighbour's)
+    for row in range(pane.model.rowCount()):
+        assert pane.delegate.layout(row) == pane.delegate._compute(row)
+
     pane.edits.join(3)
     assert _settled(run, pane, store, job) == original
+    for row in range(pane.model.rowCount()):
+        assert pane.delegate.layout(row) == pane.delegate._compute(row)
 
     speaker = pane.edits.new_speaker_id()
     pane.edits.set_word_speaker(5, 1, speaker)

@@ -66,8 +66,9 @@ class SegmentDelegate(QStyledItemDelegate):
         self._layout_width = -1
         self._word_widths: dict[str, float] = {}
         self.set_font(QFont())
-        for moved in (model.modelReset, model.rowsInserted, model.rowsRemoved):
-            moved.connect(lambda *_: self._layouts.clear())  # rows now mean other segments
+        model.modelReset.connect(self._layouts.clear)  # rows now mean other segments
+        model.rowsRemoved.connect(lambda _p, first, last: self._shift(first, last, removed=True))
+        model.rowsInserted.connect(lambda _p, first, last: self._shift(first, last, removed=False))
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
@@ -80,6 +81,18 @@ class SegmentDelegate(QStyledItemDelegate):
         self._space = self._metrics.horizontalAdvance(" ") + 1
         self._gutter_height = round(QFontMetricsF(self._small).height() + self._line + 2 * PADDING)
         self.clear_cache()
+
+    def _shift(self, first: int, last: int, *, removed: bool) -> None:
+        """Keep the layouts of the rows an edit moved (a split or join moves every row below
+        it): laying out a long transcript again would cost far more than the edit."""
+        count = last - first + 1
+        if removed:
+            self._layouts = {(row - count if row > last else row, revision): layout
+                             for (row, revision), layout in self._layouts.items()
+                             if not first <= row <= last}
+        else:
+            self._layouts = {(row + count if row >= first else row, revision): layout
+                             for (row, revision), layout in self._layouts.items()}
 
     def clear_cache(self) -> None:
         self._layouts.clear()
