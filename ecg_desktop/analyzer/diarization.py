@@ -26,14 +26,12 @@ FRAME_S = HOP / SAMPLE_RATE
 WINDOW_S = 1.5
 WINDOW_HOP_S = 0.25
 MIN_TURN_S = 0.8
-SPEAKER_DISTANCE = 4.5  # average distance between clusters of windows that are two voices
-CLOSE_VOICES_DISTANCE = (
-    1.55  # one espeak-ng voice split in two: 0.9-1.4; two men, two women 1.7-2.0
-)
+SPEAKER_DISTANCE = 4.5  # average-linkage distance of two voices an octave apart (and tones)
+CLOSE_VOICES_DISTANCE = 1.55  # Ward centres: one voice split 0.9-1.4, two men/women 1.7-2.0
 CLOSE_VOICES_SHARE = 0.2  # the smaller voice holds at least this share of the speech
 STRETCH_PAUSE_S = 0.4  # pauses that end a stretch of speech for clustering
 STRETCH_WINDOWS = 16  # windows (hops of 0.25 s) in a piece at most: 4 s
-MAX_CLUSTERED = 1500  # windows clustered directly (pairwise distances: 9 MB)
+MAX_CLUSTERED = 1500  # pieces clustered directly (pairwise distances: 9 MB)
 MIN_WINDOWS = 4  # a speaker needs about 1.5 s + 3 hops of speech
 MIN_MFCC_SPREAD = 2.0  # floor of the MFCC scale: steady synthetic tones have almost none
 PITCH_UNIT = 0.1  # log-Hz
@@ -267,6 +265,14 @@ def diarize(
     members = np.bincount(piece)
     means = np.stack([np.bincount(piece, weights=column) for column in embeddings.T], axis=1)
     labels = _cluster(means / members[:, None], members, low, high)[piece]
+    frame_labels = _label_frames(centres, labels, mask)
+    frame_labels = _settle_regions(frame_labels, mask, int(MIN_TURN_S / FRAME_S))
+    frame_labels = _absorb_short_turns(frame_labels, int(MIN_TURN_S / FRAME_S))
+    return _turns(frame_labels)
+
+
+def _label_frames(centres: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each speech frame takes the label of the nearest window centre; -1 elsewhere."""
     speech_frames = np.flatnonzero(mask)
     nearest = np.clip(np.searchsorted(centres, speech_frames), 0, len(centres) - 1)
     before = np.clip(nearest - 1, 0, len(centres) - 1)
@@ -275,9 +281,7 @@ def diarize(
     )
     frame_labels = np.full(len(mask), -1)
     frame_labels[speech_frames] = labels[np.where(closer_before, before, nearest)]
-    frame_labels = _settle_regions(frame_labels, mask, int(MIN_TURN_S / FRAME_S))
-    frame_labels = _absorb_short_turns(frame_labels, int(MIN_TURN_S / FRAME_S))
-    return _turns(frame_labels)
+    return frame_labels
 
 
 def _settle_regions(labels: np.ndarray, mask: np.ndarray, min_frames: int) -> np.ndarray:
