@@ -14,6 +14,7 @@ from ecg_desktop.analyzer.config import AnalyzerConfig, AnalyzerConfigError
 from ecg_desktop.analyzer.errors import AnalysisError
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
 from ecg_desktop.domain import ErrorCode
+from tests.analyzer.harness import Parties, analyzer_config, dispatch, job_payload, start_analyzer
 from tests.media import make_speech_video
 
 
@@ -166,3 +167,25 @@ def test_pocketsphinx_picked_by_the_user_really_recognises(
     )
     assert "pocketsphinx" in meta["model_version"] and "word_times" not in meta
     assert [w for s in result["segments"] for w in s["words"]]
+
+
+async def test_the_request_may_name_the_model_and_a_missing_one_fails_the_job(
+    parties: Parties, tmp_path: Path
+) -> None:
+    make_speech_video(parties.media.folder / "v.mp4", [("en-us", "Hello there.", 0.0)])
+    analyzer = await start_analyzer(analyzer_config(tmp_path / "analyzer"))
+    parties.analyzers.append(analyzer)
+    url, callbacks = parties.media.url("v.mp4"), parties.receiver.base_url
+    status, body, _ = await dispatch(
+        parties.session, analyzer.url, job_payload(url, callbacks, model=7)
+    )
+    assert status == 422 and body["detail"][0]["loc"] == ["model"]
+    missing = job_payload(url, callbacks, model="small.en")
+    assert (await dispatch(parties.session, analyzer.url, missing))[0] == 202
+    failed = await parties.receiver.wait_terminal(missing["job_id"], within_s=60)
+    assert failed.body["error_code"] == ErrorCode.TRANSCRIPTION_ERROR
+    assert "ecg-desktop models download small.en" in failed.body["error_message"]
+    named = job_payload(url, callbacks, model="tiny.en", language="en")
+    await dispatch(parties.session, analyzer.url, named)
+    done = await parties.receiver.wait_terminal(named["job_id"], within_s=60)
+    assert done.body["result"]["metadata"]["model"] == "tiny.en"
