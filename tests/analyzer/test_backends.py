@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ecg_desktop.analyzer import asr, whisper_models
-from ecg_desktop.analyzer.asr import BackendPaths, choose_backend, language_problem
+from ecg_desktop.analyzer.asr import BackendPaths, WhisperRuntime, choose_backend, language_problem
 from ecg_desktop.analyzer.config import AnalyzerConfig, AnalyzerConfigError
 from ecg_desktop.analyzer.errors import AnalysisError
 from ecg_desktop.analyzer.pipeline import AnalysisOptions, analyse_file
@@ -133,6 +133,12 @@ def test_speech_settings_from_the_environment() -> None:
     assert config.backend_paths.backend == "pocketsphinx"
     assert config.backend_paths.whisper_name == "base"
     assert config.whisper_runtime.resolved() == ("cpu", "int8", 3)
+    assert WhisperRuntime(device="cuda").resolved()[:2] == ("cuda", "float16")
+    assert WhisperRuntime(device="cuda", compute_type="int8_float16").resolved()[1] == (
+        "int8_float16"
+    )
+    expected = "cuda" if asr.whisper.cuda_device_count() else "cpu"
+    assert WhisperRuntime().resolved()[0] == expected
     for variable, value in (
         ("ECG_ANALYZER_BACKEND", "whisperx"),
         ("ECG_ANALYZER_WHISPER_MODEL", "huge"),
