@@ -116,12 +116,9 @@ class WhisperRecognizer:
         model: WhisperModelRef,
         language: str | None,
         runtime: WhisperRuntime,
-        *,
-        refine_times: bool = True,
     ) -> None:
         self._ref = model
         self._language = language
-        self._refine = refine_times
         self.device, self.compute_type, self.threads = runtime.resolved()
         self._model = load_model(model.path, self.device, self.compute_type, self.threads)
         self.model_version = f"faster-whisper {model.name} {self.compute_type} {self.device}"
@@ -148,10 +145,9 @@ class WhisperRecognizer:
                     words.append(RecognizedWord(text, w.start, w.end, confidence))
             progress(min(0.99, segment.end / duration))
         language = info.language
-        aligned = self._refine and language == "en"
+        aligned = language == "en"  # the aligner's acoustic model is US English
         cpu_started = time.process_time()
-        if self._refine:
-            words = refine_word_times(audio, words, regions, _aligner() if aligned else None)
+        words = refine_word_times(audio, words, regions, _aligner() if aligned else None)
         refine_cpu = time.process_time() - cpu_started
         progress(1.0)
         details: dict[str, Any] = {
