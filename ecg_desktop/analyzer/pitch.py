@@ -9,8 +9,9 @@ period's multiples, which dip as deep, lose to the period), and a Viterbi pass o
 voiced stretch picks the candidates that keep the track continuous: an octave jump costs
 more than any single frame's preference. A second pass makes candidates far from the
 stretch's median pitch (beyond 2.8 times or under a third of it) cost more, so a short word
-whose every frame dips deepest at a harmonic is not left there. Hand-written because the maintained trackers are
-either too heavy for the bundle (librosa's pYIN) or test-only references (Praat).
+whose every frame dips deepest at a harmonic is not left there. Hand-written because the
+maintained trackers are either too heavy for the bundle (librosa's pYIN) or test-only
+references (Praat).
 """
 
 from __future__ import annotations
