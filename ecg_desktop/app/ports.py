@@ -129,11 +129,11 @@ class JobStore(Protocol):
         self, job_id: uuid.UUID, segment_index: int, word_index: int, text: str
     ) -> None: ...
 
-    async def set_segment_speaker(
+    async def write_segment_speaker(
         self, job_id: uuid.UUID, segment_index: int, speaker_id: str
     ) -> None: ...
 
-    async def set_segments_speaker(
+    async def write_segments_speaker(
         self, job_id: uuid.UUID, segment_indices: Sequence[int], speaker_id: str
     ) -> None: ...
 

@@ -53,7 +53,7 @@ class TranscriptEditor:
         self, job_id: uuid.UUID, source_id: str, rows: Sequence[int], name: str | None
     ) -> None:
         """Undo a merge: the segments ``rows`` are ``source_id``'s again, with its name."""
-        await self._store.set_segments_speaker(job_id, rows, source_id)
+        await self._store.write_segments_speaker(job_id, rows, source_id)
         if name:
             await self._store.rename_speaker(job_id, source_id, name)
         logger.info("job %s: speaker %s split off again", job_id, source_id)
@@ -73,10 +73,10 @@ class TranscriptEditor:
         await self._store.set_word_text(job_id, segment_index, word_index, text)
         self._bus.publish(TranscriptChanged(job_id))
 
-    async def set_segment_speaker(
+    async def save_segment_speaker(
         self, job_id: uuid.UUID, segment_index: int, speaker_id: str
     ) -> None:
         if not speaker_id.strip():
             raise ValueError("a speaker id cannot be empty")
-        await self._store.set_segment_speaker(job_id, segment_index, speaker_id.strip())
+        await self._store.write_segment_speaker(job_id, segment_index, speaker_id.strip())
         self._bus.publish(TranscriptChanged(job_id))

@@ -124,14 +124,14 @@ def join_segments(transcript: Transcript, index: int) -> SegmentsEdit:
     return SegmentsEdit(index, (first, second), (joined,))
 
 
-def set_segment_speaker(transcript: Transcript, index: int, speaker_id: str) -> SegmentsEdit:
+def reassign_segment(transcript: Transcript, index: int, speaker_id: str) -> SegmentsEdit:
     segment = _segment(index, transcript)
     if not speaker_id.strip():
         raise ValueError("a speaker id cannot be empty")
     return SegmentsEdit(index, (segment,), (replace(segment, speaker_id=speaker_id.strip()),))
 
 
-def set_word_speaker(
+def reassign_word(
     transcript: Transcript, index: int, word: int, speaker_id: str
 ) -> SegmentsEdit:
     """Word ``word`` of segment ``index`` spoken by ``speaker_id``: the segment is cut around
@@ -142,7 +142,7 @@ def set_word_speaker(
     if not speaker_id.strip():
         raise ValueError("a speaker id cannot be empty")
     if len(segment.words) == 1:
-        return set_segment_speaker(transcript, index, speaker_id)
+        return reassign_segment(transcript, index, speaker_id)
     parts: list[Segment] = []
     before, spoken, after = segment.words[:word], segment.words[word], segment.words[word + 1:]
     if before:

@@ -578,7 +578,7 @@ class SqlJobStore:
                         text=" ".join(texts))
             )
 
-    async def set_segments_speaker(
+    async def write_segments_speaker(
         self, job_id: uuid.UUID, segment_indices: Sequence[int], speaker_id: str
     ) -> None:
         """The segments ``segment_indices`` spoken by ``speaker_id`` (the undo of a merge)."""
@@ -675,7 +675,7 @@ class SqlJobStore:
             await conn.execute(t.speakers.insert(), [
                 {"job_id": job_id, "speaker_id": sid} for sid in sorted(missing)])
 
-    async def set_segment_speaker(
+    async def write_segment_speaker(
         self, job_id: uuid.UUID, segment_index: int, speaker_id: str
     ) -> None:
         speaker_id = speaker_id.strip()

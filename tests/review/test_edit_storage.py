@@ -17,9 +17,9 @@ from ecg_desktop.domain import Job, Transcript
 from ecg_desktop.domain.editing import (
     SegmentsEdit,
     join_segments,
+    reassign_word,
     retext_segment,
     retime_segment,
-    set_word_speaker,
     speaker_rows,
     split_segment,
 )
@@ -48,7 +48,7 @@ async def test_structural_edits_round_trip_and_undo(database_url: str) -> None:
             lambda t: split_segment(t, 1, 2),
             lambda t: retext_segment(t, 0, "word0_0 brand new word0_3 word0_4"),
             lambda t: join_segments(t, 3),
-            lambda t: set_word_speaker(t, 5, 1, "SPEAKER_07"),
+            lambda t: reassign_word(t, 5, 1, "SPEAKER_07"),
             lambda t: retime_segment(t, 6, t.segments[6].start + 0.1, t.segments[6].end),
         ]
         for make in makers:

@@ -10,10 +10,10 @@ from ecg_desktop.domain.editing import (
     nudge_segment,
     nudge_word,
     reassign,
+    reassign_word,
     retext_segment,
     retime_segment,
     retime_word,
-    set_word_speaker,
     speaker_rows,
     split_segment,
 )
@@ -92,11 +92,11 @@ def test_an_edit_refuses_a_transcript_that_changed(transcript: Transcript) -> No
 
 
 def test_a_word_of_another_speaker_becomes_its_own_segment(transcript: Transcript) -> None:
-    edit = set_word_speaker(transcript, 0, 1, "SPEAKER_01")
+    edit = reassign_word(transcript, 0, 1, "SPEAKER_01")
     assert [(s.speaker_id, s.text) for s in edit.new] == [
         ("SPEAKER_00", "the"), ("SPEAKER_01", "cat"), ("SPEAKER_00", "sat down")]
     assert edit.new[0].start == 0.0 and edit.new[-1].end == 4.0
-    only = set_word_speaker(transcript, 2, 0, "SPEAKER_01")
+    only = reassign_word(transcript, 2, 0, "SPEAKER_01")
     assert [s.speaker_id for s in only.new] == ["SPEAKER_01"]
 
 

@@ -81,7 +81,7 @@ def test_split_join_and_a_word_of_another_speaker(
         assert pane.delegate.layout(row) == pane.delegate._compute(row)
 
     speaker = pane.edits.new_speaker_id()
-    pane.edits.set_word_speaker(5, 1, speaker)
+    pane.edits.change_word_speaker(5, 1, speaker)
     stored = _settled(run, pane, store, job)
     assert [s.speaker_id for s in stored.segments[5:8]] == [
         original.segments[5].speaker_id, speaker, original.segments[5].speaker_id]

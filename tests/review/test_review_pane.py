@@ -211,7 +211,7 @@ def test_changing_a_segments_speaker_and_merging_speakers(run: Runner, store: Sq
     assert pane.speakers.rowCount() == 3
     before = pane.model.segment(0).speaker_id
     other = next(s for s in pane.model.transcript.speaker_ids if s != before)
-    pane.edits.set_segment_speaker(0, other)
+    pane.edits.change_segment_speaker(0, other)
     run(pane.wait_idle())
     assert stored_transcript(run, store, job.job_id).segments[0].speaker_id == other
     assert pane.model.index(0, Column.SPEAKER).data() == other

@@ -43,7 +43,7 @@ def test_edits_are_stored_announced_and_exported(
 
         run(editor.set_word_text(job.job_id, 1, 0, "  Busan "))
         run(editor.rename_speaker(job.job_id, "SPEAKER_00", "Jiwoo"))
-        run(editor.set_segment_speaker(job.job_id, 2, "SPEAKER_00"))
+        run(editor.save_segment_speaker(job.job_id, 2, "SPEAKER_00"))
         assert events == [TranscriptChanged(job.job_id)] * 3
 
         transcript = run(editor.load(job.job_id))

@@ -72,7 +72,7 @@ async def test_corrections_and_speaker_edits_show_over_the_packed_words(
     await store.set_word_text(job_id, 0, 0, "first")
     await store.set_word_text(job_id, 3, 3, "last")
     await store.set_word_text(job_id, 3, 1, "middle")
-    await store.set_segment_speaker(job_id, 2, "SPEAKER_05")
+    await store.write_segment_speaker(job_id, 2, "SPEAKER_05")
     await store.rename_speaker(job_id, "SPEAKER_00", "Ana")
     edited = await store.get_transcript(job_id)
 

@@ -100,14 +100,14 @@ async def test_correcting_a_word_keeps_the_original_beside_it(store: SqlJobStore
 
 async def test_reassigning_a_segment_to_a_new_speaker(store: SqlJobStore) -> None:
     job_id = await completed_job(store, make_result(segments=4, speakers=2))
-    await store.set_segment_speaker(job_id, 3, "SPEAKER_07")
+    await store.write_segment_speaker(job_id, 3, "SPEAKER_07")
     await store.rename_speaker(job_id, "SPEAKER_07", "Guest")
     transcript = await store.get_transcript(job_id)
     assert transcript is not None
     assert transcript.segments[3].speaker_id == "SPEAKER_07"
     assert transcript.display_name("SPEAKER_07") == "Guest"
     with pytest.raises(NotInTranscript):
-        await store.set_segment_speaker(job_id, 4, "SPEAKER_00")
+        await store.write_segment_speaker(job_id, 4, "SPEAKER_00")
 
 
 async def test_edits_on_an_unknown_job_raise_job_not_found(store: SqlJobStore) -> None:

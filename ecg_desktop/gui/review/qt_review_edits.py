@@ -79,7 +79,7 @@ class ReviewEdits(QObject):
         if text and text != old:
             self._pane.undo_stack.push(EditWordCommand(self, row, word, old, text))
 
-    def set_segment_speaker(self, row: int, speaker_id: str) -> None:
+    def change_segment_speaker(self, row: int, speaker_id: str) -> None:
         old = self._transcript.segments[row].speaker_id
         if speaker_id and speaker_id != old:
             self._pane.undo_stack.push(SegmentSpeakerCommand(self, row, old, speaker_id))
@@ -109,9 +109,9 @@ class ReviewEdits(QObject):
     def join(self, row: int) -> None:
         self._push(lambda t: edits.join_segments(t, row), self.tr("Join segments"))
 
-    def set_word_speaker(self, row: int, word: int, speaker_id: str) -> None:
+    def change_word_speaker(self, row: int, word: int, speaker_id: str) -> None:
         if speaker_id != self._transcript.segments[row].speaker_id:
-            self._push(lambda t: edits.set_word_speaker(t, row, word, speaker_id),
+            self._push(lambda t: edits.reassign_word(t, row, word, speaker_id),
                        self.tr("Speaker of a word"))
 
     def retime_segment(self, row: int, start: float, end: float) -> None:
@@ -150,10 +150,10 @@ class ReviewEdits(QObject):
 
     def apply_segment_speaker(self, row: int, speaker_id: str) -> None:
         pane = self._pane
-        pane.model.set_segment_speaker(row, speaker_id)
+        pane.model.show_segment_speaker(row, speaker_id)
         pane.refresh_after_edit()
         if pane.job is not None:
-            pane.write(pane.editor.set_segment_speaker(pane.job.job_id, row, speaker_id))
+            pane.write(pane.editor.save_segment_speaker(pane.job.job_id, row, speaker_id))
 
     def apply_speaker_name(self, speaker_id: str, name: str) -> None:
         pane = self._pane
@@ -250,11 +250,11 @@ class ReviewEdits(QObject):
             menu.addAction(self.tr("Word times…"), lambda: self._ask_word_times(row, word))
         menu.addSeparator()
         self._speaker_menu(menu.addMenu(self.tr("Speaker of this segment")), segment.speaker_id,
-                           lambda s: self.set_segment_speaker(row, s))
+                           lambda s: self.change_segment_speaker(row, s))
         if has_word and len(segment.words) > 1:
             self._speaker_menu(menu.addMenu(self.tr("Speaker of this word")),
                                segment.speaker_id,
-                               lambda s: self.set_word_speaker(row, word, s))
+                               lambda s: self.change_word_speaker(row, word, s))
         menu.exec(where)
 
     def _speaker_menu(self, menu: QMenu, current: str, choose: Callable[[str], None]) -> None:

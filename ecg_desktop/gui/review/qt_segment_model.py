@@ -151,7 +151,7 @@ class SegmentTableModel(QAbstractTableModel):
         segment = replace(segment, words=tuple(words), text=" ".join(w.text for w in words))
         self._replace_segment(row, segment)
 
-    def set_segment_speaker(self, row: int, speaker_id: str) -> None:
+    def show_segment_speaker(self, row: int, speaker_id: str) -> None:
         self._replace_segment(row, replace(self.transcript.segments[row], speaker_id=speaker_id))
 
     def _replace_segment(self, row: int, segment: Segment) -> None:
