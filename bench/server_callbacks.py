@@ -82,6 +82,8 @@ class _BenchCore:
     storage: Any
     ml_client: Any
     bus: EventBus
+    pipeline: None = None
+    local_files: None = None
 
 
 @dataclass

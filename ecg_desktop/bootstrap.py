@@ -21,7 +21,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from ecg_desktop.app.bus import EventBus
@@ -30,12 +30,18 @@ from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.health import HealthMonitor
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.pipeline import JobPipeline, os_user_name
-from ecg_desktop.app.ports import JobStore, MLClient, ObjectStorage
+from ecg_desktop.app.ports import JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
 from ecg_desktop.app.team import ChangeReader, TeamSync, is_team_desktop
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain.signatures import generate_secret
-from ecg_desktop.mlclient import HttpMLClient, MLServerPool
+from ecg_desktop.media import inspect_media
+from ecg_desktop.mlclient import EmbeddedAnalyzer, HttpMLClient, MLServerPool
+
+# The languages the ML server in use can recognise, for the window's menus and ``process``
+# (the bundled analyzer's installed models decide; another ML server decides for itself).
+from ecg_desktop.mlclient.languages import language_problem as language_problem
+from ecg_desktop.mlclient.languages import offered_languages as offered_languages
 
 if TYPE_CHECKING:
     from ecg_desktop.server.runner import EmbeddedServer
@@ -72,7 +78,7 @@ class Core:
     callbacks: CallbackReceiver
     health: HealthMonitor
     recovery: Recovery
-    analyzer: Any = None  # app.embedded_analyzer.EmbeddedAnalyzer when the bundled one runs
+    analyzer: EmbeddedAnalyzer | None = None  # when the bundled analyzer runs
     team: TeamSync | None = None  # live changes from the shared PostgreSQL store (team mode)
     server: EmbeddedServer | None = None
     _server_url: str | None = field(default=None, repr=False)
@@ -110,6 +116,14 @@ class Core:
                 self.settings.model_server_url,
                 self._server_url,
             )
+
+    @property
+    def local_files(self) -> LocalFiles | None:
+        """The local store's files, which the embedded server serves under ``/storage``
+        (``None`` when the videos go to S3)."""
+        from ecg_desktop.storage.local import LocalStorage
+
+        return self.storage.filestore if isinstance(self.storage, LocalStorage) else None
 
     def storage_base_url(self) -> str:
         """The embedded server's address, for the local store's signed ``/storage`` URLs
@@ -225,7 +239,7 @@ async def build_core(
                 open_storage, settings, lambda: _storage_base_url(holder)
             )
             opened.append(storage.close)
-        analyzer = None
+        analyzer: EmbeddedAnalyzer | None = None
         if ml_client is None and settings.team_token and is_team_desktop(settings):
             # A team desktop: the team backend dispatches for it (docs/team.md).
             ml_client = _backend_dispatcher(settings, store)
@@ -255,6 +269,7 @@ async def build_core(
             bus,
             metrics,
             callback_base_url_provider=lambda: holder["core"].callback_base_url(),
+            inspect_media=inspect_media,
         )
         # big results, callback or fetched
         result_worker = ResultWorker.for_store(store, settings.data_dir / "spill")
@@ -339,9 +354,10 @@ def _ml_url(client: MLClient) -> str:
     return str(getattr(client, "base_url", ""))
 
 
-async def _start_analyzer(settings: Settings, client: HttpMLClient, holder: dict[str, Core]) -> Any:
+async def _start_analyzer(
+    settings: Settings, client: HttpMLClient, holder: dict[str, Core]
+) -> EmbeddedAnalyzer:
     """Start the bundled analyzer as a child process and point ``client`` at it."""
-    from ecg_desktop.app.embedded_analyzer import EmbeddedAnalyzer
 
     async def restarted(url: str) -> None:
         client.set_base_url(url)

@@ -1,5 +1,6 @@
-"""The ports the use cases depend on. Adapters (``store/``, ``storage/``, ``mlclient/``)
-implement them; ``bootstrap.py`` picks which. Only domain types cross these interfaces.
+"""The ports the use cases depend on. Adapters (``store/``, ``storage/``, ``mlclient/``,
+``media/``) implement them; ``bootstrap.py`` picks which. Only domain types cross these
+interfaces.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import codecs
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -331,3 +332,139 @@ class RoutesJobs(Protocol):
     def can_move_from(self, server: str) -> bool:
         """Whether a job silent on ``server`` may be sent to another server instead."""
         ...
+
+
+# -- local object files (the local store's signed /storage routes) ------------------------
+
+
+class LocalStoreError(Exception):
+    """A request the local store refuses; ``status`` is the HTTP status that says so and
+    ``offset``, when known, where an unfinished upload stands."""
+
+    status = 400
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    path: Path
+    size: int
+    sha256: str | None  # None only if the app stopped between the rename and the metadata
+    content_type: str
+    upload_id: str = ""  # of the upload that stored it, so a client can recognise its own
+
+
+@dataclass(frozen=True, slots=True)
+class PartialUpload:
+    key: str
+    upload_id: str
+    offset: int  # bytes received so far
+    total: int
+    content_type: str
+
+
+class RangeWriter(Protocol):
+    """One byte range of an upload being written (from a worker thread, one call at a time).
+    ``write`` and ``close`` raise ``LocalStoreError`` for a disk that refuses the bytes."""
+
+    key: str
+    upload_id: str
+    position: int
+    end: int
+
+    def write(self, chunks: Iterable[bytes]) -> None: ...
+
+    def close(self) -> StoredObject | None:
+        """The finished object if this was the last range, else ``None``."""
+        ...
+
+
+class LocalFiles(Protocol):
+    """The local object store's files, which the server's ``/storage`` routes serve (blocking
+    calls: the routes run them in threads). Every refusal is a ``LocalStoreError``."""
+
+    def verify(self, method: str, key: str, query: Mapping[str, str]) -> str | None:
+        """Why a request with this signed query is refused, or ``None``."""
+        ...
+
+    def stat(self, key: str) -> StoredObject | None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def partial(self, key: str) -> PartialUpload | None: ...
+
+    def write_range(
+        self, key: str, start: int, end: int, total: int, content_type: str
+    ) -> RangeWriter: ...
+
+
+# -- media files -------------------------------------------------------------------------
+
+
+class InvalidInputFile(ValueError):
+    """A file the pipeline refuses; the message is meant for the user."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path.name}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What the check of a local video or audio file found (``InspectsMedia``)."""
+
+    path: Path
+    size_bytes: int
+    mtime_ns: int
+    content_type: str
+    duration_s: float | None
+    has_video: bool
+    audio_codec: str
+
+
+class InspectsMedia(Protocol):
+    """Checks a local file before anything is uploaded (``media.probe.inspect_media``)."""
+
+    async def __call__(self, path: Path, /) -> MediaInfo:
+        """The file's facts; raises ``InvalidInputFile`` saying what is wrong with it."""
+        ...
+
+
+# -- job locks ---------------------------------------------------------------------------
+
+
+class JobLocks(Protocol):
+    """Which process works on a job: the window, ``serve`` and ``process`` may share a store,
+    and a pipeline runs a job only while it holds the job's lock (``store.job_locks``)."""
+
+    def acquire(self, job_id: uuid.UUID) -> bool:
+        """Take the job's lock without waiting; ``False`` when someone holds it."""
+        ...
+
+    def release(self, job_id: uuid.UUID) -> None: ...
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+class MetricsSink(Protocol):
+    """What the use cases count (``app.metrics.Metrics`` satisfies it)."""
+
+    def inc(self, name: str, amount: float = 1.0, **labels: object) -> None: ...
+
+    def observe(self, name: str, value: float, **labels: object) -> None: ...
+
+
+class NullMetrics:
+    """Counts nothing (a pipeline built without metrics)."""
+
+    def inc(self, name: str, amount: float = 1.0, **labels: object) -> None:
+        pass
+
+    def observe(self, name: str, value: float, **labels: object) -> None:
+        pass

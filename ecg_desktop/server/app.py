@@ -25,7 +25,7 @@ from ecg_desktop.app.callback_body import CallbackBody
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.pipeline import PipelineError
-from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, ObjectStorage
+from ecg_desktop.app.ports import JobQuery, JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
 from ecg_desktop.config.settings import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
@@ -44,6 +44,7 @@ from .middleware import (
 )
 from .openapi import openapi_document
 from .ratelimit import RateLimiter
+from .storage_routes import add_storage_routes
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,16 @@ class CoreLike(Protocol):
     storage: ObjectStorage
     ml_client: MLClient
     bus: EventBus
+
+    @property
+    def pipeline(self) -> JobSubmitter | None:
+        """What takes the API's jobs (``None``: ``request-process`` is refused)."""
+        ...
+
+    @property
+    def local_files(self) -> LocalFiles | None:
+        """The local store's files, served under ``/storage`` (``None`` with S3)."""
+        ...
 
 
 class Services:
@@ -113,7 +124,7 @@ def create_app(
     loopback bind is decided by ``core.settings.bind_host``.
     """
     settings = core.settings
-    pipeline = pipeline if pipeline is not None else getattr(core, "pipeline", None)
+    pipeline = pipeline if pipeline is not None else core.pipeline
     policy = AccessPolicy(
         loopback=is_loopback_host(settings.bind_host),
         tokens=tuple(settings.api_tokens),
@@ -131,7 +142,8 @@ def create_app(
     app.router.add_delete("/api/upload-video/jobs/{job_id}", delete_job)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics_text)
-    with_storage = not settings.uses_s3 and _mount_storage_routes(app, core.storage)
+    if with_storage := core.local_files is not None:
+        add_storage_routes(app, core.local_files)
     document = openapi_document(with_storage_routes=with_storage)
 
     async def openapi(_request: web.Request) -> web.Response:
@@ -139,17 +151,6 @@ def create_app(
 
     app.router.add_get("/openapi.json", openapi)
     return app
-
-
-def _mount_storage_routes(app: web.Application, storage: ObjectStorage) -> bool:
-    """Serve the local store's signed ``/storage`` URLs (only a local store has a filestore)."""
-    filestore = getattr(storage, "filestore", None)
-    if filestore is None:
-        return False
-    from ecg_desktop.server.storage_routes import add_storage_routes
-
-    add_storage_routes(app, filestore)
-    return True
 
 
 # -- helpers ---------------------------------------------------------------------------------

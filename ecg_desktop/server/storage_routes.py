@@ -2,7 +2,8 @@
 
 ``PUT`` stores a body (whole, or one ``Content-Range`` of a resumable upload), ``GET``/``HEAD``
 serve a finished object (with ``Range``), ``DELETE`` removes it. Every request needs a URL
-signed by ``LocalFileStore.sign_url`` for its method (a GET URL also allows HEAD).
+signed by the local store (``storage/localfs.py``, through the ``LocalFiles`` port) for its
+method (a GET URL also allows HEAD).
 
 Resumable uploads, as ``ecg_desktop.storage.LocalStorage`` uses them:
 
@@ -30,20 +31,14 @@ from typing import Any
 
 from aiohttp import ClientPayloadError, web
 
+from ecg_desktop.app.ports import LocalFiles, LocalStoreError, RangeWriter, StoredObject
 from ecg_desktop.domain.filekeys import is_safe_key
-from ecg_desktop.storage.localfs import (
-    LocalFileStore,
-    LocalStoreError,
-    RangeWriter,
-    StoredObject,
-    disk_error,
-)
 
 from .connections import read_body_chunks
 
 logger = logging.getLogger(__name__)
 
-FILESTORE = web.AppKey("ecg_local_filestore", LocalFileStore)
+FILESTORE = web.AppKey("ecg_local_filestore", LocalFiles)
 _BUSY_KEYS = web.AppKey("ecg_local_storage_busy_keys", set[str])
 ROUTE = r"/storage/{key:[\s\S]*}"  # any character: a key with a newline gets a 400, not 404
 _WRITE_BATCH = 1024 * 1024  # bytes gathered from the socket before one write in a thread
@@ -51,7 +46,7 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 _STATUS_QUERY = re.compile(r"bytes \*/(\d+)")
 
 
-def add_storage_routes(app: web.Application, filestore: LocalFileStore) -> None:
+def add_storage_routes(app: web.Application, filestore: LocalFiles) -> None:
     """Serve ``filestore`` under ``/storage/`` on ``app`` (before the app starts)."""
     app[FILESTORE] = filestore
     app[_BUSY_KEYS] = set()
@@ -107,7 +102,7 @@ async def put_object(request: web.Request) -> web.Response:
 
 
 async def _store_range(
-    request: web.Request, filestore: LocalFileStore, key: str, start: int, end: int, total: int
+    request: web.Request, filestore: LocalFiles, key: str, start: int, end: int, total: int
 ) -> web.Response:
     content_type = request.headers.get("Content-Type") or "application/octet-stream"
     try:
@@ -116,8 +111,6 @@ async def _store_range(
         )
     except LocalStoreError as exc:
         return _refusal(exc)
-    except OSError as exc:
-        return _refusal(disk_error(exc))
     try:
         stored = await _receive(request, writer)
     except LocalStoreError as exc:
@@ -161,26 +154,20 @@ async def _receive(request: web.Request, writer: RangeWriter) -> StoredObject | 
         # (at most one batch): a cancelled handler cannot wait for a thread.
         with contextlib.suppress(OSError, LocalStoreError):
             writer.write(batch)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, LocalStoreError):
             writer.close()
         raise
-    try:
-        stored = await asyncio.to_thread(writer.close)
-    except OSError as exc:
-        raise disk_error(exc, offset=writer.position) from exc
+    stored = await asyncio.to_thread(writer.close)
     if stored is None and writer.position != writer.end:
         raise LocalStoreError("the body ended before its declared length", offset=writer.position)
     return stored
 
 
 async def _write(writer: RangeWriter, batch: list[bytes]) -> None:
-    try:
-        await asyncio.to_thread(writer.write, batch)
-    except OSError as exc:
-        raise disk_error(exc, offset=writer.position) from exc
+    await asyncio.to_thread(writer.write, batch)
 
 
-async def _upload_status(filestore: LocalFileStore, key: str, total: int) -> web.Response:
+async def _upload_status(filestore: LocalFiles, key: str, total: int) -> web.Response:
     partial = await asyncio.to_thread(filestore.partial, key)
     if partial is None or partial.total != total:
         return _problem(404, "there is no unfinished upload of this key", offset=0)
@@ -190,7 +177,7 @@ async def _upload_status(filestore: LocalFileStore, key: str, total: int) -> web
     )
 
 
-def _authorized(request: web.Request, method: str) -> tuple[LocalFileStore, str]:
+def _authorized(request: web.Request, method: str) -> tuple[LocalFiles, str]:
     key = request.match_info["key"]
     if not is_safe_key(key):
         raise _http_error(400, "the storage key is not a safe relative path")

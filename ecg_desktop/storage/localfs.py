@@ -35,11 +35,16 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ecg_desktop.app.ports import LocalStoreError, PartialUpload, StoredObject
+
+__all__ = [
+    "InsufficientStorage", "LocalFileStore", "LocalStoreError", "PartialUpload", "RangeConflict",
+    "RangeWriter", "StoreFailure", "StoredObject", "TooLarge", "UnsafeKey", "disk_error",
+]
 from ecg_desktop.config.private_files import private_folder
 from ecg_desktop.domain.filekeys import is_safe_key
 
@@ -49,16 +54,6 @@ KEY_FILE = ".signing-key"
 DEFAULT_MAX_OBJECT_BYTES = 1024**4  # 1 TiB: a guard against a runaway upload, not a quota
 _HASH_CHUNK = 4 * 1024 * 1024
 _FREE_SPACE_MARGIN = 64 * 1024 * 1024
-
-
-class LocalStoreError(Exception):
-    """A request the local store refuses; ``status`` is the HTTP status that says so."""
-
-    status = 400
-
-    def __init__(self, message: str, *, offset: int | None = None) -> None:
-        super().__init__(message)
-        self.offset = offset
 
 
 class UnsafeKey(LocalStoreError):
@@ -90,25 +85,6 @@ def disk_error(exc: OSError, *, offset: int | None = None) -> LocalStoreError:
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return InsufficientStorage("the disk of the local store is full", offset=offset)
     return StoreFailure(f"the local store cannot write: {exc.strerror or exc}", offset=offset)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    key: str
-    path: Path
-    size: int
-    sha256: str | None  # None only if the app stopped between the rename and the metadata
-    content_type: str
-    upload_id: str = ""  # of the upload that stored it, so a client can recognise its own
-
-
-@dataclass(frozen=True, slots=True)
-class PartialUpload:
-    key: str
-    upload_id: str
-    offset: int  # bytes received so far
-    total: int
-    content_type: str
 
 
 class LocalFileStore:
@@ -245,7 +221,16 @@ class LocalFileStore:
 
         ``start == 0`` begins a new upload (dropping any unfinished one); otherwise ``start``
         must not be beyond the bytes already received (``RangeConflict`` says where they end).
+        A disk that refuses is a ``LocalStoreError`` too (``disk_error``).
         """
+        try:
+            return self._open_range(key, start, end, total, content_type)
+        except OSError as exc:
+            raise disk_error(exc) from exc
+
+    def _open_range(
+        self, key: str, start: int, end: int, total: int, content_type: str
+    ) -> RangeWriter:
         self._check_key(key)
         if not 0 <= start <= end <= total:
             raise LocalStoreError(f"bytes {start}-{end} do not fit in an object of {total} bytes")
@@ -366,6 +351,12 @@ class RangeWriter:
         self._hasher = hasher
 
     def write(self, chunks: Iterable[bytes]) -> None:
+        try:
+            self._write(chunks)
+        except OSError as exc:
+            raise disk_error(exc, offset=self.position) from exc
+
+    def _write(self, chunks: Iterable[bytes]) -> None:
         for chunk in chunks:
             if self.position + len(chunk) > self.end:
                 raise LocalStoreError("the body is longer than its declared range")
@@ -379,6 +370,12 @@ class RangeWriter:
 
         A range that was cut short keeps what arrived, so the client can continue from there.
         """
+        try:
+            return self._close()
+        except OSError as exc:
+            raise disk_error(exc, offset=self.position) from exc
+
+    def _close(self) -> StoredObject | None:
         complete = self.position == self.end
         if complete and self.end == self.total:
             self._handle.flush()

@@ -19,7 +19,7 @@ from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callback_outcomes import BigResultHandler
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.ports import JobQuery, JobStore, MLClient, ObjectStorage
+from ecg_desktop.app.ports import JobQuery, JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Job, JobStatus
 from ecg_desktop.domain.signatures import sign_headers
@@ -41,6 +41,7 @@ class ServerCore:
     ml_client: MLClient
     bus: EventBus
     pipeline: JobSubmitter | None = None
+    local_files: LocalFiles | None = None
 
 
 class NoStorage:
@@ -49,8 +50,6 @@ class NoStorage:
     def __getattr__(self, name: str) -> Any:
         if name == "describe":
             return lambda: "none (test)"
-        if name == "filestore":  # not a local store: no /storage routes
-            raise AttributeError(name)
         raise AssertionError(f"object storage was used ({name}) in a test that must not use it")
 
 
