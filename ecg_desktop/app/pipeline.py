@@ -34,6 +34,7 @@ from ecg_desktop.app.installation import installation_id
 from ecg_desktop.app.joblocks import JobLocks
 from ecg_desktop.app.ports import (
     DISPATCHED_TO,
+    InspectsMedia,
     JobQuery,
     JobStore,
     JobStoreUnavailable,
@@ -45,7 +46,6 @@ from ecg_desktop.app.ports import (
     StorageError,
 )
 from ecg_desktop.app.team import missing_credentials
-from ecg_desktop.app.validation import inspect_video
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.domain import (
     DispatchOptions,
@@ -115,6 +115,7 @@ class JobPipeline(ReadsSettings):
         metrics: MetricsSink | None = None,
         *,
         callback_base_url_provider: Callable[[], str],
+        inspect_media: InspectsMedia,
         clock: Callable[[], float] = time.monotonic,
         host: str | None = None,
         installation: str | None = None,
@@ -126,6 +127,7 @@ class JobPipeline(ReadsSettings):
         self._bus = bus
         self._metrics: MetricsSink = metrics or NullMetrics()
         self._callback_base_url = callback_base_url_provider
+        self._inspect_media = inspect_media
         self._clock = clock
         self.host = host if host is not None else socket.gethostname()
         self.installation = (
@@ -156,7 +158,7 @@ class JobPipeline(ReadsSettings):
         problems = missing_credentials(self._settings)
         if problems:
             raise PipelineError("cannot add a job yet: " + "; ".join(problems))
-        info = await inspect_video(Path(path))
+        info = await self._inspect_media(Path(path))
         job = Job.new(
             filename=info.path.name,
             local_path=str(info.path.resolve()),

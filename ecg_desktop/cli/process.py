@@ -129,8 +129,8 @@ async def process(
     out: TextIO | None = None,
 ) -> int:
     from ecg_desktop.app.pipeline import PipelineError
+    from ecg_desktop.app.ports import InvalidInputFile
     from ecg_desktop.app.team import missing_credentials
-    from ecg_desktop.app.validation import InvalidInputFile
     from ecg_desktop.bootstrap import build_core
 
     problems = missing_credentials(settings)

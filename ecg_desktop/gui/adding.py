@@ -30,7 +30,7 @@ REASONS = {
     "no_videos": "folder holds no video files",
     "no_model": "no speech model installed for this language",
 }
-# What the pipeline's check of a file (``app.validation.InvalidInputFile.problem``) says,
+# What the pipeline's check of a file (``app.ports.InvalidInputFile.problem``) says,
 # mapped to a refusal kind; anything else it refuses is a file FFmpeg cannot read.
 _PROBLEM_KINDS = (
     ("does not exist", "missing"),

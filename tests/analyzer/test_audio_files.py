@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from ecg_desktop.app.validation import InvalidInputFile, probe_video
+from ecg_desktop.app.ports import InvalidInputFile
 from ecg_desktop.domain.filekeys import (
     AUDIO_EXTENSIONS,
     content_type_for,
     is_audio_only,
     looks_like_media,
 )
+from ecg_desktop.media import probe_media
 from tests.analyzer.sounds import write_audio
 from tests.analyzer.test_two_speakers import TURNS
 from tests.analyzer.wer import normalized, word_error_rate
@@ -44,7 +45,7 @@ def test_every_audio_format_passes_the_checks_before_upload(
 ) -> None:
     truth = make_speech_video(tmp_path / "v.mp4", TURNS[:1])
     path = write_audio(tmp_path / f"talk{extension}", truth.samples, truth.sample_rate)
-    info = probe_video(path)
+    info = probe_media(path)
     assert not info.has_video
     assert info.content_type == content_type_for(path.name)
     # A raw ADTS stream (.aac) has no duration field: FFmpeg estimates it from the bit rate.
@@ -56,7 +57,7 @@ def test_a_text_file_named_like_audio_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "fake.mp3"
     fake.write_text("just some words, no sound at all\n" * 50)
     with pytest.raises(InvalidInputFile, match="not a readable video"):
-        probe_video(fake)
+        probe_media(fake)
 
 
 async def _process(folder: Path, *files: Path) -> tuple[int, str, str]:

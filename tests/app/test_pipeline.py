@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ecg_desktop.app.pipeline import PipelineError
-from ecg_desktop.app.validation import InvalidInputFile
+from ecg_desktop.app.ports import InvalidInputFile
 from ecg_desktop.bootstrap import Core
 from ecg_desktop.domain import (
     ErrorCode,

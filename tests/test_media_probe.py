@@ -1,4 +1,5 @@
-"""Files are checked before anything is uploaded, with a message the user can act on."""
+"""Files are checked before anything is uploaded (``media.probe``), with a message the user
+can act on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ecg_desktop.app.validation import InvalidInputFile, probe_video
+from ecg_desktop.app.ports import InvalidInputFile
+from ecg_desktop.media import probe_media
 from tests.media import make_corrupt_file, make_silent_video, make_video_without_audio
 
 
@@ -17,7 +19,7 @@ def _empty(path: Path) -> Path:
 
 def test_a_real_video_with_sound_passes_with_its_duration(tmp_path: Path) -> None:
     path = make_silent_video(tmp_path / "meeting.mp4", duration_s=2.0)
-    info = probe_video(path)
+    info = probe_media(path)
     assert info.size_bytes == path.stat().st_size
     assert info.content_type == "video/mp4"
     assert info.has_video
@@ -41,7 +43,7 @@ def test_bad_files_are_refused_with_a_clear_message(
 ) -> None:
     path = make(tmp_path)  # type: ignore[operator]
     with pytest.raises(InvalidInputFile) as caught:
-        probe_video(path)
+        probe_media(path)
     assert problem in str(caught.value)
     assert caught.value.path.name in str(caught.value)
 
@@ -52,4 +54,4 @@ def test_random_bytes_under_a_video_name_are_never_accepted(tmp_path: Path) -> N
     for _ in range(500):
         make_corrupt_file(path, size_bytes=16 * 1024)
         with pytest.raises(InvalidInputFile, match="not a readable video"):
-            probe_video(path)
+            probe_media(path)

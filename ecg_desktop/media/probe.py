@@ -7,11 +7,11 @@ a refused file.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
+from ecg_desktop.app.ports import InvalidInputFile, MediaInfo
 from ecg_desktop.domain.filekeys import MEDIA_EXTENSIONS, content_type_for, looks_like_media
 
 # FFmpeg demuxers of video and audio containers. Random or damaged bytes are sometimes
@@ -45,32 +45,13 @@ MEDIA_CONTAINERS = frozenset(
 )
 
 
-class InvalidInputFile(ValueError):
-    """A file the pipeline refuses; the message is meant for the user."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"{path.name}: {problem}")
-        self.path = path
-        self.problem = problem
+async def inspect_media(path: Path) -> MediaInfo:
+    """``probe_media`` in a thread (opening a container reads the disk and decodes headers).
+    The pipeline's ``InspectsMedia``."""
+    return await asyncio.to_thread(probe_media, path)
 
 
-@dataclass(frozen=True, slots=True)
-class VideoInfo:
-    path: Path
-    size_bytes: int
-    mtime_ns: int
-    content_type: str
-    duration_s: float | None
-    has_video: bool
-    audio_codec: str
-
-
-async def inspect_video(path: Path) -> VideoInfo:
-    """``probe_video`` in a thread (opening a container reads the disk and decodes headers)."""
-    return await asyncio.to_thread(probe_video, path)
-
-
-def probe_video(path: Path) -> VideoInfo:
+def probe_media(path: Path) -> MediaInfo:
     path = Path(path).expanduser()
     if not path.exists():
         raise InvalidInputFile(path, "the file does not exist")
@@ -104,7 +85,7 @@ def probe_video(path: Path) -> VideoInfo:
         duration = _duration_s(container)
         has_video = bool(container.streams.video)
         codec = audio[0].codec_context.name if audio[0].codec_context else "unknown"
-    return VideoInfo(
+    return MediaInfo(
         path=path,
         size_bytes=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
