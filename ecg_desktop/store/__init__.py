@@ -1,8 +1,15 @@
 """The job store: SQLite (default) or PostgreSQL via SQLAlchemy 2 async, with migrations."""
 
-from .errors import NotInTranscript, StoreCorrupted, StoreError, StoreUnavailable, redact_url
+from .errors import (
+    JobExists,
+    NotInTranscript,
+    StoreCorrupted,
+    StoreError,
+    StoreUnavailable,
+    redact_url,
+)
 from .notify import JOBS_CHANNEL, RECONNECTED, JobChange, JobChangeListener, ListenerSignal
-from .sql_store import JobExists, SqlJobStore, head_revision, open_store
+from .sql_store import SqlJobStore, head_revision, open_store
 
 __all__ = [
     "JOBS_CHANNEL",

@@ -5,11 +5,13 @@ Exception tree::
     StoreError
      ├── StoreUnavailable   the database cannot be reached (or opened); has ``url`` and ``reason``
      ├── StoreCorrupted     an SQLite file that is not a usable database; it is never replaced
+     ├── JobExists          a job is added under an id the store already holds
      └── NotInTranscript    an edit names a speaker, segment or word the transcript lacks
 """
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 from ecg_desktop.app.ports import JobStoreError, JobStoreUnavailable
@@ -50,3 +52,9 @@ class StoreCorrupted(StoreError):
 
 class NotInTranscript(StoreError, LookupError):
     """An edit that names something the job's transcript does not have."""
+
+
+class JobExists(StoreError):
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(f"job {job_id} already exists")
+        self.job_id = job_id

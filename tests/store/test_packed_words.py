@@ -106,7 +106,7 @@ async def test_packed_words_that_do_not_fit_the_rows_are_passed_over(
     other = pack_words(normalize(make_result(segments=4, words_per_segment=3)).segments)
     for value in (b"not packed words", other):
         await _set_packed(store, job_id, value)
-        with caplog.at_level(logging.WARNING, logger="ecg_desktop.store.sql_store"):
+        with caplog.at_level(logging.WARNING, logger="ecg_desktop.store.transcripts"):
             assert await store.get_transcript(job_id) == normalize(raw)
         assert "reading the rows" in caplog.text
         caplog.clear()
