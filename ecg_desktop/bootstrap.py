@@ -34,6 +34,7 @@ from ecg_desktop.app.ports import JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
 from ecg_desktop.app.team import ChangeReader, TeamSync, is_team_desktop
 from ecg_desktop.config import ReadsSettings, Settings
+from ecg_desktop.config.installation import installation_id
 from ecg_desktop.domain.signatures import generate_secret
 from ecg_desktop.media import inspect_media
 from ecg_desktop.mlclient import EmbeddedAnalyzer, HttpMLClient, MLServerPool
@@ -261,6 +262,8 @@ async def build_core(
                 opened.append(analyzer.stop)
         bus = EventBus()
         metrics = Metrics()
+        from ecg_desktop.store.job_locks import FileJobLocks
+
         pipeline = JobPipeline(
             settings,
             store,
@@ -270,6 +273,8 @@ async def build_core(
             metrics,
             callback_base_url_provider=lambda: holder["core"].callback_base_url(),
             inspect_media=inspect_media,
+            locks=FileJobLocks(settings.data_dir / "running"),
+            installation=installation_id(settings.data_dir),
         )
         # big results, callback or fetched
         result_worker = ResultWorker.for_store(store, settings.data_dir / "spill")
@@ -325,7 +330,6 @@ def _team_sync(
 
 
 def _backend_dispatcher(settings: Settings, store: JobStore) -> MLClient:
-    from ecg_desktop.app.installation import installation_id
     from ecg_desktop.mlclient.backend import BackendDispatcher
 
     return BackendDispatcher(settings, store.get, installation=installation_id(settings.data_dir))

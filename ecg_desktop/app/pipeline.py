@@ -30,11 +30,10 @@ from stat import S_ISREG
 from typing import Any, Protocol
 
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.installation import installation_id
-from ecg_desktop.app.joblocks import JobLocks
 from ecg_desktop.app.ports import (
     DISPATCHED_TO,
     InspectsMedia,
+    JobLocks,
     JobQuery,
     JobStore,
     JobStoreUnavailable,
@@ -116,9 +115,10 @@ class JobPipeline(ReadsSettings):
         *,
         callback_base_url_provider: Callable[[], str],
         inspect_media: InspectsMedia,
+        locks: JobLocks,
+        installation: str,
         clock: Callable[[], float] = time.monotonic,
         host: str | None = None,
-        installation: str | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -130,15 +130,13 @@ class JobPipeline(ReadsSettings):
         self._inspect_media = inspect_media
         self._clock = clock
         self.host = host if host is not None else socket.gethostname()
-        self.installation = (
-            installation if installation is not None else installation_id(settings.data_dir)
-        )
+        self.installation = installation
         self._upload_slots = asyncio.Semaphore(settings.max_parallel_uploads)
         self._dispatch_slots = asyncio.Semaphore(settings.max_parallel_dispatches)
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task[Any]] = set()
         self._stopped: set[uuid.UUID] = set()  # canceled jobs whose ML server was asked to stop
-        self._locks = JobLocks(settings.data_dir / "running")
+        self._locks = locks
         bus.subscribe(self._on_event)
 
     # -- starting jobs ---------------------------------------------------------------------

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ecg_desktop.app.installation import INSTALLATION_FILE, installation_id
 from ecg_desktop.cli import main
+from ecg_desktop.config.installation import INSTALLATION_FILE, installation_id
 from ecg_desktop.domain import Job, JobStatus, Stage
 
 from .conftest import BusRecorder, CoreFactory

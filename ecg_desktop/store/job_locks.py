@@ -1,4 +1,5 @@
-"""Which process on this computer is working on a job: one lock file per running job.
+"""Which process on this computer is working on a job: one lock file per running job
+(``app.ports.JobLocks``).
 
 The window, ``serve`` and ``process`` may share one job store. Before a pipeline works on a job
 it takes the job's lock without waiting; a second process that finds it taken leaves the job
@@ -21,7 +22,7 @@ from ecg_desktop.config.private_files import private_folder
 logger = logging.getLogger(__name__)
 
 
-class JobLocks:
+class FileJobLocks:
     """``acquire(job_id)`` (``False`` when another process, or another pipeline of this one,
     holds it) and ``release(job_id)``; lock files live in ``folder``."""
 

@@ -1,4 +1,4 @@
-"""The job lock between processes (``app.joblocks`` over ``filelock``): a job locked by one
+"""The job lock between processes (``store.job_locks`` over ``filelock``): a job locked by one
 process cannot be taken by another until released or until that process dies, and hammering
 it from two processes never lets both hold it at once."""
 
@@ -10,13 +10,13 @@ import textwrap
 import uuid
 from pathlib import Path
 
-from ecg_desktop.app.joblocks import JobLocks
+from ecg_desktop.store.job_locks import FileJobLocks
 
 HOLDER = textwrap.dedent("""
     import sys, uuid
     from pathlib import Path
-    from ecg_desktop.app.joblocks import JobLocks
-    locks = JobLocks(Path(sys.argv[1]))
+    from ecg_desktop.store.job_locks import FileJobLocks
+    locks = FileJobLocks(Path(sys.argv[1]))
     print("held" if locks.acquire(uuid.UUID(sys.argv[2])) else "refused", flush=True)
     sys.stdin.readline()  # hold until told
     locks.release(uuid.UUID(sys.argv[2]))
@@ -27,11 +27,11 @@ HOLDER = textwrap.dedent("""
 HAMMER = textwrap.dedent("""
     import os, sys, time, uuid
     from pathlib import Path
-    from ecg_desktop.app.joblocks import JobLocks
+    from ecg_desktop.store.job_locks import FileJobLocks
     folder, job, log = Path(sys.argv[1]), uuid.UUID(sys.argv[2]), sys.argv[3]
     held = 0
     for _ in range(int(sys.argv[4])):
-        locks = JobLocks(folder)  # a fresh object each time, as a new pipeline would be
+        locks = FileJobLocks(folder)  # a fresh object each time, as a new pipeline would be
         if locks.acquire(job):
             with open(log, "a") as out:
                 out.write(f"in {os.getpid()}\\n"); out.flush()
@@ -54,7 +54,7 @@ def test_a_job_locked_by_another_process_is_refused_until_it_lets_go(tmp_path: P
     assert holder.stdout is not None and holder.stdin is not None
     try:
         assert holder.stdout.readline().strip() == "held"
-        locks = JobLocks(tmp_path)
+        locks = FileJobLocks(tmp_path)
         assert not locks.acquire(job)
         assert locks.acquire(uuid.uuid4())  # another job is free
 
@@ -62,7 +62,7 @@ def test_a_job_locked_by_another_process_is_refused_until_it_lets_go(tmp_path: P
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "released"
         assert locks.acquire(job)
-        assert not JobLocks(tmp_path).acquire(job)  # now we hold it
+        assert not FileJobLocks(tmp_path).acquire(job)  # now we hold it
         locks.release(job)
     finally:
         holder.kill()
@@ -76,7 +76,7 @@ def test_a_killed_holder_leaves_the_job_free(tmp_path: Path) -> None:
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()
-    assert JobLocks(tmp_path).acquire(job)
+    assert FileJobLocks(tmp_path).acquire(job)
 
 
 def test_two_processes_hammering_one_lock_never_hold_it_together(tmp_path: Path) -> None:
