@@ -29,10 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ecg_desktop.app.embedded_analyzer import READY_PREFIX  # noqa: E402
 from ecg_desktop.bootstrap import Core, build_core  # noqa: E402
 from ecg_desktop.config import Settings  # noqa: E402
 from ecg_desktop.domain import JobStatus, Stage  # noqa: E402
+from ecg_desktop.mlclient.embedded import READY_PREFIX  # noqa: E402
 from tests.media import make_speech_video  # noqa: E402
 
 SECRET = "bench-pool-secret"

@@ -45,9 +45,9 @@ async def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from ecg_desktop.app.embedded_analyzer import READY_PREFIX
     from ecg_desktop.domain import Stage
     from ecg_desktop.gui.app import DesktopApp, load_file_settings
+    from ecg_desktop.mlclient.embedded import READY_PREFIX
     from tests.media import make_speech_video
 
     analyzers = [await start_analyzer(n) for n in range(2)]

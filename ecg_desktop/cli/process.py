@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         transcript = _read_text(args.transcript) if args.transcript else None
     except (ConfigError, OSError) as exc:
         return fail(str(exc), "process")
-    from ecg_desktop.app.languages import language_problem
+    from ecg_desktop.bootstrap import language_problem
 
     if problem := language_problem(settings, settings.default_language):
         return fail(f"{problem}; nothing was uploaded", "process", code=CANNOT_DO)

@@ -18,8 +18,8 @@ from PySide6.QtCore import QMimeData, QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
 
-from ecg_desktop.app.languages import language_problem
 from ecg_desktop.app.ports import InvalidInputFile
+from ecg_desktop.bootstrap import language_problem
 from ecg_desktop.config import Settings
 
 from .adding import Refused, paths_from_text, refusal_of, sort_paths

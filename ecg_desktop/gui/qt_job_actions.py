@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from ecg_desktop.app.languages import offered_languages
+from ecg_desktop.bootstrap import offered_languages
 from ecg_desktop.config import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
 

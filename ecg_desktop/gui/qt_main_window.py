@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecg_desktop.app.languages import offered_languages
 from ecg_desktop.app.pipeline import os_user_name
 from ecg_desktop.app.team import viewer_of
+from ecg_desktop.bootstrap import offered_languages
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Event, Job, JobStatus
 from ecg_desktop.domain.events import TeamConnectionChanged

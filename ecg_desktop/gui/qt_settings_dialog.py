@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecg_desktop.app.languages import offered_languages
 from ecg_desktop.app.team import TeamPreset, apply_team_preset
+from ecg_desktop.bootstrap import offered_languages
 from ecg_desktop.config import ENV_NAMES, ConfigError, Settings
 
 from .i18n import UI_LANGUAGES, tr

@@ -10,9 +10,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ecg_desktop.app.embedded_analyzer import EmbeddedAnalyzer
 from ecg_desktop.config.settings import Settings
 from ecg_desktop.domain.signatures import Verdict
+from ecg_desktop.mlclient.embedded import EmbeddedAnalyzer
 from tests.analyzer.harness import CallbackReceiver, Parties, dispatch, job_payload
 from tests.media import make_speech_video
 
@@ -80,7 +80,7 @@ async def test_a_dead_child_is_restarted_and_reported(settings: Settings, partie
 async def test_a_child_that_cannot_start_is_a_clear_error(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from ecg_desktop.app.embedded_analyzer import AnalyzerStartError
+    from ecg_desktop.mlclient.embedded import AnalyzerStartError
 
     analyzer = EmbeddedAnalyzer(
         settings, environment={"ECG_ANALYZER_CONCURRENCY": "zero"}, startup_timeout_s=30

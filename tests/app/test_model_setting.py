@@ -8,8 +8,8 @@ import httpx
 
 from ecg_desktop.analyzer import whisper_models as wm
 from ecg_desktop.analyzer.whisper_download import download_model
-from ecg_desktop.app.embedded_analyzer import EmbeddedAnalyzer
 from ecg_desktop.config import Settings
+from ecg_desktop.mlclient.embedded import EmbeddedAnalyzer
 from tests.app.conftest import CoreFactory
 from tests.services.hub import FakeHub, tiny_en_files
 

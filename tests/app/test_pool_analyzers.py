@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ecg_desktop.app.embedded_analyzer import READY_PREFIX
 from ecg_desktop.bootstrap import Core, build_core
 from ecg_desktop.domain import JobStatus, Stage
+from ecg_desktop.mlclient.embedded import READY_PREFIX
 from ecg_desktop.server.runner import free_port
 from tests.app.cores import FAST_RETRIES
 from tests.media import make_silent_video, make_speech_video

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ecg_desktop.app.embedded_analyzer import READY_PREFIX
+from ecg_desktop.mlclient.embedded import READY_PREFIX
 from tests.app.cores import s3_settings
 from tests.media import make_speech_video
 

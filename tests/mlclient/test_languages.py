@@ -10,8 +10,8 @@ import pytest
 
 from ecg_desktop.analyzer import whisper_models as wm
 from ecg_desktop.analyzer.whisper_download import download_model
-from ecg_desktop.app.languages import language_problem, offered_languages
 from ecg_desktop.config import LANGUAGES, Settings
+from ecg_desktop.mlclient.languages import language_problem, offered_languages
 from tests.media import make_silent_video
 from tests.services.hub import FakeHub, whisper_base_files
 

@@ -14,7 +14,7 @@ import os
 from ecg_desktop.analyzer.whisper_models import covered_languages
 from ecg_desktop.config import LANGUAGES, Settings
 
-from .embedded_analyzer import model_environment
+from .embedded import model_environment
 
 
 def uses_bundled_analyzer(settings: Settings) -> bool:
