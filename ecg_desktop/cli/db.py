@@ -9,9 +9,10 @@ import argparse
 import asyncio
 from typing import Any
 
+from ecg_desktop.app.ports import JobStoreError as StoreError
 from ecg_desktop.cli import fail
 from ecg_desktop.config import ConfigError, load_settings
-from ecg_desktop.store import SqlJobStore, StoreError, head_revision
+from ecg_desktop.store import head_revision
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _upgrade(url: str) -> int:
-    store = await SqlJobStore.open(url, migrate=False)
+    from ecg_desktop.bootstrap import open_job_store
+
+    store = await open_job_store(url, migrate=False)
     try:
         before = await store.current_revision()
         await store.upgrade()
@@ -60,7 +63,9 @@ async def _upgrade(url: str) -> int:
 
 
 async def _status(url: str) -> int:
-    store = await SqlJobStore.open(url, migrate=False)
+    from ecg_desktop.bootstrap import open_job_store
+
+    store = await open_job_store(url, migrate=False)
     try:
         current = await store.current_revision()
         head = head_revision()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import logging
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from ecg_desktop.app.exports import (
     load_for_export,
     render_many,
 )
+from ecg_desktop.app.ports import JobStore
 from ecg_desktop.cli import CANNOT_DO, fail
 from ecg_desktop.cli.job_ids import JobIdError, resolve_job_ids
 from ecg_desktop.domain import JobNotFound
@@ -58,11 +58,10 @@ def output_target(text: str) -> tuple[Path, bool]:
     return path, text.endswith(("/", "\\")) or path.is_dir()
 
 
-async def _open_store(url: str) -> Any:
-    from ecg_desktop.store import open_store  # the store adapter, picked at the entry point
+async def _open_store(url: str) -> JobStore:
+    from ecg_desktop.bootstrap import open_job_store
 
-    store = open_store(url)
-    return await store if inspect.isawaitable(store) else store
+    return await open_job_store(url)
 
 
 async def _export(args: argparse.Namespace) -> int:
@@ -93,8 +92,8 @@ async def _export(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ecg_desktop.app.ports import JobStoreError as StoreError
     from ecg_desktop.config import ConfigError
-    from ecg_desktop.store import StoreError
 
     try:
         return asyncio.run(_export(args))

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ecg_desktop.app.ports import JobQuery
+from ecg_desktop.app.ports import JobQuery, JobStoreError
 from ecg_desktop.app.team import shown_to, viewer
 from ecg_desktop.config import ConfigError
 from ecg_desktop.domain import Job, JobStatus, Transcript
-from ecg_desktop.store import SqlJobStore, StoreError, open_store
+from ecg_desktop.store import SqlJobStore
 from ecg_desktop.store.rows import plain_job_fields
 
 from . import CANNOT_DO, fail
@@ -72,12 +72,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         url = database_url(args)
         return asyncio.run(_run(args, url))
-    except (ConfigError, StoreError) as exc:
+    except (ConfigError, JobStoreError) as exc:
         return fail(str(exc))
 
 
 async def _run(args: argparse.Namespace, url: str) -> int:
-    store = await open_store(url)
+    from ecg_desktop.bootstrap import open_job_store  # the adapters only when they are used
+
+    store = await open_job_store(url)
     try:
         if args.jobs_action == "list":
             return await _list(store, args)

@@ -119,10 +119,12 @@ Check = tuple[bool, str]
 
 
 async def _check_database(settings: Settings) -> Check:
-    from ecg_desktop.store import SqlJobStore, StoreError, head_revision
+    from ecg_desktop.app.ports import JobStoreError as StoreError
+    from ecg_desktop.bootstrap import open_job_store
+    from ecg_desktop.store import head_revision
 
     try:
-        store = await SqlJobStore.open(settings.effective_database_url, migrate=False)
+        store = await open_job_store(settings.effective_database_url, migrate=False)
     except StoreError as exc:
         return False, f"job store: {exc}"
     try:

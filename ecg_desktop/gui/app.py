@@ -242,9 +242,9 @@ def persist_settings(settings: Settings, old: Settings) -> None:
 async def _test_database(url: str) -> str:
     """Reach the job store at ``url`` without changing it: the settings dialog's test button.
     Raises the store's error (which names the problem) when it cannot be reached."""
-    from ecg_desktop.store import open_store
+    from ecg_desktop.bootstrap import open_job_store
 
-    store = await open_store(url, migrate=False)
+    store = await open_job_store(url, migrate=False)
     try:
         try:
             count = await store.count()

@@ -115,9 +115,8 @@ class DesktopServices:
         """Build the core (which starts the reference analyzer when no ML server is set),
         start the embedded server, then recovery, watchdog and the health monitor.
         Returns what went wrong, if anything; a taken port leaves the rest running."""
-        from ecg_desktop.bootstrap import build_core
+        from ecg_desktop.bootstrap import PortInUseError, build_core
         from ecg_desktop.config import ConfigError
-        from ecg_desktop.server.runner import PortInUseError
 
         self.problem = self.port_not_needed = None
         try:
