@@ -177,7 +177,7 @@ class DesktopApp(QObject):
             return
         from ecg_desktop.gui.review import ReviewPane  # heavy: after the window is shown
 
-        self.window.attach_review_pane(ReviewPane(core))
+        self.window.attach_review_pane(ReviewPane(core, storage=core.storage))
 
     async def apply_settings(self, settings: Settings) -> StartProblem | None:
         """New settings from the dialog: the UI language at once, the services restarted

@@ -137,3 +137,52 @@ def test_a_job_finishing_while_nothing_is_shown_opens_in_the_pane(
         other.job_id, lambda j: j.complete(2), result=ResultRecord(raw, transcript)))))
     run(pane.wait_idle())
     assert pane.job.job_id == job.job_id
+
+
+class _LinkingStorage:
+    """The one call the pane makes of object storage: a link to a stored video."""
+
+    def __init__(self, video: Path) -> None:
+        self.video = video
+        self.asked: list[str] = []
+
+    async def presign_get(self, key: str, expires_s: int) -> str:
+        self.asked.append(key)
+        return str(self.video)
+
+
+async def _teammates_completed_job(store: SqlJobStore) -> Job:
+    job = Job.new(filename="long.mp4", owner="bo", file_key="videos/bo/long.mp4")
+    await store.add(job)
+    await store.update(job.job_id, lambda j: j.start_dispatch())
+    raw = analyzer_result(6)
+    transcript = normalize(raw)
+    await store.update(job.job_id, lambda j: j.complete(len(transcript.speaker_ids)),
+                       result=ResultRecord(raw, transcript))
+    return job
+
+
+def test_a_teammates_video_plays_from_a_link_the_pane_asks_storage_for(
+    run: Runner, store: SqlJobStore, qtbot: QtBot, core: SimpleNamespace,
+    media: dict[str, Path],
+) -> None:
+    storage = _LinkingStorage(media["long"])
+    pane = ReviewPane(core, storage=storage)  # type: ignore[arg-type]
+    qtbot.addWidget(pane)
+    pane.resize(1300, 850)
+    pane.show()
+    job = run(_teammates_completed_job(store))
+
+    _open(run, pane, job)
+    _loaded(run, pane)
+
+    assert storage.asked == ["videos/bo/long.mp4"]
+    run.until(lambda: pane.player.time_label.text().endswith("/ 00:45"))
+
+
+def test_without_storage_a_teammates_job_says_there_is_no_video(
+    run: Runner, store: SqlJobStore, pane: ReviewPane,
+) -> None:
+    job = run(_teammates_completed_job(store))
+    _open(run, pane, job)
+    run.until(lambda: pane.player.no_video.text() == "No video for this job")

@@ -64,10 +64,17 @@ class ReviewCore(Protocol):
 
 
 class ReviewPane(QWidget):
-    def __init__(self, core: ReviewCore, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        core: ReviewCore,
+        parent: QWidget | None = None,
+        *,
+        storage: ObjectStorage | None = None,
+    ) -> None:
+        """``storage`` makes a link to play a teammate's video (no link without it)."""
         super().__init__(parent)
         self.editor = TranscriptEditor(core.store, core.bus)
-        self._storage: ObjectStorage | None = getattr(core, "storage", None)
+        self._storage = storage
         self.job: Job | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._own_writes = 0
