@@ -20,7 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ecg_desktop.cli import CANNOT_DO, fail
 from ecg_desktop.config import ConfigError, Settings
@@ -34,6 +34,9 @@ from ecg_desktop.domain import (
     UploadProgress,
     to_canonical,
 )
+
+if TYPE_CHECKING:
+    from ecg_desktop.bootstrap import Core
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ async def process(
     return 0 if all(r.ok for r in runs) else 1
 
 
-async def _await_job(core: Any, file_run: FileRun) -> None:
+async def _await_job(core: Core, file_run: FileRun) -> None:
     """Wait for the job, on events: the bus carries this process's own changes, and in a
     team the backend's too (team sync, LISTEN/NOTIFY), so the store is not read over and
     over. After ``callback_watchdog_s`` of silence ask the ML server, when this installation
