@@ -43,8 +43,8 @@ import aiohttp
 from _common import LOOP_TICK_S, loop_stall
 from aiohttp import web
 
+from ecg_desktop.app import big_results
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callback_worker import ResultWorker
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
@@ -55,6 +55,7 @@ from ecg_desktop.mlclient import HttpMLClient
 from ecg_desktop.server.app import create_app
 from ecg_desktop.server.runner import EmbeddedServer, free_port
 from ecg_desktop.store import open_store
+from ecg_desktop.store.result_worker import ResultWorker
 
 SECRET = "bench-webhook-secret"
 JOBS = 64
@@ -107,7 +108,8 @@ async def build_app(url: str, data_dir: Path, *, in_process: bool = False) -> _B
     store = await open_store(url)
     metrics, bus = Metrics(), EventBus()
     ml_client = HttpMLClient(settings)
-    worker = None if in_process else ResultWorker.for_store(store, data_dir / "spill")
+    worker = (None if in_process
+              else ResultWorker.for_store(store, initializer=big_results.warm_up))
     receiver = CallbackReceiver(store, bus, settings, metrics, result_worker=worker)
     app = create_app(_BenchCore(settings, store, _NoStorage(), ml_client, bus),
                      metrics=metrics, callbacks=receiver)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
+from ecg_desktop.app import big_results
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callback_worker import ResultWorker
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.health import HealthMonitor
 from ecg_desktop.app.metrics import Metrics
@@ -276,8 +276,10 @@ async def build_core(
             locks=FileJobLocks(settings.data_dir / "running"),
             installation=installation_id(settings.data_dir),
         )
-        # big results, callback or fetched
-        result_worker = ResultWorker.for_store(store, settings.data_dir / "spill")
+        # big results, callback or fetched: the worker process runs the use case's work
+        from ecg_desktop.store.result_worker import ResultWorker
+
+        result_worker = ResultWorker.for_store(store, initializer=big_results.warm_up)
         recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics,
                             result_worker=result_worker)
         callbacks = CallbackReceiver(store, bus, settings, metrics, result_worker=result_worker)

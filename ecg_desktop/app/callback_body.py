@@ -37,6 +37,11 @@ def _new_spill_file(folder: Path) -> tuple[int, Path]:
     return descriptor, Path(path)
 
 
+def spill_folder(data_dir: Path) -> Path:
+    """Where big callback bodies, and fetched results handed to the worker, are written."""
+    return data_dir / "spill"
+
+
 def spill(folder: Path, data: bytes) -> Path:
     """``data`` written to a new private file (0600 from its creation) in ``folder``."""
     descriptor, path = _new_spill_file(folder)

@@ -3,7 +3,7 @@
 The job changes (``completion_change``, ``failure_change``) run inside the store's locked
 update, in the app's process or in the worker's; ``TerminalJob`` rolls such an update back
 when the job already ended. The dataclasses are the messages between the receiver and the
-worker process (``callback_worker``): small and picklable.
+worker process (``big_results``): small and picklable.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ecg_desktop.app.callback_schema import CallbackMessage
 from ecg_desktop.domain import ErrorCode, Job, JobStatus, Transcript
@@ -78,16 +78,6 @@ class WorkerFailed:
 
 
 WorkerOutcome = Rejected | Checked | Stored | Ended | Missing | WorkerFailed
-
-
-class BigResultHandler(Protocol):
-    """Handles big bodies in another process (``callback_worker.ResultWorker``)."""
-
-    def start(self) -> None: ...
-
-    async def handle(self, call: BigCallback) -> WorkerOutcome: ...
-
-    async def close(self) -> None: ...
 
 
 def signature_problem(verdict: Verdict, allow_unsigned: bool) -> tuple[str, str] | None:

@@ -24,9 +24,9 @@ At most ``max_concurrent`` bodies that may be large (declared over ``LARGE_BODY`
 are read and handled at once (``large_body_slot``); another waits up to ``SLOT_WAIT_S`` and
 is then answered 503 with ``Retry-After``. ``processing`` callbacks are group-committed across
 jobs (``progress_writer``). Big bodies go to a worker process when the receiver has one
-(``callback_worker.ResultWorker``; the app always does), which reads the spill file, applies
-rules 3-8 and stores the result itself; without one they are parsed and normalised in a thread
-(``parse_json_yielding`` lets the loop's thread take the GIL back between objects).
+(``ports.WorkerProcess``; the app always does), which reads the spill file, applies rules 3-8
+and stores the result itself (``big_results``); without one they are parsed and normalised in
+a thread (``parse_json_yielding`` lets the loop's thread take the GIL back between objects).
 """
 
 from __future__ import annotations
@@ -41,11 +41,16 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ecg_desktop.app.big_results import handle_in_worker
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callback_body import LARGE_BODY, CallbackBody, remove_stale_spills
+from ecg_desktop.app.callback_body import (
+    LARGE_BODY,
+    CallbackBody,
+    remove_stale_spills,
+    spill_folder,
+)
 from ecg_desktop.app.callback_outcomes import (
     BigCallback,
-    BigResultHandler,
     Checked,
     Ended,
     Missing,
@@ -69,7 +74,7 @@ from ecg_desktop.app.callback_schema import (
     without_surrogates,
 )
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.ports import JobStore, ResultRecord, parse_json_yielding
+from ecg_desktop.app.ports import JobStore, ResultRecord, WorkerProcess, parse_json_yielding
 from ecg_desktop.app.progress_writer import ProgressWriter
 from ecg_desktop.app.seen_ids import SeenIds
 from ecg_desktop.config import ReadsSettings, Settings
@@ -109,7 +114,7 @@ class CallbackReceiver(ReadsSettings):
         max_concurrent: int = 4,
         seen_capacity: int = 100_000,
         freeze_heap: bool = True,
-        result_worker: BigResultHandler | None = None,
+        result_worker: WorkerProcess | None = None,
         spill_dir: Path | None = None,
     ) -> None:
         self._store = store
@@ -121,7 +126,7 @@ class CallbackReceiver(ReadsSettings):
         self._seen = SeenIds(2 * TOLERANCE_S, seen_capacity, clock)
         self._freeze_heap = freeze_heap
         self._worker = result_worker
-        self._spill_dir = spill_dir or settings.data_dir / "spill"
+        self._spill_dir = spill_dir or spill_folder(settings.data_dir)
         remove_stale_spills(self._spill_dir)  # a killed run's bodies; never another run's
         self._progress = ProgressWriter(
             store,
@@ -215,7 +220,7 @@ class CallbackReceiver(ReadsSettings):
         if body.path is not None and self._worker is not None:
             # Rules 3-8 run in the worker process; the loop keeps the counters and events.
             call = BigCallback(headers=dict(headers), body_file=str(body.path))
-            return await self._settle(await self._worker.handle(call))
+            return await self._settle(await handle_in_worker(self._worker, call))
         return await self._parse_and_apply(await body.read(), headers)
 
     async def _settle(self, outcome: WorkerOutcome) -> Answer:

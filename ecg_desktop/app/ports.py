@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ecg_desktop.domain import Job, JobStatus, Segment, Transcript, UploadState
 
@@ -175,6 +175,34 @@ class OffersJobWriter(Protocol):
 
     def blocking_writer_factory(self) -> Callable[[], JobWriter]:
         """A picklable callable that opens a ``JobWriter`` on this store's database."""
+        ...
+
+
+_Item = TypeVar("_Item")  # what a worker process is given, and what it answers
+_Answer = TypeVar("_Answer")
+
+
+class WorkerDied(Exception):
+    """The worker process ended during the work (a crash, the OOM killer): nothing it was
+    writing committed, and the next work starts a new process."""
+
+
+class WorkerProcess(Protocol):
+    """A process with its own ``JobWriter`` (``store.result_worker``) for the pure-Python
+    work on a big result, which in the app's process would stall the event loop."""
+
+    def start(self) -> None:
+        """Start the process now (idempotent): its spawn is paid before the first work."""
+        ...
+
+    async def run(self, work: Callable[[JobWriter, _Item], _Answer], item: _Item) -> _Answer:
+        """``work(writer, item)`` in the process: a module-level function, a picklable item
+        and answer (errors returned as answers: an exception may not unpickle). Raises
+        ``WorkerDied``."""
+        ...
+
+    async def close(self) -> None:
+        """Stop the process once the work in flight has finished."""
         ...
 
 

@@ -12,7 +12,7 @@ At start-up (``recover``), for every unfinished job this installation looks afte
 
 Reconciling asks the ML server for the job (PROTOCOL.md 2.3): ``completed`` with a result ->
 stored exactly as the callback would have (normalised, in the same transaction that completes
-the job; a big one by the callbacks' worker process, ``ResultWorker.store_result``);
+the job; a big one by the callbacks' worker process, ``big_results.store_in_worker``);
 ``completed`` without a result, or no record at all -> ``CALLBACK_LOST``; ``failed``
 -> failed with the server's code and reason; still working -> its progress is recorded, which
 also restarts the watchdog's clock. When the server cannot be asked, nothing changes.
@@ -37,8 +37,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ecg_desktop.app.big_results import store_in_worker
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callback_worker import ResultWorker
+from ecg_desktop.app.callback_body import spill_folder
 from ecg_desktop.app.callbacks import LARGE_BODY, Rejected, Stored, WorkerFailed
 from ecg_desktop.app.pipeline import JobPipeline, MetricsSink, NullMetrics, os_user_name
 from ecg_desktop.app.ports import (
@@ -49,6 +50,7 @@ from ecg_desktop.app.ports import (
     RemoteJobStatus,
     ResultRecord,
     RoutesJobs,
+    WorkerProcess,
     result_json_text,
 )
 from ecg_desktop.config import ReadsSettings, Settings
@@ -89,7 +91,7 @@ class Recovery(ReadsSettings):
         metrics: MetricsSink | None = None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        result_worker: ResultWorker | None = None,
+        result_worker: WorkerProcess | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -293,7 +295,8 @@ class Recovery(ReadsSettings):
         """A big result goes the way of a big callback's: validated, normalised and stored by
         the worker process, so the loop's process neither does that work nor collects it."""
         assert self._worker is not None
-        outcome = await self._worker.store_result(job_id, result_json, message)
+        outcome = await store_in_worker(self._worker, spill_folder(self._settings.data_dir),
+                                        job_id, result_json, message)
         if isinstance(outcome, Stored):
             self._bus.publish(JobChanged(outcome.job))
             return self._completed(outcome.job, published=True)

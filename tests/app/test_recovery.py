@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ecg_desktop.app.callback_worker import ResultWorker
+from ecg_desktop.app.big_results import FetchedResult
 from ecg_desktop.app.callbacks import LARGE_BODY
 from ecg_desktop.bootstrap import Core
 from ecg_desktop.domain import ErrorCode, Job, JobStatus, Stage, UploadProgress, normalize
+from ecg_desktop.store.result_worker import ResultWorker
 from tests.app.conftest import CoreFactory
 from tests.app.peer import RESULT, ProtocolPeer, SlowDirStorage, sha256_of
 from tests.media import make_silent_video
@@ -257,14 +260,15 @@ async def test_a_big_fetched_result_is_stored_by_the_result_worker(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    handed: list[int] = []
-    store_result = ResultWorker.store_result
+    handed: list[int] = []  # the size of each fetched result handed to the worker process
+    run = ResultWorker.run
 
-    async def counted(self: ResultWorker, job_id: object, text: str, message: object) -> object:
-        handed.append(len(text))
-        return await store_result(self, job_id, text, message)  # type: ignore[arg-type]
+    async def counted(self: ResultWorker, work: Any, item: Any) -> Any:
+        if isinstance(item, FetchedResult):
+            handed.append(await asyncio.to_thread(os.path.getsize, item.result_file))
+        return await run(self, work, item)
 
-    monkeypatch.setattr(ResultWorker, "store_result", counted)
+    monkeypatch.setattr(ResultWorker, "run", counted)
     peer.behaviour = "silent"
     core = await make_core(storage=fake_storage, callback_watchdog_s=0.05,
                            database_url=database_url)

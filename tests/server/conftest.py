@@ -16,10 +16,16 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from ecg_desktop.app.bus import EventBus
-from ecg_desktop.app.callback_outcomes import BigResultHandler
 from ecg_desktop.app.callbacks import CallbackReceiver
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.ports import JobQuery, JobStore, LocalFiles, MLClient, ObjectStorage
+from ecg_desktop.app.ports import (
+    JobQuery,
+    JobStore,
+    LocalFiles,
+    MLClient,
+    ObjectStorage,
+    WorkerProcess,
+)
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Job, JobStatus
 from ecg_desktop.domain.signatures import sign_headers
@@ -177,7 +183,7 @@ async def make_server(
         storage: ObjectStorage | None = None,
         pipeline: JobSubmitter | None = None,
         clock: Callable[[], float] = time.time,
-        result_worker: BigResultHandler | None = None,
+        result_worker: WorkerProcess | None = None,
         **overrides: Any,
     ) -> Server:
         overrides.setdefault("webhook_secret_key", SECRET)

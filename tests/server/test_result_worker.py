@@ -1,4 +1,4 @@
-"""Big callbacks handled by the worker process (``ResultWorker``): the same answers and the
+"""Big callbacks handled by the worker process (``store.result_worker``): the same answers and the
 same stored rows as the in-process path, and a crash that writes nothing and answers 5xx."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from ecg_desktop.app.callback_worker import ResultWorker
+from ecg_desktop.app import big_results
 from ecg_desktop.app.callbacks import LARGE_BODY
 from ecg_desktop.app.json_spans import loads_keeping_result_text
 from ecg_desktop.app.ports import JobStore, OffersJobWriter
 from ecg_desktop.domain import JobChanged, JobStatus
+from ecg_desktop.store.result_worker import ResultWorker
 
 from .conftest import Server, ServerFactory, callback_body
 
@@ -49,7 +50,7 @@ def _completed(job_id: uuid.UUID | str, result: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def worker(job_store: JobStore, tmp_path: Path) -> AsyncIterator[ResultWorker]:
-    made = ResultWorker.for_store(job_store, tmp_path / "spill")
+    made = ResultWorker.for_store(job_store, initializer=big_results.warm_up)
     assert made is not None
     try:
         yield made
@@ -175,8 +176,8 @@ async def test_a_worker_that_dies_midway_answers_503_writes_nothing_and_the_retr
     marker.touch()
     assert isinstance(job_store, OffersJobWriter)
     factory = job_store.blocking_writer_factory()
-    worker = ResultWorker(factory, spill_dir=tmp_path / "spill",
-                          extra_initializer=functools.partial(crash_while_writing, str(marker)))
+    worker = ResultWorker(factory,
+                          initializer=functools.partial(crash_while_writing, str(marker)))
     try:
         server = await make_server(result_worker=worker)
         spill = server.settings.data_dir / "spill"  # where big bodies are written as they come
