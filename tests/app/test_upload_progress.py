@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 
-from ecg_desktop.app.pipeline import UploadProgressReporter
+from ecg_desktop.app.upload_progress import UploadProgressReporter
 from ecg_desktop.domain import UploadProgress
 
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from ecg_desktop.analyzer.callbacks import callback_body
-from ecg_desktop.app.pipeline import retry_job_id
 from ecg_desktop.app.ports import JobQuery
+from ecg_desktop.app.retries import retry_job_id
 from ecg_desktop.bootstrap import Core
 from ecg_desktop.domain import Job, JobStatus, Stage
 from ecg_desktop.domain.signatures import sign_headers
