@@ -24,6 +24,7 @@ from ecg_desktop.domain import (
     Stage,
     UploadProgress,
 )
+from ecg_desktop.store.job_locks import FileJobLocks
 from tests.app.conftest import CoreFactory
 from tests.app.cores import FAST_RETRIES
 from tests.app.peer import ProtocolPeer, SlowDirStorage, sha256_of, size_of
@@ -99,6 +100,29 @@ async def test_bad_input_is_refused_before_upload_and_stores_nothing(
         await core.pipeline.submit_file(make(tmp_path), "auto")  # type: ignore[operator]
     assert fake_storage.uploads == []
     assert await core.store.count() == 0
+
+
+async def test_a_job_locked_by_another_process_is_left_to_it_until_it_lets_go(
+    make_core: CoreFactory, peer: ProtocolPeer, fake_storage: SlowDirStorage, video: Path
+) -> None:
+    # The window, ``serve`` and ``process`` share one store: a job runs where its lock is held.
+    core = await make_core(storage=fake_storage)
+    job = Job.new(filename=video.name, local_path=str(video), size_bytes=size_of(video),
+                  content_type="video/mp4", language="en", owner="ana", host=core.pipeline.host,
+                  installation=core.pipeline.installation, message="Waiting to upload")
+    await core.store.add(job)
+    other_process = FileJobLocks(core.settings.data_dir / "running")
+    assert other_process.acquire(job.job_id)
+
+    core.pipeline.resume(job.job_id)
+    await _until(lambda: not core.pipeline.is_running(job.job_id))
+    assert (await core.store.get(job.job_id)).stage is Stage.QUEUED
+    assert fake_storage.uploads == [] and str(job.job_id) not in peer.jobs
+
+    other_process.release(job.job_id)
+    assert core.pipeline.resume(job.job_id)
+    done = await core.pipeline.wait_for(job.job_id, timeout_s=WAIT_S)
+    assert done.status is JobStatus.COMPLETED, done.error_message
 
 
 async def _until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
