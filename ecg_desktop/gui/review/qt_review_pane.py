@@ -64,13 +64,8 @@ class ReviewCore(Protocol):
 
 
 class ReviewPane(QWidget):
-    def __init__(
-        self,
-        core: ReviewCore,
-        parent: QWidget | None = None,
-        *,
-        storage: ObjectStorage | None = None,
-    ) -> None:
+    def __init__(self, core: ReviewCore, parent: QWidget | None = None, *,
+                 storage: ObjectStorage | None = None) -> None:
         """``storage`` makes a link to play a teammate's video (no link without it)."""
         super().__init__(parent)
         self.editor = TranscriptEditor(core.store, core.bus)
