@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
@@ -34,16 +33,13 @@ class Adopts(Protocol):
 
 async def adopt_job(
     request: web.Request,
-    body: Mapping[str, Any],
+    job_id: uuid.UUID,
+    file_key: str | None,
     store: JobStore,
     pipeline: Adopts | None,
     *,
     loopback: bool,
 ) -> web.Response:
-    try:
-        job_id = uuid.UUID(str(body["job_id"]))
-    except ValueError:
-        return error_json(400, "job_id must be a UUID")
     request[JOB_ID_KEY] = str(job_id)
     if pipeline is None:
         return error_json(503, "the job pipeline is not running")
@@ -53,7 +49,7 @@ async def adopt_job(
         return error_json(403, "sending a team member's job needs a named API token (name:...)")
     if caller is not None and caller != job.owner:
         return error_json(403, f"job {job_id} belongs to another member")
-    if body.get("fileKey", body.get("file_key")) not in (None, job.file_key):
+    if file_key not in (None, job.file_key):
         return error_json(400, "fileKey is not this job's video")
     try:
         job = await pipeline.adopt(job_id)

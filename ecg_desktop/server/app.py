@@ -12,7 +12,6 @@ import logging
 import mimetypes
 import re
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -27,7 +26,6 @@ from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.pipeline import PipelineError
 from ecg_desktop.app.ports import JobQuery, JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
-from ecg_desktop.config.settings import LANGUAGES
 from ecg_desktop.domain import Job, JobStatus
 from ecg_desktop.domain.filekeys import is_safe_key, looks_like_video, make_file_key
 
@@ -45,6 +43,7 @@ from .middleware import (
 from .openapi import openapi_document
 from .ratelimit import RateLimiter
 from .storage_routes import add_storage_routes
+from .wire import GenerateUrlRequest, ProcessRequest, Request, RequestRefused, decode_request
 
 logger = logging.getLogger(__name__)
 
@@ -160,20 +159,19 @@ def _services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
-async def _json_object(request: web.Request) -> Mapping[str, Any]:
+async def _read_request(request: web.Request, kind: type[Request]) -> Request:
+    """The request's body as a ``kind`` (``wire``); 400 when it is not one, 413 over the limit."""
     chunks, size = [], 0
     async for chunk in read_body_chunks(request.content):
         size += len(chunk)
         if size > API_BODY_LIMIT:
             raise web.HTTPRequestEntityTooLarge(max_size=API_BODY_LIMIT, actual_size=size)
         chunks.append(chunk)
-    try:  # from bytes: json picks the UTF encoding itself (no charset from a header)
-        body = json.loads(b"".join(chunks))
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can go
-        raise web.HTTPBadRequest(reason="the body must be JSON") from None
-    if not isinstance(body, Mapping):
-        raise web.HTTPBadRequest(reason="the body must be a JSON object")
-    return body
+    try:
+        return decode_request(b"".join(chunks), kind)
+    except RequestRefused as refused:
+        raise web.HTTPBadRequest(text=json.dumps(refused.answer()),
+                                 content_type="application/json") from None
 
 
 def _bad_request(detail: str) -> web.Response:
@@ -194,15 +192,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-def _language(value: Any) -> str | None:
-    if value is None or value == "":
-        return "auto"
-    if not isinstance(value, str):
-        return None
-    value = value.strip().lower()
-    return value if value in LANGUAGES or re.fullmatch(r"[a-z]{2}", value) else None
-
-
 # -- the seed's endpoints ------------------------------------------------------------------
 
 
@@ -213,13 +202,8 @@ def _caller(request: web.Request) -> str:
 
 async def generate_url(request: web.Request) -> web.Response:
     services = _services(request)
-    body = await _json_object(request)
-    filename = body.get("filename")
-    if not isinstance(filename, str) or not filename.strip():
-        return _bad_request("filename is required")
-    content_type = body.get("content_type")
-    if content_type is not None and not isinstance(content_type, str):
-        return _bad_request("content_type must be a string")
+    body = await _read_request(request, GenerateUrlRequest)
+    filename, content_type = body.filename, body.content_type
     if not looks_like_video(filename, content_type or None):
         return _bad_request(f"not a video: {content_type or filename!r}")
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -236,9 +220,10 @@ async def generate_url(request: web.Request) -> web.Response:
 
 async def request_process(request: web.Request) -> web.Response:
     services = _services(request)
-    body = await _json_object(request)
-    if body.get("job_id") is not None:
-        return await adopt_job(request, body, services.store, services.pipeline,
+    body = await _read_request(request, ProcessRequest)
+    if body.job_id is not None:
+        return await adopt_job(request, body.job_id, body.object_key, services.store,
+                               services.pipeline,
                                loopback=is_loopback_host(services.settings.bind_host))
     wait_s = services.rate_limiter.hit(request.remote or "unknown")
     if wait_s is not None:
@@ -246,20 +231,15 @@ async def request_process(request: web.Request) -> web.Response:
                               f"{services.settings.rate_limit_per_minute} per minute")
         response.headers["Retry-After"] = RateLimiter.retry_after_header(wait_s)
         return response
-    file_key = body.get("fileKey", body.get("file_key"))
-    if not isinstance(file_key, str) or not file_key.strip():
-        return _bad_request("fileKey is required")
+    file_key = body.object_key or ""  # one of it and job_id is there (ProcessRequest)
     if not is_safe_key(file_key):
         return _bad_request("fileKey is not a safe storage key")
-    language = _language(body.get("language"))
-    if language is None:
-        return _bad_request("language must be auto or an ISO 639-1 code")
     if services.pipeline is None:
         return error_json(503, "the job pipeline is not running")
     if not await services.storage.exists(file_key):
         return error_json(404, f"no object {file_key!r} in storage")
     job = await services.pipeline.submit_object(
-        file_key, language, filename=file_key.rsplit("/", 1)[-1], owner=_caller(request)
+        file_key, body.language_code, filename=file_key.rsplit("/", 1)[-1], owner=_caller(request)
     )
     request[JOB_ID_KEY] = str(job.job_id)
     logger.info("new processing request: job %s for %s", job.job_id, file_key)

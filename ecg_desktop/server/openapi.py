@@ -1,9 +1,9 @@
 """The OpenAPI 3 description of the backend API (``GET /openapi.json``).
 
 Every route and every status code a route can answer is listed, so a schema-driven fuzzer
-can check the server against it. The callback body's schema comes from its one declaration
-(``app.callback_schema.Callback``, which also validates callbacks); the rest is written here:
-keep it in step with ``app.py``.
+can check the server against it. Every request body's schema comes from its one declaration,
+the struct that also validates it: the callback's from ``app.callback_schema.Callback``, the
+others' from ``wire``. The answers are described here: keep them in step with ``app.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from ecg_desktop import __version__
 from ecg_desktop.app.callback_schema import callback_json_schema
 from ecg_desktop.domain import JobStatus, Stage
 
+from .wire import request_json_schemas
+
 JSON = "application/json"
+REF_TEMPLATE = "#/components/schemas/{name}"
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF_TEMPLATE.format(name=name)}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -54,14 +57,6 @@ SCHEMAS: dict[str, Any] = {
             "wrong_endpoint": {"type": "string"},
         },
     },
-    "GenerateUrlRequest": {
-        "type": "object",
-        "required": ["filename"],
-        "properties": {
-            "filename": {"type": "string", "minLength": 1, "example": "video.mp4"},
-            "content_type": {"type": "string", "example": "video/mp4"},
-        },
-    },
     "GenerateUrlResponse": {
         "type": "object",
         "required": ["presigned_url", "file_key", "expires_in", "url", "fileKey"],
@@ -71,17 +66,6 @@ SCHEMAS: dict[str, Any] = {
             "expires_in": {"type": "integer"},
             "url": {"type": "string"},
             "fileKey": {"type": "string"},
-        },
-    },
-    "ProcessRequest": {
-        "type": "object",
-        "required": ["fileKey"],
-        "properties": {
-            "fileKey": {"type": "string", "minLength": 1},
-            "language": {"type": "string", "default": "auto", "example": "auto"},
-            "job_id": {"type": "string", "format": "uuid", "description":
-                       "A team desktop's job, already in the shared store and uploaded: "
-                       "dispatch it (its owner's token only) instead of creating one"},
         },
     },
     "ProcessResponse": {
@@ -380,10 +364,10 @@ PATHS: dict[str, Any] = {
 }
 
 
-def _callback_schemas() -> dict[str, Any]:
-    """The callback body's schema, from its one declaration (``callback_schema.Callback``)."""
-    _, components = callback_json_schema("#/components/schemas/{name}")
-    return components
+def _request_schemas() -> dict[str, Any]:
+    """The request bodies' schemas, from the structs that validate them."""
+    _, callback = callback_json_schema(REF_TEMPLATE)
+    return {**request_json_schemas(REF_TEMPLATE), **callback}
 
 
 def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
@@ -403,7 +387,7 @@ def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {**SCHEMAS, **_callback_schemas()},
+            "schemas": {**SCHEMAS, **_request_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{}, {"bearer": []}],
