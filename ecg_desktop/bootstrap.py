@@ -44,6 +44,9 @@ from ecg_desktop.mlclient import EmbeddedAnalyzer, HttpMLClient, MLServerPool
 from ecg_desktop.mlclient.languages import language_problem as language_problem
 from ecg_desktop.mlclient.languages import offered_languages as offered_languages
 
+# A taken port, which the window and `serve` tell apart without importing the server.
+from ecg_desktop.server.runner import PortInUseError as PortInUseError
+
 if TYPE_CHECKING:
     from ecg_desktop.server.runner import EmbeddedServer
     from ecg_desktop.store import SqlJobStore
