@@ -60,7 +60,8 @@ async def test_a_dead_analyzer_is_restarted_and_its_jobs_reconciled(
     assert not settings.webhook_secret_key  # the core makes one the analyzer shares
     core = await build_core(settings)
     try:
-        assert core.analyzer is not None
+        analyzer = core.analyzer
+        assert analyzer is not None and analyzer.pid is not None
         first_url = core.ml_client.base_url  # type: ignore[attr-defined]
         await core.start_server()
         job = await core.pipeline.submit_file(video, "en")
@@ -70,12 +71,12 @@ async def test_a_dead_analyzer_is_restarted_and_its_jobs_reconciled(
                 break
             await asyncio.sleep(0.05)
         assert current.stage is Stage.ANALYZING, current
-        os.kill(core.analyzer.pid, signal.SIGKILL)
+        os.kill(analyzer.pid, signal.SIGKILL)
 
         done = await core.pipeline.wait_for(job.job_id, timeout_s=120)
 
-        assert core.analyzer.restarts == 1
-        assert core.ml_client.base_url == core.analyzer.url != first_url  # type: ignore[attr-defined]
+        assert analyzer.restarts == 1
+        assert core.ml_client.base_url == analyzer.url != first_url  # type: ignore[attr-defined]
         # Reconciled, never left waiting nor canceled: the restarted analyzer either reports
         # the interrupted job failed or has no record of it (CALLBACK_LOST).
         assert done.status is JobStatus.FAILED and done.error_message
