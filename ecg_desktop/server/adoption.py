@@ -21,6 +21,7 @@ from ecg_desktop.app.ports import JobStore
 from ecg_desktop.domain import Job, JobStatus
 
 from .middleware import CALLER_KEY, JOB_ID_KEY, error_json
+from .wire import PROCESSING_STARTED, ProcessResponse, json_answer
 
 logger = logging.getLogger(__name__)
 
@@ -61,4 +62,4 @@ async def adopt_job(
     if job.status is JobStatus.CANCELED:
         return error_json(409, f"job {job_id} is canceled")
     logger.info("job %s of %s sent on for its owner", job_id, job.file_key)
-    return web.json_response({"message": "Video processing started.", "job_id": str(job_id)})
+    return json_answer(ProcessResponse(PROCESSING_STARTED, job_id))

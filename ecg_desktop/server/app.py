@@ -43,7 +43,27 @@ from .middleware import (
 from .openapi import openapi_document
 from .ratelimit import RateLimiter
 from .storage_routes import add_storage_routes
-from .wire import GenerateUrlRequest, ProcessRequest, Request, RequestRefused, decode_request
+from .wire import (
+    PROCESSING_STARTED,
+    Deleted,
+    GenerateUrlRequest,
+    GenerateUrlResponse,
+    Health,
+    JobDetail,
+    JobList,
+    JobSummary,
+    MLHealth,
+    MLServerState,
+    ProcessRequest,
+    ProcessResponse,
+    Request,
+    RequestRefused,
+    StorageHealth,
+    StoreHealth,
+    as_builtins,
+    decode_request,
+    json_answer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -188,10 +208,6 @@ def _parse_job_id(request: web.Request) -> uuid.UUID | None:
     return job_id
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
 # -- the seed's endpoints ------------------------------------------------------------------
 
 
@@ -212,10 +228,8 @@ async def generate_url(request: web.Request) -> web.Response:
     expires = settings.s3_presigned_url_expire
     url = await services.storage.presign_put(file_key, content_type, expires)
     logger.info("upload URL issued for %s", file_key)
-    return web.json_response(
-        {"presigned_url": url, "file_key": file_key, "expires_in": expires,
-         "url": url, "fileKey": file_key}
-    )
+    return json_answer(GenerateUrlResponse(presigned_url=url, file_key=file_key,
+                                           expires_in=expires, url=url, fileKey=file_key))
 
 
 async def request_process(request: web.Request) -> web.Response:
@@ -243,7 +257,7 @@ async def request_process(request: web.Request) -> web.Response:
     )
     request[JOB_ID_KEY] = str(job.job_id)
     logger.info("new processing request: job %s for %s", job.job_id, file_key)
-    return web.json_response({"message": "Video processing started.", "job_id": str(job.job_id)})
+    return json_answer(ProcessResponse(PROCESSING_STARTED, job.job_id))
 
 
 async def receive_result(request: web.Request) -> web.Response:
@@ -290,25 +304,12 @@ async def job_status(request: web.Request) -> web.Response:
     if job_id is None:
         return _bad_request("job_id must be a UUID")
     job = await services.store.get(job_id)
-    answer: dict[str, Any] = {
-        "job_id": str(job.job_id),
-        "status": job.status.value,
-        "stage": job.stage.value,
-        "progress": job.progress,
-        "message": job.message,
-        "result": None,
-        "error_code": job.error_code.value if job.error_code else None,
-        "error_message": job.error_message,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "file_key": job.file_key,
-        "filename": job.filename,
-        "language": job.language,
-    }
-    if job.status is JobStatus.COMPLETED:
-        answer["result"] = await services.store.get_raw_result(job_id)
-        return await _json_response_off_loop(answer)
-    return web.json_response(answer)
+    if job.status is not JobStatus.COMPLETED:
+        return json_answer(JobDetail.of(job, result=None))
+    answer = as_builtins(JobDetail.of(job, result=None))
+    # Put in as it is: converting a three-hour transcript would hold the loop.
+    answer["result"] = await services.store.get_raw_result(job_id)
+    return await _json_response_off_loop(answer)
 
 
 async def _json_response_off_loop(answer: dict[str, Any]) -> web.Response:
@@ -328,28 +329,17 @@ async def ml_server_health(request: web.Request) -> web.Response:
         async with asyncio.timeout(ML_HEALTH_TIMEOUT_S):
             report = await services.core.ml_client.health()
     except TimeoutError:
-        answer: dict[str, Any] = {
-            "status": "unreachable", "ml_server_url": url, "response_time_ms": None,
-            "http_status": None, "response": None,
-            "reason": f"no answer within {ML_HEALTH_TIMEOUT_S:.0f} s",
-        }
-        return web.json_response(answer, status=503)
-    answer = {
-        "status": report.status,
-        "ml_server_url": report.url or url,
-        "response_time_ms": report.response_time_ms,
-        "http_status": report.http_status,
-        "response": report.response,
-    }
-    if not report.healthy:
-        answer["reason"] = report.reason
-    if report.servers:  # several ML servers (mlclient.pool): each one's state
-        answer["servers"] = [
-            {"url": r.url, "status": r.status, "queue_length": r.queue_length,
-             "response_time_ms": r.response_time_ms, "reason": r.reason}
-            for r in report.servers
-        ]
-    return web.json_response(answer, status=200 if report.healthy else 503)
+        return json_answer(MLHealth("unreachable", url, None, None, None,
+                                reason=f"no answer within {ML_HEALTH_TIMEOUT_S:.0f} s"), 503)
+    answer = MLHealth(
+        report.status,  # type: ignore[arg-type]  # one of the three (ports.HealthReport)
+        report.url or url, report.response_time_ms, report.http_status, report.response,
+        reason=None if report.healthy else report.reason,
+        # several ML servers (mlclient.pool): each one's state
+        servers=[MLServerState(r.url, r.status, r.queue_length, r.response_time_ms, r.reason)
+                 for r in report.servers],
+    )
+    return json_answer(answer, 200 if report.healthy else 503)
 
 
 # -- beyond the seed ---------------------------------------------------------------------------
@@ -370,14 +360,14 @@ async def health(request: web.Request) -> web.Response:
         store_where = urlsplit(settings.effective_database_url).scheme.split("+")[0]
         storage_where = "S3" if settings.uses_s3 else "this computer"
         reason = reason and "the job store did not answer"
-    answer = {
-        "status": "ok" if reason is None else "degraded",
-        "store": {"reachable": reason is None, "where": store_where, "reason": reason},
-        "storage": {"mode": "s3" if settings.uses_s3 else "local", "where": storage_where},
-        "unsigned_callbacks_allowed": services.callbacks.allows_unsigned,
-        "version": __version__,
-    }
-    return web.json_response(answer, status=200 if reason is None else 503)
+    answer = Health(
+        status="ok" if reason is None else "degraded",
+        store=StoreHealth(reachable=reason is None, where=store_where, reason=reason),
+        storage=StorageHealth(mode="s3" if settings.uses_s3 else "local", where=storage_where),
+        unsigned_callbacks_allowed=services.callbacks.allows_unsigned,
+        version=__version__,
+    )
+    return json_answer(answer, 200 if reason is None else 503)
 
 
 def _may_see_details(request: web.Request) -> bool:
@@ -390,23 +380,6 @@ async def metrics_text(request: web.Request) -> web.Response:
     text = _services(request).metrics.render()
     return web.Response(text=text, content_type="text/plain", charset="utf-8",
                         headers={"X-Prometheus-Format": "0.0.4"})
-
-
-def _job_summary(job: Job) -> dict[str, Any]:
-    return {
-        "job_id": str(job.job_id),
-        "status": job.status.value,
-        "stage": job.stage.value,
-        "progress": job.progress,
-        "message": job.message,
-        "filename": job.filename,
-        "file_key": job.file_key,
-        "language": job.language,
-        "error_code": job.error_code.value if job.error_code else None,
-        "error_message": job.error_message,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-    }
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int | None:
@@ -440,8 +413,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     counting = JobQuery(status=status, text=text, limit=1, offset=0)
     jobs = await services.store.list(query)
     total = await services.store.count(counting)
-    return web.json_response({"jobs": [_job_summary(j) for j in jobs], "total": total,
-                              "limit": limit, "offset": offset})
+    return json_answer(JobList([JobSummary.of(j) for j in jobs], total, limit, offset))
 
 
 async def delete_job(request: web.Request) -> web.Response:
@@ -459,4 +431,4 @@ async def delete_job(request: web.Request) -> web.Response:
     except PipelineError as exc:  # the job is gone but its stored video is not
         return error_json(502, str(exc))
     logger.info("job %s deleted", job_id)
-    return web.json_response({"status": "deleted", "job_id": str(job_id)})
+    return json_answer(Deleted("deleted", job_id))

@@ -1,9 +1,10 @@
 """The OpenAPI 3 description of the backend API (``GET /openapi.json``).
 
 Every route and every status code a route can answer is listed, so a schema-driven fuzzer
-can check the server against it. Every request body's schema comes from its one declaration,
-the struct that also validates it: the callback's from ``app.callback_schema.Callback``, the
-others' from ``wire``. The answers are described here: keep them in step with ``app.py``.
+can check the server against it. Each message's schema comes from its one declaration, the
+struct that also validates or builds it: the callback's from ``app.callback_schema.Callback``,
+the others' from ``wire``. Written here: the routes, the error body and the callback's answer
+(built in ``app.callbacks``): keep those in step with the code.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 from ecg_desktop import __version__
 from ecg_desktop.app.callback_schema import callback_json_schema
-from ecg_desktop.domain import JobStatus, Stage
+from ecg_desktop.domain import JobStatus
 
-from .wire import request_json_schemas
+from .wire import json_schemas
 
 JSON = "application/json"
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -57,25 +58,6 @@ SCHEMAS: dict[str, Any] = {
             "wrong_endpoint": {"type": "string"},
         },
     },
-    "GenerateUrlResponse": {
-        "type": "object",
-        "required": ["presigned_url", "file_key", "expires_in", "url", "fileKey"],
-        "properties": {
-            "presigned_url": {"type": "string"},
-            "file_key": {"type": "string"},
-            "expires_in": {"type": "integer"},
-            "url": {"type": "string"},
-            "fileKey": {"type": "string"},
-        },
-    },
-    "ProcessResponse": {
-        "type": "object",
-        "required": ["message", "job_id"],
-        "properties": {
-            "message": {"type": "string"},
-            "job_id": {"type": "string", "format": "uuid"},
-        },
-    },
     "CallbackAnswer": {
         "type": "object",
         "required": ["status"],
@@ -85,100 +67,6 @@ SCHEMAS: dict[str, Any] = {
                 "enum": ["received", "duplicate", "already_completed", "already_failed",
                          "already_canceled"],
             },
-        },
-    },
-    "JobStatus": {
-        "type": "object",
-        "required": ["job_id", "status", "stage", "progress", "message", "result",
-                     "error_code", "error_message", "created_at", "updated_at"],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"type": "string", "enum": [s.value for s in JobStatus]},
-            "stage": {"type": "string", "enum": [s.value for s in Stage]},
-            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "message": {"type": "string"},
-            "result": {"type": ["object", "null"]},
-            "error_code": NULLABLE_STRING,
-            "error_message": NULLABLE_STRING,
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "file_key": NULLABLE_STRING,
-            "filename": {"type": "string"},
-            "language": {"type": "string"},
-        },
-    },
-    "JobSummary": {
-        "type": "object",
-        "required": ["job_id", "status", "stage", "progress", "created_at", "updated_at"],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"type": "string", "enum": [s.value for s in JobStatus]},
-            "stage": {"type": "string", "enum": [s.value for s in Stage]},
-            "progress": {"type": "integer"},
-            "message": {"type": "string"},
-            "filename": {"type": "string"},
-            "file_key": NULLABLE_STRING,
-            "language": {"type": "string"},
-            "error_code": NULLABLE_STRING,
-            "error_message": NULLABLE_STRING,
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "JobList": {
-        "type": "object",
-        "required": ["jobs", "total", "limit", "offset"],
-        "properties": {
-            "jobs": {"type": "array", "items": _ref("JobSummary")},
-            "total": {"type": "integer", "minimum": 0},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    },
-    "MLHealth": {
-        "type": "object",
-        "required": ["status", "ml_server_url"],
-        "properties": {
-            "status": {"type": "string", "enum": ["healthy", "unhealthy", "unreachable"]},
-            "ml_server_url": {"type": "string"},
-            "response_time_ms": {"type": ["number", "null"]},
-            "http_status": {"type": ["integer", "null"]},
-            "response": {},
-            "reason": NULLABLE_STRING,
-        },
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status", "store", "storage", "unsigned_callbacks_allowed", "version"],
-        "properties": {
-            "status": {"type": "string", "enum": ["ok", "degraded"]},
-            "store": {
-                "type": "object",
-                "required": ["reachable", "where"],
-                "properties": {
-                    "reachable": {"type": "boolean"},
-                    "where": {"type": "string"},
-                    "reason": NULLABLE_STRING,
-                },
-            },
-            "storage": {
-                "type": "object",
-                "required": ["mode", "where"],
-                "properties": {
-                    "mode": {"type": "string", "enum": ["s3", "local"]},
-                    "where": {"type": "string"},
-                },
-            },
-            "unsigned_callbacks_allowed": {"type": "boolean"},
-            "version": {"type": "string"},
-        },
-    },
-    "Deleted": {
-        "type": "object",
-        "required": ["status", "job_id"],
-        "properties": {
-            "status": {"type": "string", "enum": ["deleted"]},
-            "job_id": {"type": "string", "format": "uuid"},
         },
     },
 }
@@ -274,7 +162,7 @@ PATHS: dict[str, Any] = {
             "operationId": "getStatus",
             "parameters": [JOB_ID_PARAM],
             "responses": _responses(
-                r200=_json(_ref("JobStatus"), "The job"),
+                r200=_json(_ref("JobDetail"), "The job"),
                 r400=_error("Not a UUID"),
                 r404=_error("Unknown job"),
                 r503=_error("The job store is unavailable"),
@@ -364,10 +252,10 @@ PATHS: dict[str, Any] = {
 }
 
 
-def _request_schemas() -> dict[str, Any]:
-    """The request bodies' schemas, from the structs that validate them."""
+def _declared_schemas() -> dict[str, Any]:
+    """The messages' schemas, from the structs that validate or build them."""
     _, callback = callback_json_schema(REF_TEMPLATE)
-    return {**request_json_schemas(REF_TEMPLATE), **callback}
+    return {**json_schemas(REF_TEMPLATE), **callback}
 
 
 def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
@@ -387,7 +275,7 @@ def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {**SCHEMAS, **_request_schemas()},
+            "schemas": {**SCHEMAS, **_declared_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{}, {"bearer": []}],

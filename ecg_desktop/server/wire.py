@@ -1,9 +1,11 @@
-"""The API's request bodies (PROTOCOL.md 1.1, 1.2), each declared once as a ``msgspec`` struct.
+"""The API's messages (PROTOCOL.md 1.1-1.6), each declared once as a ``msgspec`` struct.
 
-``decode_request`` validates a body by converting it into its struct, and ``/openapi.json``
-describes the body from the same struct (``request_json_schemas``), so the two cannot drift
-apart (``tests/server/test_wire_schemas.py`` checks that they agree). A struct's docstring
-is its schema's description. Keys a struct does not name are ignored, as they always were.
+Requests: ``decode_request`` validates a body by converting it into its struct, and
+``/openapi.json`` describes the body from the same struct (``json_schemas``), so the two cannot
+drift apart (``tests/server/test_wire_schemas.py`` checks that they agree). Keys a struct does
+not name are ignored, as they always were. Answers: the handlers build them as structs and
+send them (``json_answer``), and ``/openapi.json`` describes them from the same structs. A
+struct's docstring is its schema's description.
 
 A body that does not match its struct is answered 400 (PROTOCOL.md: "missing filename: 400")
 with the seed's one-line ``detail`` for the field and the field's location in ``errors``, in
@@ -15,15 +17,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 import msgspec
+from aiohttp import web
 
 from ecg_desktop.app.callback_schema import (
     _field_error,
     may_hold_surrogates,
     without_surrogates,
 )
+from ecg_desktop.domain import Job, JobStatus, Stage
 
 # The patterns read the same in Python, ECMA-262 and Rust (the engines of msgspec, browsers and
 # schema validators): hence the white space spelled out (their \s differ).
@@ -103,11 +108,6 @@ class ProcessRequest(msgspec.Struct, frozen=True):
 _NAMES_ITS_JOB = {"anyOf": [{"required": [name], "properties": {name: {"type": "string"}}}
                             for name in ("fileKey", "file_key", "job_id")]}
 
-REQUESTS: tuple[Any, ...] = (
-    GenerateUrlRequest,
-    Annotated[ProcessRequest, msgspec.Meta(extra_json_schema=_NAMES_ITS_JOB)],
-)
-
 Request = TypeVar("Request", GenerateUrlRequest, ProcessRequest)
 
 
@@ -132,9 +132,146 @@ def decode_request(raw: bytes, kind: type[Request]) -> Request:
         raise RequestRefused(kind.REFUSALS.get(field, NOT_AN_OBJECT), [error]) from None
 
 
-def request_json_schemas(ref_template: str) -> dict[str, Any]:
-    """The JSON Schemas of the request structs, by struct name, for /openapi.json."""
-    references, components = msgspec.json.schema_components(REQUESTS, ref_template=ref_template)
+# -- answers ------------------------------------------------------------------------------------
+
+
+class GenerateUrlResponse(msgspec.Struct, frozen=True):
+    """A PUT URL to upload the video to, and its key (each under the seed's two names)."""
+
+    presigned_url: str
+    file_key: str
+    expires_in: int
+    url: str
+    fileKey: str  # the seed's spelling
+
+
+PROCESSING_STARTED = "Video processing started."  # the seed's message
+
+
+class ProcessResponse(msgspec.Struct, frozen=True):
+    """The job was created (or, with job_id, sent on)."""
+
+    message: str
+    job_id: uuid.UUID
+
+
+Progress = Annotated[int, msgspec.Meta(ge=0, le=100)]
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]  # written in UTC, "Z"
+
+
+class JobSummary(msgspec.Struct, frozen=True):
+    """A job as listed."""
+
+    job_id: uuid.UUID
+    status: JobStatus
+    stage: Stage
+    progress: Progress
+    message: str
+    filename: str
+    file_key: str | None
+    language: str
+    error_code: str | None
+    error_message: str | None
+    created_at: Moment
+    updated_at: Moment
+
+    @classmethod
+    def of(cls, job: Job, **more: Any) -> Self:
+        return cls(
+            job_id=job.job_id, status=job.status, stage=job.stage, progress=job.progress,
+            message=job.message, filename=job.filename, file_key=job.file_key,
+            language=job.language, error_code=job.error_code.value if job.error_code else None,
+            error_message=job.error_message, created_at=job.created_at.astimezone(UTC),
+            updated_at=job.updated_at.astimezone(UTC), **more,
+        )
+
+
+class JobDetail(JobSummary, frozen=True):
+    """A job's status, and its raw result once completed (else null)."""
+
+    result: dict[str, Any] | None
+
+
+class JobList(msgspec.Struct, frozen=True):
+    """A page of jobs, newest first."""
+
+    jobs: list[JobSummary]
+    total: Annotated[int, msgspec.Meta(ge=0)]
+    limit: int
+    offset: int
+
+
+class Deleted(msgspec.Struct, frozen=True):
+    """The job is deleted."""
+
+    status: Literal["deleted"]
+    job_id: uuid.UUID
+
+
+class MLServerState(msgspec.Struct, frozen=True):
+    """One ML server of several."""
+
+    url: str
+    status: str
+    queue_length: int | None
+    response_time_ms: float | None
+    reason: str | None
+
+
+class MLHealth(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Whether the ML server answers its /health; each one's state when there are several."""
+
+    status: Literal["healthy", "unhealthy", "unreachable"]
+    ml_server_url: str
+    response_time_ms: float | None
+    http_status: int | None
+    response: Any
+    reason: str | None = None
+    servers: list[MLServerState] = []
+
+
+class StoreHealth(msgspec.Struct, frozen=True):
+    reachable: bool
+    where: str
+    reason: str | None
+
+
+class StorageHealth(msgspec.Struct, frozen=True):
+    mode: Literal["s3", "local"]
+    where: str
+
+
+class Health(msgspec.Struct, frozen=True):
+    """The backend's own health: job store, storage, callback policy."""
+
+    status: Literal["ok", "degraded"]
+    store: StoreHealth
+    storage: StorageHealth
+    unsigned_callbacks_allowed: bool
+    version: str
+
+
+def json_answer(answer: msgspec.Struct, status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(answer), status=status,
+                        content_type="application/json")
+
+
+def as_builtins(answer: msgspec.Struct) -> dict[str, Any]:
+    """``answer`` as JSON-ready Python values (for an encoder other than msgspec's)."""
+    return dict(msgspec.to_builtins(answer))
+
+
+MESSAGES: tuple[Any, ...] = (
+    GenerateUrlRequest,
+    Annotated[ProcessRequest, msgspec.Meta(extra_json_schema=_NAMES_ITS_JOB)],
+    GenerateUrlResponse, ProcessResponse, JobDetail, JobList, Deleted, MLHealth, Health,
+)
+
+
+def json_schemas(ref_template: str) -> dict[str, Any]:
+    """The JSON Schemas of the messages (and of the types they use), by name, for
+    /openapi.json."""
+    references, components = msgspec.json.schema_components(MESSAGES, ref_template=ref_template)
     for reference in references:  # a struct's own Meta lands on its reference: move it in
         name = reference.pop("$ref").rsplit("/", 1)[-1]
         components[name].update(reference)

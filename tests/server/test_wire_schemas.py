@@ -5,6 +5,7 @@ schema itself, valid and invalid (schemathesis), against a real backend over HTT
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -218,3 +219,38 @@ async def test_bodies_in_utf16_or_with_a_lone_surrogate_are_read_as_before(
     assert (status, answer["detail"]) == (
         404, "no object 'videos/anonymous/talk\ufffd.mp4' in storage")
     assert await live.core.store.count() == 0
+
+
+def _answer_schema(document: dict[str, Any], path: str, method: str, status: int) -> Any:
+    answer = document["paths"][path][method]["responses"][str(status)]
+    return {**answer["content"]["application/json"]["schema"],
+            "components": document["components"]}
+
+
+async def test_the_answers_of_a_completed_job_match_the_served_schemas(
+    make_live: LiveFactory,
+) -> None:
+    live = await make_live()
+    document = await _served_document(live)
+    key = await _uploaded_key(live)
+    status, started = await _post(live, REQUEST_PROCESS, {"fileKey": key})
+    assert status == 200, started
+    status_path = f"/api/upload-video/status/{started['job_id']}"
+    for _ in range(200):
+        async with live.http.get(live.url(status_path)) as response:
+            detail = await response.json()
+        if detail["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+    answers = {("/api/upload-video/status/{job_id}", status_path): detail}
+    for path in ("/api/upload-video/jobs", "/health", "/api/upload-video/ml-server/health"):
+        async with live.http.get(live.url(path)) as response:
+            assert response.status == 200
+            answers[(path, path)] = await response.json()
+
+    assert detail["status"] == "completed" and detail["result"]["segments"]
+    assert detail["created_at"].endswith("Z")
+    for (path, _), answer in answers.items():
+        schema = _answer_schema(document, path, "get", 200)
+        assert _allows(schema, answer), (path, answer)
+    assert _allows(_answer_schema(document, REQUEST_PROCESS, "post", 200), started)
