@@ -54,7 +54,7 @@ def validate_message(payload: Any) -> tuple[CallbackMessage | None, list[dict[st
     try:
         wire = msgspec.convert(payload, Callback)
     except msgspec.ValidationError as exc:
-        return None, [_field_error(str(exc))]
+        return None, [field_error(str(exc))]
     if wire.status == "completed" and wire.result is None:
         return None, [{"loc": ["body", "result"], "msg": "required when status is completed"}]
     progress = None if wire.progress is None else int(wire.progress)
@@ -66,7 +66,7 @@ _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
 
 
-def _field_error(text: str) -> dict[str, Any]:
+def field_error(text: str) -> dict[str, Any]:
     """msgspec's ``Expected `str | null`, got `int` - at `$.message``` as a located error."""
     match = _AT.match(text)
     assert match is not None  # the pattern matches any text

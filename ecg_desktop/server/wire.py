@@ -24,7 +24,7 @@ import msgspec
 from aiohttp import web
 
 from ecg_desktop.app.callback_schema import (
-    _field_error,
+    field_error,
     may_hold_surrogates,
     without_surrogates,
 )
@@ -127,7 +127,7 @@ def decode_request(raw: bytes, kind: type[Request]) -> Request:
     try:
         return msgspec.convert(payload, kind)
     except msgspec.ValidationError as exc:
-        error = _field_error(str(exc))
+        error = field_error(str(exc))
         field = str(error["loc"][1]) if len(error["loc"]) > 1 else ""  # ["body"]: the whole
         raise RequestRefused(kind.REFUSALS.get(field, NOT_AN_OBJECT), [error]) from None
 
