@@ -21,7 +21,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ecg_desktop.app import big_results
@@ -32,7 +32,7 @@ from ecg_desktop.app.metrics import Metrics
 from ecg_desktop.app.pipeline import JobPipeline, os_user_name
 from ecg_desktop.app.ports import JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.app.recovery import Recovery
-from ecg_desktop.app.team import ChangeReader, TeamSync, is_team_desktop
+from ecg_desktop.app.team import TeamSync, is_team_desktop
 from ecg_desktop.config import ReadsSettings, Settings
 from ecg_desktop.config.installation import installation_id
 from ecg_desktop.domain.signatures import generate_secret
@@ -316,9 +316,11 @@ def _team_sync(
     store: JobStore, bus: EventBus, database_url: str, *, viewer: str = ""
 ) -> TeamSync | None:
     """Team mode: live changes through LISTEN/NOTIFY when the store is PostgreSQL."""
-    if not getattr(store, "is_postgresql", False) or not hasattr(store, "changed_since"):
-        return None
+    from ecg_desktop.store import SqlJobStore
     from ecg_desktop.store.notify import JobChangeListener
+
+    if not (isinstance(store, SqlJobStore) and store.is_postgresql):
+        return None
 
     holder: list[TeamSync] = []
 
@@ -329,7 +331,7 @@ def _team_sync(
     listener = JobChangeListener(database_url, on_state=on_state)
     if not listener.enabled:
         return None
-    sync = TeamSync(cast("ChangeReader", store), bus, listener, viewer=viewer)
+    sync = TeamSync(store, bus, listener, viewer=viewer)
     holder.append(sync)
     return sync
 
@@ -360,7 +362,7 @@ def _is_pool(settings: Settings) -> bool:
 
 
 def _ml_url(client: MLClient) -> str:
-    return str(getattr(client, "base_url", ""))
+    return client.base_url
 
 
 async def _start_analyzer(

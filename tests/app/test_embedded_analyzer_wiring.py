@@ -62,7 +62,7 @@ async def test_a_dead_analyzer_is_restarted_and_its_jobs_reconciled(
     try:
         analyzer = core.analyzer
         assert analyzer is not None and analyzer.pid is not None
-        first_url = core.ml_client.base_url  # type: ignore[attr-defined]
+        first_url = core.ml_client.base_url
         await core.start_server()
         job = await core.pipeline.submit_file(video, "en")
         for _ in range(1200):
@@ -76,7 +76,7 @@ async def test_a_dead_analyzer_is_restarted_and_its_jobs_reconciled(
         done = await core.pipeline.wait_for(job.job_id, timeout_s=120)
 
         assert analyzer.restarts == 1
-        assert core.ml_client.base_url == analyzer.url != first_url  # type: ignore[attr-defined]
+        assert core.ml_client.base_url == analyzer.url != first_url
         # Reconciled, never left waiting nor canceled: the restarted analyzer either reports
         # the interrupted job failed or has no record of it (CALLBACK_LOST).
         assert done.status is JobStatus.FAILED and done.error_message

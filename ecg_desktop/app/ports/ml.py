@@ -65,6 +65,11 @@ class RemoteJobStatus:
 
 
 class MLClient(Protocol):
+    @property
+    def base_url(self) -> str:
+        """Where its requests go, for the status bar and logs (several servers: all of them)."""
+        ...
+
     async def dispatch(
         self,
         job_id: uuid.UUID,
