@@ -62,8 +62,6 @@ def looks_like_media(filename: str, content_type: str | None = None) -> bool:
     return _extension(filename) in MEDIA_EXTENSIONS
 
 
-# The name callers used before audio files were accepted; the same test.
-looks_like_video = looks_like_media
 
 
 def is_audio_only(filename: str, content_type: str | None = None) -> bool:

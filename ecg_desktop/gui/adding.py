@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecg_desktop.domain.filekeys import looks_like_video
+from ecg_desktop.domain.filekeys import looks_like_media
 
 MAX_FOLDER_FILES = 10_000  # a dropped home folder must not hang the window
 
@@ -125,7 +125,7 @@ def check_file(path: Path) -> Refused | None:
         return Refused(path, "missing")
     if not path.is_file():
         return Refused(path, "not_file")
-    if not looks_like_video(path.name):
+    if not looks_like_media(path.name):
         return Refused(path, "not_video", f"{path.suffix.lower() or 'no'} extension")
     if not os.access(path, os.R_OK):
         return Refused(path, "unreadable")
@@ -143,7 +143,7 @@ def _expand(paths: Iterable[Path], refused: list[Refused]) -> Iterable[Path]:
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
-                if name.startswith(".") or not looks_like_video(name):
+                if name.startswith(".") or not looks_like_media(name):
                     continue  # a folder's other files are not worth a complaint each
                 found += 1
                 if found > MAX_FOLDER_FILES:

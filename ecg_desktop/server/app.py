@@ -27,7 +27,7 @@ from ecg_desktop.app.pipeline import PipelineError
 from ecg_desktop.app.ports import JobQuery, JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Job, JobStatus
-from ecg_desktop.domain.filekeys import is_safe_key, looks_like_video, make_file_key
+from ecg_desktop.domain.filekeys import is_safe_key, looks_like_media, make_file_key
 
 from .adoption import adopt_job
 from .connections import read_body_chunks
@@ -220,7 +220,7 @@ async def generate_url(request: web.Request) -> web.Response:
     services = _services(request)
     body = await _read_request(request, GenerateUrlRequest)
     filename, content_type = body.filename, body.content_type
-    if not looks_like_video(filename, content_type or None):
+    if not looks_like_media(filename, content_type or None):
         return _bad_request(f"not a video: {content_type or filename!r}")
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     settings = services.settings

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ecg_desktop.domain.filekeys import (
     is_safe_key,
-    looks_like_video,
+    looks_like_media,
     make_file_key,
     safe_filename,
 )
@@ -80,4 +80,4 @@ def test_every_generated_key_is_safe(filename: str, user: str) -> None:
     ],
 )
 def test_looks_like_video(name: str, content_type: str | None, expected: bool) -> None:
-    assert looks_like_video(name, content_type) is expected
+    assert looks_like_media(name, content_type) is expected
