@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import msgspec
 from aiohttp import web
 
 from ecg_desktop import __version__
@@ -46,6 +47,7 @@ from .storage_routes import add_storage_routes
 from .wire import (
     PROCESSING_STARTED,
     Deleted,
+    ErrorBody,
     GenerateUrlRequest,
     GenerateUrlResponse,
     Health,
@@ -61,6 +63,7 @@ from .wire import (
     StorageHealth,
     StoreHealth,
     as_builtins,
+    callback_answer,
     decode_request,
     json_answer,
 )
@@ -190,8 +193,8 @@ async def _read_request(request: web.Request, kind: type[Request]) -> Request:
     try:
         return decode_request(b"".join(chunks), kind)
     except RequestRefused as refused:
-        raise web.HTTPBadRequest(text=json.dumps(refused.answer()),
-                                 content_type="application/json") from None
+        body = msgspec.json.encode(msgspec.convert(refused.answer(), ErrorBody)).decode()
+        raise web.HTTPBadRequest(text=body, content_type="application/json") from None
 
 
 def _bad_request(detail: str) -> web.Response:
@@ -282,11 +285,7 @@ async def receive_result(request: web.Request) -> web.Response:
 
 
 def _callback_answer(answer: tuple[int, dict[str, Any]]) -> web.Response:
-    status, payload = answer
-    response = web.json_response(payload, status=status)
-    if "retry_after" in payload:
-        response.headers["Retry-After"] = str(payload["retry_after"])
-    return response
+    return callback_answer(*answer)
 
 
 _JOB_ID_IN_BODY = re.compile(rb'"job_id"\s*:\s*"([0-9a-fA-F-]{32,36})"')

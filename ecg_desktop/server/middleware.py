@@ -24,6 +24,7 @@ from ecg_desktop.config.tokens import split_token
 from ecg_desktop.domain import IllegalTransition, InvalidResult, JobNotFound
 
 from .connections import BodyTooSlow
+from .wire import error_answer
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("ecg_desktop.server.access")
@@ -45,7 +46,8 @@ CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client closed the connect
 
 
 def error_json(status: int, detail: str, **extra: Any) -> web.Response:
-    return web.json_response({"detail": detail, **extra}, status=status)
+    """An ``ErrorBody`` (``wire.py``, the declaration ``/openapi.json`` shows)."""
+    return error_answer(status, {"detail": detail, **extra})
 
 
 # -- access log ----------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Every route and every status code a route can answer is listed, so a schema-driven fuzzer
 can check the server against it. Each message's schema comes from its one declaration, the
 struct that also validates or builds it: the callback's from ``app.callback_schema.Callback``,
-the others' from ``wire``. Written here: the routes, the error body and the callback's answer
-(built in ``app.callbacks``): keep those in step with the code.
+the others' (the error body and the callback's answer too) from ``wire``. Written here: the
+routes, their parameters and status codes.
 """
 
 from __future__ import annotations
@@ -30,46 +30,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    return _json(_ref("ErrorBody"), description)
 
-
-NULLABLE_STRING = {"type": ["string", "null"]}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["detail"],
-        "properties": {
-            "detail": {"type": "string"},
-            "reason": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["loc", "msg"],
-                    "properties": {
-                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                        "msg": {"type": "string"},
-                    },
-                },
-            },
-            "error": {"type": "string"},
-            "correct_endpoint": {"type": "string"},
-            "wrong_endpoint": {"type": "string"},
-        },
-    },
-    "CallbackAnswer": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {
-                "type": "string",
-                "enum": ["received", "duplicate", "already_completed", "already_failed",
-                         "already_canceled"],
-            },
-        },
-    },
-}
 
 JOB_ID_PARAM = {
     "name": "job_id",
@@ -275,7 +237,7 @@ def openapi_document(*, with_storage_routes: bool) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {**SCHEMAS, **_declared_schemas()},
+            "schemas": _declared_schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{}, {"bearer": []}],

@@ -48,7 +48,7 @@ class RequestRefused(Exception):
         self.errors = errors
 
     def answer(self) -> dict[str, Any]:
-        """The JSON error body: ``{"detail": ..., "errors": [{"loc": [...], "msg": ...}]}``."""
+        """The JSON error body (an ``ErrorBody``): ``detail`` and, per field, ``errors``."""
         return {"detail": self.detail} if self.errors is None else {
             "detail": self.detail, "errors": self.errors}
 
@@ -251,6 +251,49 @@ class Health(msgspec.Struct, frozen=True):
     version: str
 
 
+class FieldError(msgspec.Struct, frozen=True):
+    """Where a body is wrong: ``loc`` the path to the field, ``msg`` what is wrong there."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Every refusal: ``detail`` in one line; a callback's also its ``reason`` (a metric
+    label); ``errors`` the fields at fault; ``retry_after`` seconds when busy; a front end
+    that posts to the callback route gets the route it meant (``correct_endpoint``)."""
+
+    detail: str
+    reason: str | None = None
+    errors: list[FieldError] | None = None
+    retry_after: int | None = None
+    error: str | None = None
+    correct_endpoint: str | None = None
+    wrong_endpoint: str | None = None
+
+
+class CallbackAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A callback taken (PROTOCOL.md 1.3): new, a duplicate, or for a job already final."""
+
+    status: Literal["received", "duplicate", "already_completed", "already_failed",
+                    "already_canceled"]
+
+
+def error_answer(status: int, payload: Mapping[str, Any]) -> web.Response:
+    """An error body built by its declaration (a key it does not name is a bug: it raises)."""
+    return json_answer(msgspec.convert(payload, ErrorBody), status)
+
+
+def callback_answer(status: int, payload: Mapping[str, Any]) -> web.Response:
+    """What the callback route answers: ``CallbackAnswer`` or ``ErrorBody``, as declared."""
+    if status >= 300:
+        response = error_answer(status, payload)
+        if "retry_after" in payload:
+            response.headers["Retry-After"] = str(payload["retry_after"])
+        return response
+    return json_answer(msgspec.convert(payload, CallbackAnswer), status)
+
+
 def json_answer(answer: msgspec.Struct, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(answer), status=status,
                         content_type="application/json")
@@ -265,6 +308,7 @@ MESSAGES: tuple[Any, ...] = (
     GenerateUrlRequest,
     Annotated[ProcessRequest, msgspec.Meta(extra_json_schema=_NAMES_ITS_JOB)],
     GenerateUrlResponse, ProcessResponse, JobDetail, JobList, Deleted, MLHealth, Health,
+    ErrorBody, CallbackAnswer,
 )
 
 

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import jsonschema_rs
+import msgspec
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 
-from ecg_desktop.domain import Job, Stage
+from ecg_desktop.domain import Job, JobStatus, Stage
+from ecg_desktop.server.wire import callback_answer, error_answer
 
-from .conftest import Live, LiveFactory
+from .conftest import Live, LiveFactory, ServerFactory, callback_body
 
 GENERATE_URL = "/api/upload-video/generate-url"
 REQUEST_PROCESS = "/api/upload-video/request-process"
@@ -254,3 +257,47 @@ async def test_the_answers_of_a_completed_job_match_the_served_schemas(
         schema = _answer_schema(document, path, "get", 200)
         assert _allows(schema, answer), (path, answer)
     assert _allows(_answer_schema(document, REQUEST_PROCESS, "post", 200), started)
+
+
+CALLBACK = "/api/upload-video/result"
+
+
+async def test_every_kind_of_callback_answer_matches_the_served_schema(
+    make_server: ServerFactory,
+) -> None:
+    """The callback route's answers (taken, duplicate, final, and each refusal) are built
+    from the declarations /openapi.json serves, so a client generated from it reads them."""
+    server = await make_server()
+    document = (await (await server.client.get("/openapi.json")).json())
+    job = await server.add_job()
+    ended = await server.add_job(JobStatus.FAILED)
+    progress = callback_body(job.job_id, progress=10)
+
+    answers = [
+        await server.callback(progress, msg_id="msg_once", scheme="webhook"),
+        await server.callback(progress, msg_id="msg_once", scheme="webhook"),  # again
+        await server.callback(callback_body(ended.job_id, progress=20)),
+        await server.callback(progress, secret="not-the-secret"),
+        await server.callback(callback_body(job.job_id, progress=250)),
+        await server.callback(callback_body(uuid.uuid4(), progress=5)),
+        await server.callback({"fileKey": "videos/x.mp4"},
+                              headers={"Origin": "http://localhost:3000"}),
+    ]
+
+    seen = {}
+    for response in answers:
+        body = await response.json()
+        schema = _answer_schema(document, CALLBACK, "post", response.status)
+        assert _allows(schema, body), (response.status, body)
+        seen[response.status] = body
+    assert [r.status for r in answers] == [200, 200, 200, 401, 422, 404, 422]
+    assert seen[422]["correct_endpoint"]  # the front end is told where it meant to go
+    assert {body["status"] for body in [await r.json() for r in answers[:3]]} == {
+        "received", "duplicate", "already_failed"}
+
+
+def test_an_answer_with_a_key_its_declaration_lacks_is_a_bug_not_a_response() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        error_answer(400, {"detail": "bad", "hint": "undeclared"})
+    with pytest.raises(msgspec.ValidationError):
+        callback_answer(200, {"status": "maybe"})
