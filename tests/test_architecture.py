@@ -48,10 +48,15 @@ class Import:
     target: str  # dotted name below ecg_desktop, e.g. "app.ports" or "store"
 
 
+# Modules at the package's top that every layer but domain/ may use.
+ROOT_MODULES = frozenset({"", "__init__", "processes"})
+
+
 def layer_of(module: str) -> str:
-    """The layer a dotted name below ``ecg_desktop`` belongs to (``root`` for the package)."""
+    """The layer a dotted name below ``ecg_desktop`` belongs to (``root`` for the package
+    and its shared top-level modules)."""
     head = module.split(".", 1)[0]
-    if head in ("", "__init__"):
+    if head in ROOT_MODULES:
         return "root"
     return head
 

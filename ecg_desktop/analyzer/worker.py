@@ -15,6 +15,7 @@ import asyncio
 import ctypes
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ecg_desktop.domain import ErrorCode
+from ecg_desktop.processes import die_with_parent
 
 from .errors import AnalysisError
 from .pipeline import AnalysisOptions, analyse_file
@@ -46,8 +48,9 @@ class AnalysisCanceled(AnalysisError):
     (built like ``AnalysisError``, so it crosses back from the worker process)."""
 
 
-def _init_worker(progress_queue: Any, cancel_board: Any) -> None:
+def _init_worker(progress_queue: Any, cancel_board: Any, parent: int) -> None:
     global _worker_queue, _cancel_board
+    die_with_parent(parent)  # a killed analyzer must not leave its model-holding workers
     _worker_queue = progress_queue
     _cancel_board = cancel_board
     logging.basicConfig(level=logging.WARNING)
@@ -95,7 +98,7 @@ class AnalysisPool:
             self._concurrency,
             mp_context=self._context,
             initializer=_init_worker,
-            initargs=(self._queue, self._board),
+            initargs=(self._queue, self._board, os.getpid()),
         )
 
     def _read(self) -> None:

@@ -17,22 +17,17 @@ start method is used: forking a process that runs Qt and threads is unsafe.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import gc
 import logging
 import multiprocessing
 import os
-import signal
-import sys
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from ecg_desktop.app.ports import JobStore, JobWriter, OffersJobWriter, WorkerDied
+from ecg_desktop.processes import die_with_parent
 
 logger = logging.getLogger(__name__)
 _Item = TypeVar("_Item")
@@ -130,31 +125,6 @@ def _run(work: Callable[[JobWriter, _Item], _Answer], item: _Item) -> _Answer:
     writer = _WorkerProcess.writer
     assert writer is not None
     return work(writer, item)
-
-
-PARENT_CHECK_S = 1.0
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent: int) -> None:
-    """End this process when ``parent`` does, even by SIGKILL (which runs none of its
-    cleanup): on Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); everywhere a daemon
-    thread also checks the parent every second. Without this a killed app left its worker
-    (and so multiprocessing's resource tracker, which it keeps open) running, re-parented
-    to init."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before the line above took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _ready() -> None:

@@ -91,3 +91,39 @@ async def test_a_child_that_cannot_start_is_a_clear_error(
     assert not psutil.pid_exists(analyzer.pid) or (
         psutil.Process(analyzer.pid).status() == psutil.STATUS_ZOMBIE
     )
+
+
+async def test_a_killed_child_takes_its_analysis_worker_with_it(
+    settings: Settings, parties: Parties
+) -> None:
+    """The worker holds the speech model (hundreds of MB): when the analyzer is killed (a
+    crash, the OOM killer), it must not run on re-parented to init while the app starts a
+    new analyzer with a new worker beside it."""
+    analyzer = EmbeddedAnalyzer(settings)
+    await analyzer.start()
+    receiver = CallbackReceiver(secret=SECRET)
+    await receiver.start()
+    try:
+        assert analyzer.pid is not None
+        child = psutil.Process(analyzer.pid)
+        make_speech_video(parties.media.folder / "long.mp4",
+                          [("en-us", "The quick brown fox jumps over the lazy dog. " * 6, 0.0)])
+        payload = job_payload(parties.media.url("long.mp4"), receiver.base_url)
+        await dispatch(parties.session, analyzer.url, payload, secret=SECRET)
+        workers: list[psutil.Process] = []
+        for _ in range(300):
+            workers = [p for p in child.children(recursive=True)
+                       if "resource_tracker" not in " ".join(p.cmdline())]
+            if workers:
+                break
+            await asyncio.sleep(0.1)
+        assert workers, "the analysis never reached a worker process"
+        await asyncio.sleep(2.0)  # the worker has set itself up (and its parent check)
+
+        os.kill(child.pid, signal.SIGKILL)
+        _gone, alive = await asyncio.to_thread(psutil.wait_procs, workers, timeout=10)
+
+        assert alive == [], [(p.pid, p.cmdline()[:3]) for p in alive]
+    finally:
+        await receiver.stop()
+        await analyzer.stop()
