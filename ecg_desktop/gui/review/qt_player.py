@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Q_ARG, QMetaObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
@@ -97,6 +97,8 @@ class PlayerPanel(QWidget):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
         self._pending_seek: float | None = None
+        self._source = QUrl()
+        self._switching = False  # a source change is queued (see set_source)
         self.play_button.clicked.connect(self.toggle)
         self.back_button.clicked.connect(lambda: self.skip(-SKIP_S))
         self.forward_button.clicked.connect(lambda: self.skip(SKIP_S))
@@ -141,29 +143,42 @@ class PlayerPanel(QWidget):
 
     def set_source(self, source: str | None, duration: float = 0.0) -> None:
         """A local path or URL of the video (or sound file), or ``None`` when there is none.
-        ``duration``: its length as far as known (shown until the file says)."""
-        self.player.stop()
+        ``duration``: its length as far as known (shown until the file says).
+
+        The player's own stop and source change are queued to Qt's event loop rather than
+        called from here: called from Python they run holding the GIL, and the FFmpeg
+        backend's audio thread, tearing down its renderer at that moment, waits for the GIL
+        (to look for Python overrides on the QAudioOutput made here) while holding a lock
+        the stop waits for. Switching jobs froze the window that way."""
+        path = Path(source) if source else None
+        url = QUrl() if path is None else (
+            QUrl.fromLocalFile(str(path)) if path.exists() else QUrl(str(source)))
+        self._source = url
+        self._switching = True
         self._pending_seek = None
         self._has_error = False
         self._known_duration = duration
         self._shown_position = 0.0
-        if not source:
-            self.player.setSource(QUrl())
+        queued = Qt.ConnectionType.QueuedConnection
+        QMetaObject.invokeMethod(self.player, "stop", queued)
+        QMetaObject.invokeMethod(self.player, "setSource", queued, Q_ARG(QUrl, url))
+        QTimer.singleShot(0, self, self._switched)  # runs after the two calls above
+        if url.isEmpty():
             self._stack.setCurrentWidget(self.no_video)
             self.no_video.setText(self.tr("No video for this job"))
-            self._enable(False)
-            self._report(0.0)
-            return
-        path = Path(source)
-        url = QUrl.fromLocalFile(str(path)) if path.exists() else QUrl(source)
-        self.player.setSource(url)
-        self._show_picture(True)  # until the file says it has none
-        self._enable(True)
+        else:
+            self._stack.setCurrentWidget(self.video)  # until the file says it has none
+        self._enable(not url.isEmpty())
         self._report(0.0)
+
+    def _switched(self) -> None:
+        self._switching = False
+        if self.player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
+            self._on_status(QMediaPlayer.MediaStatus.LoadedMedia)
 
     @property
     def loaded(self) -> bool:
-        return self.player.mediaStatus() in (
+        return not self._switching and self.player.mediaStatus() in (
             QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferingMedia,
             QMediaPlayer.MediaStatus.BufferedMedia, QMediaPlayer.MediaStatus.EndOfMedia)
 
@@ -173,7 +188,7 @@ class PlayerPanel(QWidget):
         return self.loaded and not self.player.hasVideo()
 
     def _show_picture(self, has_video: bool) -> None:
-        if self._has_error or self.player.source().isEmpty():
+        if self._has_error or self._switching or self._source.isEmpty():
             return
         if has_video:
             self._stack.setCurrentWidget(self.video)
@@ -190,7 +205,7 @@ class PlayerPanel(QWidget):
         return self.player.position() / 1000
 
     def seek(self, seconds: float) -> None:
-        if self.player.source().isEmpty():
+        if self._source.isEmpty():
             return
         seconds = max(seconds, 0.0)
         if self.loaded:
@@ -212,7 +227,7 @@ class PlayerPanel(QWidget):
         self._report(self.position)
 
     def _on_player_position(self, millis: int) -> None:
-        if self._pending_seek is None:  # not the old file's position, nor the start
+        if self._pending_seek is None and not self._switching:  # not the old file's, nor 0
             self._report(millis / 1000)
 
     def _report(self, seconds: float) -> None:
@@ -231,6 +246,8 @@ class PlayerPanel(QWidget):
             self._timer.stop()
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if self._switching:  # the old file's last word, or the new one's before it is set
+            return
         if status == QMediaPlayer.MediaStatus.LoadedMedia:
             self._show_picture(self.player.hasVideo())
             if self.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
