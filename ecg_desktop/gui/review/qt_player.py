@@ -98,7 +98,7 @@ class PlayerPanel(QWidget):
         self._timer.timeout.connect(self._tick)
         self._pending_seek: float | None = None
         self._source = QUrl()
-        self._switching = False  # a source change is queued (see set_source)
+        self._queued_switches = 0  # source changes queued and not yet made (see set_source)
         self.play_button.clicked.connect(self.toggle)
         self.back_button.clicked.connect(lambda: self.skip(-SKIP_S))
         self.forward_button.clicked.connect(lambda: self.skip(SKIP_S))
@@ -154,7 +154,7 @@ class PlayerPanel(QWidget):
         url = QUrl() if path is None else (
             QUrl.fromLocalFile(str(path)) if path.exists() else QUrl(str(source)))
         self._source = url
-        self._switching = True
+        self._queued_switches += 1
         self._pending_seek = None
         self._has_error = False
         self._known_duration = duration
@@ -172,9 +172,15 @@ class PlayerPanel(QWidget):
         self._report(0.0)
 
     def _switched(self) -> None:
-        self._switching = False
-        if self.player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
-            self._on_status(QMediaPlayer.MediaStatus.LoadedMedia)
+        self._queued_switches -= 1
+        loaded = QMediaPlayer.MediaStatus.LoadedMedia
+        if not self._switching and self.player.mediaStatus() == loaded:
+            self._on_status(loaded)
+
+    @property
+    def _switching(self) -> bool:
+        """A source change is queued: the player's state is still the old file's."""
+        return self._queued_switches > 0
 
     @property
     def loaded(self) -> bool:
