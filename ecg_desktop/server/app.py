@@ -47,7 +47,6 @@ from .storage_routes import add_storage_routes
 from .wire import (
     PROCESSING_STARTED,
     Deleted,
-    ErrorBody,
     GenerateUrlRequest,
     GenerateUrlResponse,
     Health,
@@ -193,7 +192,7 @@ async def _read_request(request: web.Request, kind: type[Request]) -> Request:
     try:
         return decode_request(b"".join(chunks), kind)
     except RequestRefused as refused:
-        body = msgspec.json.encode(msgspec.convert(refused.answer(), ErrorBody)).decode()
+        body = msgspec.json.encode(refused.answer()).decode()
         raise web.HTTPBadRequest(text=body, content_type="application/json") from None
 
 
@@ -267,25 +266,21 @@ async def receive_result(request: web.Request) -> web.Response:
     receiver = _services(request).callbacks
     body = receiver.open_body(request.headers, request.content_length)
     if not isinstance(body, CallbackBody):  # refused before reading: too large, unsigned
-        return _callback_answer(body)
+        return callback_answer(*body)
     try:
         async with receiver.large_body_slot(request.content_length) as busy:
             if busy is not None:
-                return _callback_answer(busy)
+                return callback_answer(*busy)
             async for chunk in read_body_chunks(request.content):
                 if not await body.feed(chunk):
-                    return _callback_answer(receiver.too_large())
+                    return callback_answer(*receiver.too_large())
             await body.finish()
             job_id = _peek_job_id(await body.head())
             if job_id:
                 request[JOB_ID_KEY] = job_id
-            return _callback_answer(await receiver.receive(body, request.headers))
+            return callback_answer(*await receiver.receive(body, request.headers))
     finally:
         body.discard()
-
-
-def _callback_answer(answer: tuple[int, dict[str, Any]]) -> web.Response:
-    return callback_answer(*answer)
 
 
 _JOB_ID_IN_BODY = re.compile(rb'"job_id"\s*:\s*"([0-9a-fA-F-]{32,36})"')

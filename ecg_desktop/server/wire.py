@@ -47,10 +47,9 @@ class RequestRefused(Exception):
         self.detail = detail
         self.errors = errors
 
-    def answer(self) -> dict[str, Any]:
-        """The JSON error body (an ``ErrorBody``): ``detail`` and, per field, ``errors``."""
-        return {"detail": self.detail} if self.errors is None else {
-            "detail": self.detail, "errors": self.errors}
+    def answer(self) -> ErrorBody:
+        """The error body: ``detail`` and, per field, ``errors``."""
+        return msgspec.convert({"detail": self.detail, "errors": self.errors}, ErrorBody)
 
 
 class GenerateUrlRequest(msgspec.Struct, frozen=True):
