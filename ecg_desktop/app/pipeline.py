@@ -61,10 +61,6 @@ from ecg_desktop.domain import (
     Stage,
 )
 
-# MetricsSink and NullMetrics are app.ports'; the recovery, which counts with the pipeline's
-# metrics, takes them from here.
-__all__ = ["JobPipeline", "MetricsSink", "NullMetrics", "PipelineError", "os_user_name"]
-
 logger = logging.getLogger(__name__)
 
 # After a job store blip in a job's run, the run starts again from the stored stage after

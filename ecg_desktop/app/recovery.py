@@ -41,12 +41,14 @@ from ecg_desktop.app.big_results import store_in_worker
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callback_body import spill_folder
 from ecg_desktop.app.callbacks import LARGE_BODY, Rejected, Stored, WorkerFailed
-from ecg_desktop.app.pipeline import JobPipeline, MetricsSink, NullMetrics, os_user_name
+from ecg_desktop.app.pipeline import JobPipeline, os_user_name
 from ecg_desktop.app.ports import (
     JobQuery,
     JobStore,
+    MetricsSink,
     MLClient,
     MLError,
+    NullMetrics,
     RemoteJobStatus,
     ResultRecord,
     RoutesJobs,

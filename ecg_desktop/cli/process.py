@@ -131,7 +131,7 @@ async def process(
     transcript: str | None = None,
     out: TextIO | None = None,
 ) -> int:
-    from ecg_desktop.app.pipeline import PipelineError
+    from ecg_desktop.app.errors import PipelineError
     from ecg_desktop.app.ports import InvalidInputFile
     from ecg_desktop.app.team import missing_credentials
     from ecg_desktop.bootstrap import build_core

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from ecg_desktop.app.pipeline import PipelineError
+from ecg_desktop.app.errors import PipelineError
 from ecg_desktop.app.ports import JobStore
 from ecg_desktop.domain import Job, JobStatus
 

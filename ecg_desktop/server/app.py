@@ -23,8 +23,8 @@ from ecg_desktop import __version__
 from ecg_desktop.app.bus import EventBus
 from ecg_desktop.app.callback_body import CallbackBody
 from ecg_desktop.app.callbacks import CallbackReceiver
+from ecg_desktop.app.errors import PipelineError
 from ecg_desktop.app.metrics import Metrics
-from ecg_desktop.app.pipeline import PipelineError
 from ecg_desktop.app.ports import JobQuery, JobStore, LocalFiles, MLClient, ObjectStorage
 from ecg_desktop.config import Settings
 from ecg_desktop.domain import Job, JobStatus

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ecg_desktop.app.pipeline import PipelineError
+from ecg_desktop.app.errors import PipelineError
 from ecg_desktop.app.ports import InvalidInputFile
 from ecg_desktop.bootstrap import Core
 from ecg_desktop.domain import (

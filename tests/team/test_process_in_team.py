@@ -57,7 +57,7 @@ async def test_process_refuses_to_create_a_job_while_a_credential_is_missing(
 async def test_the_pipeline_refuses_too_so_the_window_does(
     make_core: CoreFactory, video: Path
 ) -> None:
-    from ecg_desktop.app.pipeline import PipelineError
+    from ecg_desktop.app.errors import PipelineError
 
     desktop = await make_core(user="ana", fastapi_base_url="http://127.0.0.1:9", team_token="")
     with pytest.raises(PipelineError, match="team_token"):
