@@ -286,7 +286,7 @@ async def build_core(
         recovery = Recovery(settings, store, ml_client, pipeline, bus, metrics,
                             result_worker=result_worker)
         callbacks = CallbackReceiver(store, bus, settings, metrics, result_worker=result_worker)
-        health = HealthMonitor(ml_client, url=lambda: _ml_url(ml_client))
+        health = HealthMonitor(ml_client)
         team = _team_sync(store, bus, settings.effective_database_url,
                           viewer=settings.user_name or os_user_name())
     except BaseException:
@@ -359,10 +359,6 @@ def _storage_base_url(holder: dict[str, Core]) -> str:
 def _is_pool(settings: Settings) -> bool:
     """Several ML servers: the pool adapter (one server: the HTTP client)."""
     return len(settings.model_server_urls) > 1
-
-
-def _ml_url(client: MLClient) -> str:
-    return client.base_url
 
 
 async def _start_analyzer(

@@ -29,13 +29,11 @@ class HealthMonitor:
         *,
         interval_s: float = 15.0,
         timeout_s: float = 10.0,
-        url: Callable[[], str] | None = None,
     ) -> None:
         self._ml = ml_client
         self._handlers: list[ReportHandler] = [on_report] if on_report else []
         self._interval_s = interval_s
         self._timeout_s = timeout_s
-        self._url = url or (lambda: "")
         self._last: HealthReport | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._check_lock = asyncio.Lock()
@@ -68,13 +66,14 @@ class HealthMonitor:
                 report = HealthReport(
                     False,
                     "unreachable",
-                    self._url(),
+                    self._ml.base_url,
                     None,
                     reason=f"no answer within {self._timeout_s:g} s",
                 )
             except Exception as exc:  # a broken client must not kill the monitor
                 logger.exception("health check failed")
-                report = HealthReport(False, "unreachable", self._url(), None, reason=repr(exc))
+                report = HealthReport(False, "unreachable", self._ml.base_url, None,
+                                      reason=repr(exc))
             self._remember(report)
             return report
 
